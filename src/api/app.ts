@@ -1,0 +1,32 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
+import { authenticate } from './auth.ts';
+import type { ApiDeps, AppEnv } from './context.ts';
+import { errorHandler, errorResponse, notFoundHandler } from './errors.ts';
+import { observeRequests } from './middleware/observe.ts';
+import { healthRoutes } from './routes/health.ts';
+import { tokenRoutes } from './routes/tokens.ts';
+
+/** The HTTP API: probes and metrics at the root, everything else under /api behind bearer tokens. */
+export function buildApp(deps: ApiDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const limit = deps.config.server.bodyLimitBytes;
+
+  app.use(requestId());
+  app.use(observeRequests(deps.logger, deps.metrics));
+  app.use(secureHeaders());
+  app.use('/api/*', bodyLimit({
+    maxSize: limit,
+    onError: (c) => errorResponse(c, 413, 'payload_too_large', `request body exceeds ${limit} bytes`, { limit }),
+  }));
+  app.use('/api/*', authenticate(deps.db, deps.logger));
+
+  app.route('/', healthRoutes(deps));
+  app.route('/api', tokenRoutes(deps));
+
+  app.onError(errorHandler(deps.logger));
+  app.notFound(notFoundHandler);
+  return app;
+}

@@ -1,0 +1,23 @@
+import type { Config } from '../config.ts';
+import type { Db } from '../db/database.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import type { Principal } from './auth.ts';
+
+/** What routes need from the running system; passed in, so tests build the app around a test database. */
+export interface ApiDeps {
+  config: Config;
+  db: Db;
+  logger: Logger;
+  metrics: Metrics;
+  /** Names of the migrations this build ships, for /readyz. */
+  shippedMigrations: readonly string[];
+}
+
+/** Hono environment of the app: request-scoped variables set by middleware. */
+export interface AppEnv {
+  Variables: {
+    requestId: string;
+    principal: Principal;
+  };
+}

@@ -1,0 +1,65 @@
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { Logger } from '../observability/logger.ts';
+
+/** Stable, machine-readable error codes of the API (the architecture's error envelope). */
+export type ErrorCode =
+  | 'validation_error' | 'json_error' | 'unsupported_media_type' | 'payload_too_large'
+  | 'unauthorized' | 'forbidden' | 'not_found' | 'method_not_allowed' | 'conflict'
+  | 'resource_limit_exceeded' | 'rate_limit_exceeded' | 'service_unavailable' | 'internal_error';
+
+export interface FieldProblem {
+  /** The field's path in the request, e.g. `permissions[1]` or `query.page`. */
+  name: string;
+  messages: string[];
+}
+
+/** An error the client caused or must know about, answered with its status and the envelope. */
+export class ApiError extends Error {
+  readonly status: ContentfulStatusCode;
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+  readonly headers: Record<string, string>;
+  constructor(status: ContentfulStatusCode, code: ErrorCode, message: string,
+    details?: Record<string, unknown>, headers: Record<string, string> = {}) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.details = details;
+    this.headers = headers;
+  }
+}
+
+export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found`);
+
+export const validationError = (fields: FieldProblem[]) =>
+  new ApiError(400, 'validation_error',
+    `invalid request: ${fields.map((f) => `${f.name}: ${f.messages.join('; ')}`).join(', ')}`, { fields });
+
+export function errorResponse(c: Context, status: ContentfulStatusCode, code: ErrorCode, message: string,
+  details?: Record<string, unknown>): Response {
+  return c.json({ error: { code, message, details: details ?? {}, request_id: c.get('requestId') ?? null } }, status);
+}
+
+/** app.onError: every error leaves as the envelope; anything unexpected is a logged 500 that reveals nothing. */
+export function errorHandler(logger: Logger) {
+  return function handleError(error: Error, c: Context): Response {
+    if (error instanceof ApiError) {
+      for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
+      return errorResponse(c, error.status, error.code, error.message, error.details);
+    }
+    if (error instanceof HTTPException) {
+      const code: ErrorCode = error.status === 413 ? 'payload_too_large'
+        : error.status === 401 ? 'unauthorized' : error.status === 404 ? 'not_found' : 'validation_error';
+      return errorResponse(c, error.status, code, error.message || 'request rejected');
+    }
+    logger.error({ err: error, requestId: c.get('requestId'), path: c.req.path }, 'unhandled error answering request');
+    return errorResponse(c, 500, 'internal_error', 'internal error; the request id identifies it in the logs');
+  };
+}
+
+export function notFoundHandler(c: Context): Response {
+  return errorResponse(c, 404, 'not_found', `no route for ${c.req.method} ${c.req.path}`);
+}

@@ -1,0 +1,47 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from './schema.ts';
+
+// bigint (int8) columns hold ids and counters that stay far below 2^53; numeric columns (prices) stay strings.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+export type Db = Kysely<Database>;
+
+export interface DatabaseOptions {
+  url: string;
+  /** Largest number of pooled connections. */
+  poolMax?: number;
+  /** Statements running longer are cancelled by PostgreSQL, so no request holds a lock forever. */
+  statementTimeoutMs?: number;
+  /** Sessions idle inside a transaction longer are ended, protecting the xmin horizon the job queue relies on. */
+  idleInTransactionTimeoutMs?: number;
+  /** How long to wait for a new connection before failing the query. */
+  connectTimeoutMs?: number;
+  /** Told about connection errors of idle clients (a restarted server, a cut network). */
+  onPoolError?: (error: Error) => void;
+  applicationName?: string;
+}
+
+/** Opens a pooled kysely instance; `destroy()` closes the pool. */
+export function openDatabase({
+  url,
+  poolMax = 10,
+  statementTimeoutMs = 30_000,
+  idleInTransactionTimeoutMs = 60_000,
+  connectTimeoutMs = 5_000,
+  onPoolError = () => {},
+  applicationName = 'cloudpods',
+}: DatabaseOptions): Db {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolMax,
+    connectionTimeoutMillis: connectTimeoutMs,
+    idleTimeoutMillis: 30_000,
+    application_name: applicationName,
+    statement_timeout: statementTimeoutMs,
+    idle_in_transaction_session_timeout: idleInTransactionTimeoutMs,
+  });
+  // An idle client that loses its server emits 'error' on the pool; unhandled, it would crash the process.
+  pool.on('error', onPoolError);
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}

@@ -1,0 +1,55 @@
+import { buildApp } from './api/app.ts';
+import { listen, type HttpServer } from './api/server.ts';
+import type { Config } from './config.ts';
+import { openDatabase, type Db } from './db/database.ts';
+import { shippedMigrationNames } from './db/migrate.ts';
+import type { Logger } from './observability/logger.ts';
+import { createMetrics, type Metrics } from './observability/metrics.ts';
+
+/** Everything one CloudPods process runs; `dev` and `serve` both start it, differing only in how they get here. */
+export interface RunningSystem {
+  db: Db;
+  metrics: Metrics;
+  http: HttpServer;
+  stop(): Promise<void>;
+}
+
+export interface SystemOptions {
+  config: Config;
+  logger: Logger;
+  /** Database URL to use; `dev` passes the embedded server's. */
+  databaseUrl: string;
+}
+
+export async function startSystem({ config, logger, databaseUrl }: SystemOptions): Promise<RunningSystem> {
+  const db = openDatabase({
+    url: databaseUrl,
+    poolMax: config.database.poolMax,
+    statementTimeoutMs: config.database.statementTimeoutMs,
+    onPoolError: (error) => logger.warn({ err: error }, 'database connection lost; the pool will reconnect'),
+  });
+  const metrics = createMetrics();
+  const app = buildApp({ config, db, logger, metrics, shippedMigrations: await shippedMigrationNames() });
+  let http: HttpServer;
+  try {
+    http = await listen(app, config.server);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  logger.info({ url: http.url }, 'API listening');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    db,
+    metrics,
+    http,
+    stop() {
+      stopping ??= (async () => {
+        await http.close(config.server.shutdownTimeoutMs);
+        await db.destroy();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,167 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { freePort } from '../src/net/free-port.ts';
+import { startTestApp } from './support/app.ts';
+import { aTenant } from './support/fixtures.ts';
+import { testDatabase, type TestDatabase } from './support/postgres.ts';
+import { GiveUp, waitFor } from './support/wait.ts';
+
+const test = suite('the cloudpods command');
+const cli = new URL('../src/cli.ts', import.meta.url).pathname;
+const baseEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', LOG_LEVEL: 'warn' };
+const databases: TestDatabase[] = [];
+
+function run(args: string[], env: Record<string, string>) {
+  return spawnSync(process.execPath, [cli, ...args], { env: { ...baseEnv, ...env }, encoding: 'utf8' });
+}
+
+async function stopProcess(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null) return child.exitCode;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.kill('SIGTERM');
+  return exited;
+}
+
+test.after(async () => {
+  for (const database of databases) await database.drop();
+});
+
+test('token create prints a working token once; token revoke stops it', async () => {
+  const database = await testDatabase();
+  databases.push(database);
+  await aTenant(database.db, 'clitenant');
+  const created = run(['token', 'create', '--tenant', 'clitenant', '--permissions', 'cloudpods.view,cloudpods.manage',
+    '--expires', '30d', '--name', 'ci'], { DATABASE_URL: database.url });
+  assert.is(created.status, 0, created.stderr);
+  const token = created.stdout.trim();
+  assert.match(token, /^cpk_[A-Za-z0-9_-]{43}$/);
+  assert.match(created.stderr, /shown only this once/);
+
+  const app = await startTestApp({ databaseUrl: database.url });
+  try {
+    const me = await app.request('GET', '/api/me', { token });
+    assert.is(me.status, 200);
+    assert.is(me.body.principal.tenant.slug, 'clitenant');
+    assert.equal(me.body.principal.permissions, ['cloudpods.manage', 'cloudpods.view']);
+    const revoked = run(['token', 'revoke', me.body.principal.token_id], { DATABASE_URL: database.url });
+    assert.is(revoked.status, 0, revoked.stderr);
+    assert.is((await app.request('GET', '/api/me', { token })).status, 401);
+  } finally {
+    await app.stop();
+  }
+});
+
+test('token create refuses bad input with exit code 2 and writes nothing', async () => {
+  const database = databases[0]!;
+  const before = (await database.db.selectFrom('api_tokens').select('id').execute()).length;
+  for (const args of [
+    ['token', 'create', '--tenant', 'nobody', '--permissions', 'cloudpods.view'],
+    ['token', 'create', '--tenant', 'clitenant', '--permissions', 'cloudpods.view,root'],
+    ['token', 'create', '--permissions', 'cloudpods.view'],
+    ['token', 'create', '--admin', '--expires', 'tomorrow'],
+    ['token', 'create', '--admin', '--colour', 'red'],
+  ]) {
+    const result = run(args, { DATABASE_URL: database.url });
+    assert.is(result.status, 2, `${args.join(' ')}: ${result.stderr}`);
+    assert.is(result.stdout, '');
+  }
+  const after = (await database.db.selectFrom('api_tokens').select('id').execute()).length;
+  assert.is(after, before);
+});
+
+test('migrate applies everything once under its lock, then reports nothing to do', async () => {
+  const database = await testDatabase({ empty: true });
+  databases.push(database);
+  const [first, second] = await Promise.all([0, 1].map(() => new Promise<{ code: number | null; out: string }>((resolve) => {
+    const child = spawn(process.execPath, [cli, 'migrate'], { env: { ...baseEnv, DATABASE_URL: database.url } });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { out += d; });
+    child.on('exit', (code) => resolve({ code, out }));
+  })));
+  assert.is(first!.code, 0, first!.out);
+  assert.is(second!.code, 0, second!.out);
+  const applied = [first!.out, second!.out].filter((o) => /applied 1 migration\(s\): 0001_initial/.test(o));
+  assert.is(applied.length, 1, 'exactly one replica applied the migration');
+  const again = run(['migrate'], { DATABASE_URL: database.url });
+  assert.match(again.stdout, /schema is current: nothing to apply/);
+  const status = run(['migrate', '--status'], { DATABASE_URL: database.url });
+  assert.match(status.stdout, /^applied {2}0001_initial {2}\d{4}-/m);
+});
+
+test('serve refuses a database behind this build, and --migrate brings it up ready', async () => {
+  const database = await testDatabase({ empty: true });
+  databases.push(database);
+  const port = await freePort();
+  const env = { DATABASE_URL: database.url, CLOUDPODS_PORT: String(port), CLOUDPODS_HOST: '127.0.0.1' };
+  const refused = run(['serve'], env);
+  assert.is(refused.status, 1);
+  assert.match(refused.stdout + refused.stderr, /schema is behind this build/);
+
+  const child = spawn(process.execPath, [cli, 'serve', '--migrate'], { env: { ...baseEnv, ...env }, stdio: 'ignore' });
+  try {
+    await waitFor('serve --migrate to become ready', async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status,
+      (status) => status === 200, { timeoutMs: 30_000 });
+  } finally {
+    assert.is(await stopProcess(child), 0, 'SIGTERM stops serve cleanly');
+  }
+});
+
+test('dev comes up with no configuration, prints tokens, writes dev.json, and keeps them across restarts', async () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'cloudpods-dev-'));
+  chmodSync(dataDir, 0o755);
+  const env = { ...baseEnv, CLOUDPODS_DATA_DIR: dataDir, CLOUDPODS_PORT: '0' };
+  const devFile = path.join(dataDir, 'dev.json');
+
+  async function startDev() {
+    const child = spawn(process.execPath, [cli, 'dev'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (d) => { out += d; });
+    child.stderr!.on('data', (d) => { out += d; });
+    await waitFor('dev to print its banner', () => {
+      if (child.exitCode !== null) throw new GiveUp(`dev exited with ${child.exitCode}: ${out}`);
+      return out;
+    }, (text) => text.includes('CloudPods dev is running'), { timeoutMs: 60_000 });
+    return { child, out: () => out };
+  }
+
+  const first = await startDev();
+  let firstTokens: { adminToken: string; tenantToken: string };
+  try {
+    assert.ok(existsSync(devFile));
+    const dev = JSON.parse(readFileSync(devFile, 'utf8'));
+    firstTokens = dev;
+    for (const key of ['apiUrl', 'databaseUrl', 'adminToken', 'tenantToken']) assert.type(dev[key], 'string', key);
+    assert.ok(first.out().includes(dev.adminToken), 'the admin token is printed');
+    assert.ok(first.out().includes(dev.tenantToken), 'the tenant token is printed');
+    assert.is((await fetch(`${dev.apiUrl}/readyz`)).status, 200);
+    const me = await (await fetch(`${dev.apiUrl}/api/me`, { headers: { authorization: `Bearer ${dev.tenantToken}` } }))
+      .json() as any;
+    assert.is(me.principal.tenant.slug, 'demo');
+    const admin = await (await fetch(`${dev.apiUrl}/api/me`, { headers: { authorization: `Bearer ${dev.adminToken}` } }))
+      .json() as any;
+    assert.is(admin.principal.admin, true);
+    // One-off commands find the running dev database through dev.json.
+    const listed = run(['token', 'list', '--tenant', 'demo'], { CLOUDPODS_DATA_DIR: dataDir });
+    assert.is(listed.status, 0, listed.stderr);
+    assert.match(listed.stdout, /dev tenant/);
+  } finally {
+    assert.is(await stopProcess(first.child), 0);
+  }
+
+  const second = await startDev();
+  try {
+    const dev = JSON.parse(readFileSync(devFile, 'utf8'));
+    assert.is(dev.adminToken, firstTokens.adminToken, 'tokens survive a restart');
+    assert.is(dev.tenantToken, firstTokens.tenantToken);
+    assert.is((await fetch(`${dev.apiUrl}/readyz`)).status, 200);
+  } finally {
+    assert.is(await stopProcess(second.child), 0);
+  }
+});
+
+test.run();
