@@ -5,11 +5,13 @@ import { openDatabase, type Db } from './db/database.ts';
 import { shippedMigrationNames } from './db/migrate.ts';
 import type { Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
+import { SystemSettingsService } from './settings/service.ts';
 
 /** Everything one CloudPods process runs; `dev` and `serve` both start it, differing only in how they get here. */
 export interface RunningSystem {
   db: Db;
   metrics: Metrics;
+  settings: SystemSettingsService;
   http: HttpServer;
   stop(): Promise<void>;
 }
@@ -29,11 +31,14 @@ export async function startSystem({ config, logger, databaseUrl }: SystemOptions
     onPoolError: (error) => logger.warn({ err: error }, 'database connection lost; the pool will reconnect'),
   });
   const metrics = createMetrics();
-  const app = buildApp({ config, db, logger, metrics, shippedMigrations: await shippedMigrationNames() });
+  const settings = new SystemSettingsService({ db, databaseUrl, logger, registry: metrics.registry });
+  await settings.start();
+  const app = buildApp({ config, db, logger, metrics, settings, shippedMigrations: await shippedMigrationNames() });
   let http: HttpServer;
   try {
     http = await listen(app, config.server);
   } catch (error) {
+    await settings.stop();
     await db.destroy();
     throw error;
   }
@@ -43,10 +48,12 @@ export async function startSystem({ config, logger, databaseUrl }: SystemOptions
   return {
     db,
     metrics,
+    settings,
     http,
     stop() {
       stopping ??= (async () => {
         await http.close(config.server.shutdownTimeoutMs);
+        await settings.stop();
         await db.destroy();
       })();
       return stopping;

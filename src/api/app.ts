@@ -7,6 +7,7 @@ import type { ApiDeps, AppEnv } from './context.ts';
 import { errorHandler, errorResponse, notFoundHandler } from './errors.ts';
 import { observeRequests } from './middleware/observe.ts';
 import { healthRoutes } from './routes/health.ts';
+import { settingsRoutes } from './routes/settings.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 
 /** The HTTP API: probes and metrics at the root, everything else under /api behind bearer tokens. */
@@ -25,6 +26,7 @@ export function buildApp(deps: ApiDeps): Hono<AppEnv> {
 
   app.route('/', healthRoutes(deps));
   app.route('/api', tokenRoutes(deps));
+  app.route('/api/admin/settings', settingsRoutes(deps));
 
   app.onError(errorHandler(deps.logger));
   app.notFound(notFoundHandler);

@@ -2,6 +2,7 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import type { SystemSettingsService } from '../settings/service.ts';
 import type { Principal } from './auth.ts';
 
 /** What routes need from the running system; passed in, so tests build the app around a test database. */
@@ -10,6 +11,7 @@ export interface ApiDeps {
   db: Db;
   logger: Logger;
   metrics: Metrics;
+  settings: SystemSettingsService;
   /** Names of the migrations this build ships, for /readyz. */
   shippedMigrations: readonly string[];
 }

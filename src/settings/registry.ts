@@ -1,0 +1,139 @@
+import type { SettingValueType } from '../db/schema.ts';
+
+/**
+ * Every setting CloudPods knows: its type, default, bounds and meaning. Code reads settings only through these
+ * definitions (spec 1.4: "workers and services must read from settings, never hardcode these"), so a key that is
+ * not here cannot be read or written.
+ */
+interface BaseDefinition {
+  /** First segment of the full name: `cloudpods`, `platform`, `jobs`, ... */
+  namespace: string;
+  /** The rest of the full name, e.g. `auto_heal.enabled`. */
+  key: string;
+  description: string;
+  /** Masked in the audit and the admin pages. */
+  secret?: boolean;
+}
+
+export interface NumberDefinition extends BaseDefinition {
+  type: 'number';
+  default: number;
+  min: number;
+  max: number;
+  integer: boolean;
+  unit?: string;
+}
+
+export interface BooleanDefinition extends BaseDefinition {
+  type: 'boolean';
+  default: boolean;
+}
+
+export interface StringDefinition extends BaseDefinition {
+  type: 'string';
+  default: string;
+  maxLength: number;
+  /** A closed list of values, shown as a choice. */
+  allowed?: readonly string[];
+  /** A pattern the value must match, with what it means in words. */
+  pattern?: { regex: RegExp; meaning: string };
+  /** Further validation that a pattern cannot express; returns a message when the value is wrong. */
+  check?: (value: string) => string | null;
+}
+
+export interface JsonDefinition extends BaseDefinition {
+  type: 'json';
+  default: unknown;
+  /** Returns a message when the value does not have the expected shape. */
+  check?: (value: unknown) => string | null;
+}
+
+export type SettingDefinition = NumberDefinition | BooleanDefinition | StringDefinition | JsonDefinition;
+
+const whole = (namespace: string, key: string, defaultValue: number, min: number, max: number, unit: string,
+  description: string): NumberDefinition =>
+  ({ namespace, key, type: 'number', default: defaultValue, min, max, integer: true, unit, description });
+
+const flag = (namespace: string, key: string, defaultValue: boolean, description: string): BooleanDefinition =>
+  ({ namespace, key, type: 'boolean', default: defaultValue, description });
+
+function isTimeZone(value: string): string | null {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: value });
+    return null;
+  } catch {
+    return 'expected an IANA time zone such as UTC or Europe/Berlin';
+  }
+}
+
+export const settingDefinitions: readonly SettingDefinition[] = [
+  // Spec 1.4, namespace cloudpods.
+  flag('cloudpods', 'auto_heal.enabled', true, 'Restart or repair pods whose health checks keep failing.'),
+  whole('cloudpods', 'auto_heal.failure_threshold', 3, 1, 100, 'failures',
+    'Consecutive failed health checks before auto-heal acts.'),
+  whole('cloudpods', 'backup.default_retention_count', 7, 1, 1000, 'backups',
+    'Backups kept per pod when its policy does not say otherwise.'),
+  whole('cloudpods', 'metrics.sample_interval_seconds', 60, 10, 3600, 'seconds', 'How often pod metrics are sampled.'),
+  whole('cloudpods', 'health.check_interval_seconds', 60, 10, 3600, 'seconds', 'How often pod health is checked.'),
+  whole('cloudpods', 'audit.retention_days', 365, 1, 3650, 'days', 'Audit entries older than this are deleted.'),
+  whole('cloudpods', 'events.retention_days', 30, 1, 3650, 'days', 'System events older than this are deleted.'),
+  whole('cloudpods', 'webhooks.max_attempts', 10, 1, 100, 'attempts',
+    'Deliveries of one webhook before it is given up (dead).'),
+  whole('cloudpods', 'webhooks.initial_retry_delay_seconds', 10, 1, 3600, 'seconds',
+    'Delay before the first webhook retry; later retries double it.'),
+  // Default quotas of a tenant with neither an override nor subscriptions (spec 3.3).
+  whole('cloudpods', 'quota.default_max_pods', 3, 0, 100_000, 'pods', 'Default quota: pods per tenant.'),
+  whole('cloudpods', 'quota.default_max_cpu_cores', 4, 0, 1_000_000, 'cores', 'Default quota: CPU cores per tenant.'),
+  whole('cloudpods', 'quota.default_max_memory_mb', 8192, 0, 1_000_000_000, 'MB',
+    'Default quota: memory per tenant.'),
+  whole('cloudpods', 'quota.default_max_disk_gb', 100, 0, 1_000_000_000, 'GB', 'Default quota: disk per tenant.'),
+  whole('cloudpods', 'quota.default_max_bandwidth_gb', 1000, 0, 1_000_000_000, 'GB',
+    'Default quota: monthly bandwidth per tenant.'),
+  whole('cloudpods', 'quota.default_max_ipv4', 1, 0, 100_000, 'addresses',
+    'Default quota: public IPv4 addresses per tenant.'),
+
+  // Spec 1.4, namespace platform: branding shown on the admin pages.
+  {
+    namespace: 'platform', key: 'timezone', type: 'string', default: 'UTC', maxLength: 64, check: isTimeZone,
+    description: 'Time zone in which the admin pages show times.',
+  },
+  {
+    namespace: 'platform', key: 'brand_name', type: 'string', default: 'CloudPods', maxLength: 80,
+    pattern: { regex: /^\S(.*\S)?$/, meaning: 'expected a non-empty name without surrounding spaces' },
+    description: 'Product name shown in the admin pages.',
+  },
+  {
+    namespace: 'platform', key: 'primary_color', type: 'string', default: '#2563eb', maxLength: 7,
+    pattern: { regex: /^#[0-9a-fA-F]{6}$/, meaning: 'expected a colour such as #2563eb' },
+    description: 'Accent colour of the admin pages.',
+  },
+  {
+    namespace: 'platform', key: 'support_email', type: 'string', default: '', maxLength: 254,
+    pattern: { regex: /^$|^[^\s@]+@[^\s@]+\.[^\s@]+$/, meaning: 'expected an e-mail address, or nothing' },
+    description: 'Where the admin pages tell people to ask for help (empty: not shown).',
+  },
+
+  // Security.
+  whole('security', 'admin_session_hours', 12, 1, 720, 'hours', 'How long an admin page login lasts.'),
+
+  // Logging and observability.
+  {
+    namespace: 'observability', key: 'system_events.min_level', type: 'string', default: 'warn', maxLength: 5,
+    allowed: ['info', 'warn', 'error'], description: 'Lowest log level also stored in system_events.',
+  },
+];
+
+export const fullName = (d: { namespace: string; key: string }): string => `${d.namespace}.${d.key}`;
+
+const byName = new Map(settingDefinitions.map((d) => [fullName(d), d]));
+
+export function findDefinition(namespace: string, key: string): SettingDefinition | undefined {
+  return byName.get(`${namespace}.${key}`);
+}
+
+/** Looks a full name up (`cloudpods.auto_heal.enabled`): the namespace is the first segment. */
+export function definitionByName(name: string): SettingDefinition | undefined {
+  return byName.get(name);
+}
+
+export type { SettingValueType };
