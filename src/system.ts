@@ -3,6 +3,7 @@ import { listen, type HttpServer } from './api/server.ts';
 import type { Config } from './config.ts';
 import { openDatabase, type Db } from './db/database.ts';
 import { shippedMigrationNames } from './db/migrate.ts';
+import type { SystemEventSink } from './observability/event-sink.ts';
 import type { Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { SystemSettingsService } from './settings/service.ts';
@@ -21,9 +22,11 @@ export interface SystemOptions {
   logger: Logger;
   /** Database URL to use; `dev` passes the embedded server's. */
   databaseUrl: string;
+  /** The logger's system_events sink, started here once the database is open. */
+  events?: SystemEventSink;
 }
 
-export async function startSystem({ config, logger, databaseUrl }: SystemOptions): Promise<RunningSystem> {
+export async function startSystem({ config, logger, databaseUrl, events }: SystemOptions): Promise<RunningSystem> {
   const db = openDatabase({
     url: databaseUrl,
     poolMax: config.database.poolMax,
@@ -31,6 +34,7 @@ export async function startSystem({ config, logger, databaseUrl }: SystemOptions
     onPoolError: (error) => logger.warn({ err: error }, 'database connection lost; the pool will reconnect'),
   });
   const metrics = createMetrics();
+  events?.attach(db, metrics.registry);
   const settings = new SystemSettingsService({ db, databaseUrl, logger, registry: metrics.registry });
   await settings.start();
   const app = buildApp({ config, db, logger, metrics, settings, shippedMigrations: await shippedMigrationNames() });
@@ -39,6 +43,7 @@ export async function startSystem({ config, logger, databaseUrl }: SystemOptions
     http = await listen(app, config.server);
   } catch (error) {
     await settings.stop();
+    await events?.detach();
     await db.destroy();
     throw error;
   }
@@ -54,6 +59,7 @@ export async function startSystem({ config, logger, databaseUrl }: SystemOptions
       stopping ??= (async () => {
         await http.close(config.server.shutdownTimeoutMs);
         await settings.stop();
+        await events?.detach();
         await db.destroy();
       })();
       return stopping;

@@ -101,7 +101,7 @@ test('each validation failure is 400 naming the key, and writes nothing', async 
     ['cloudpods/audit.retention_days', '30', /expected a number/],
     ['platform/primary_color', 'blue', /expected a colour such as #2563eb/],
     ['platform/timezone', 'Mars/Olympus', /expected an IANA time zone/],
-    ['observability/system_events.min_level', 'debug', /expected one of info, warn, error/],
+    ['platform/support_email', 'help at example', /expected an e-mail address/],
     ['platform/brand_name', 'x'.repeat(81), /at most 80 characters/],
     ['cloudpods/not_a_key', 1, /unknown setting/],
   ];

@@ -8,6 +8,7 @@ import { errorHandler, errorResponse, notFoundHandler } from './errors.ts';
 import { observeRequests } from './middleware/observe.ts';
 import { healthRoutes } from './routes/health.ts';
 import { settingsRoutes } from './routes/settings.ts';
+import { systemEventRoutes } from './routes/system-events.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 
 /** The HTTP API: probes and metrics at the root, everything else under /api behind bearer tokens. */
@@ -27,6 +28,7 @@ export function buildApp(deps: ApiDeps): Hono<AppEnv> {
   app.route('/', healthRoutes(deps));
   app.route('/api', tokenRoutes(deps));
   app.route('/api/admin/settings', settingsRoutes(deps));
+  app.route('/api/admin/system-events', systemEventRoutes(deps));
 
   app.onError(errorHandler(deps.logger));
   app.notFound(notFoundHandler);

@@ -9,7 +9,8 @@ import { openDatabase, type Db } from '../db/database.ts';
 import { startEmbeddedPostgres } from '../db/embedded.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { systemActor } from '../observability/audit.ts';
-import { createLogger, maskSecretsInText } from '../observability/logger.ts';
+import { maskSecretsInText } from '../observability/logger.ts';
+import { createProcessLogging } from '../observability/process-logging.ts';
 import { startSystem } from '../system.ts';
 import { createTenant, findTenant, type Tenant } from '../tenancy/tenants.ts';
 import { devFilePath, print, readDevFile, untilStopSignal, type DevFile } from './common.ts';
@@ -31,7 +32,7 @@ export async function devCommand(args: string[]): Promise<number> {
     options: { reset: { type: 'boolean', default: false }, port: { type: 'string' } },
   });
   const config = loadConfig({ mode: 'dev', overrides: { 'server.port': values.port } });
-  const logger = createLogger({ level: config.log.level, service: 'dev' });
+  const { logger, events } = createProcessLogging(config.log.level, 'dev');
   const dataDir = path.resolve(config.dev.dataDir);
   if (values.reset) await fs.rm(dataDir, { recursive: true, force: true });
   await fs.mkdir(dataDir, { recursive: true });
@@ -58,7 +59,7 @@ export async function devCommand(args: string[]): Promise<number> {
     await db.destroy();
   }
 
-  const system = await startSystem({ config, logger, databaseUrl }).catch(async (error) => {
+  const system = await startSystem({ config, logger, databaseUrl, events }).catch(async (error) => {
     await embedded?.stop();
     throw error;
   });

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.ts';
 import { openDatabase } from '../db/database.ts';
 import { migrateToLatest, pendingMigrations, shippedMigrationNames } from '../db/migrate.ts';
-import { createLogger } from '../observability/logger.ts';
+import { createProcessLogging } from '../observability/process-logging.ts';
 import { startSystem } from '../system.ts';
 import { untilStopSignal } from './common.ts';
 
@@ -13,7 +13,7 @@ export const serveUsage = `cloudpods serve [--migrate]
 export async function serveCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, strict: true, options: { migrate: { type: 'boolean', default: false } } });
   const config = loadConfig({ mode: 'serve' });
-  const logger = createLogger({ level: config.log.level, service: 'api' });
+  const { logger, events } = createProcessLogging(config.log.level, 'api');
   const databaseUrl = config.database.url!;
 
   const db = openDatabase({ url: databaseUrl, poolMax: 2 });
@@ -32,7 +32,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     await db.destroy();
   }
 
-  const system = await startSystem({ config, logger, databaseUrl });
+  const system = await startSystem({ config, logger, databaseUrl, events });
   const signal = await untilStopSignal();
   logger.info({ signal }, 'stopping');
   await system.stop();

@@ -35,11 +35,14 @@ export interface LoggerSettings {
   level: string;
   /** The `service` field of every line, e.g. "api"; also the system_events service. */
   service?: string;
+  /** Where lines go; standard output by default. */
   destination?: DestinationStream;
+  /** Also receives every warn and error line (already redacted): the system_events sink. */
+  eventSink?: DestinationStream;
 }
 
 /** JSON logs with secrets redacted by key and by pattern. */
-export function createLogger({ level, service = 'cloudpods', destination }: LoggerSettings): Logger {
+export function createLogger({ level, service = 'cloudpods', destination, eventSink }: LoggerSettings): Logger {
   const options: LoggerOptions = {
     level,
     base: { service },
@@ -48,5 +51,8 @@ export function createLogger({ level, service = 'cloudpods', destination }: Logg
     formatters: { level: (label) => ({ level: label }) },
     hooks: { streamWrite: maskSecretsInText },
   };
-  return destination ? pino(options, destination) : pino(options);
+  const output = destination ?? pino.destination(1);
+  if (!eventSink || level === 'silent') return pino(options, output);
+  return pino(options, pino.multistream([{ level: level as pino.Level, stream: output },
+    { level: 'warn', stream: eventSink }]));
 }

@@ -116,11 +116,27 @@ export const settingDefinitions: readonly SettingDefinition[] = [
   // Security.
   whole('security', 'admin_session_hours', 12, 1, 720, 'hours', 'How long an admin page login lasts.'),
 
-  // Logging and observability.
-  {
-    namespace: 'observability', key: 'system_events.min_level', type: 'string', default: 'warn', maxLength: 5,
-    allowed: ['info', 'warn', 'error'], description: 'Lowest log level also stored in system_events.',
-  },
+  // Job engine (spec 6). The webhooks queue takes its attempts and first delay from cloudpods.webhooks.*.
+  whole('jobs', 'max_attempts', 25, 1, 1000, 'attempts', 'Runs of a failing job before it is given up (dead).'),
+  whole('jobs', 'initial_retry_delay_seconds', 2, 1, 3600, 'seconds',
+    'Delay before the first retry of a failed job; later retries double it.'),
+  whole('jobs', 'max_retry_delay_seconds', 3600, 1, 86_400, 'seconds', 'Longest delay between two retries.'),
+  whole('jobs', 'retry_jitter_percent', 20, 0, 100, 'percent',
+    'Retry delays are shortened at random by up to this much, so failures do not retry in lockstep.'),
+  whole('jobs', 'default_timeout_seconds', 300, 1, 86_400, 'seconds',
+    'How long a job may run when its type names no timeout; then its handler is aborted and the run failed.'),
+  whole('jobs', 'poll_interval_ms', 1000, 50, 60_000, 'ms',
+    'Safety-net poll for new jobs when a wake-up notification was missed.'),
+  whole('jobs', 'heartbeat_interval_seconds', 5, 1, 300, 'seconds', 'How often workers record that they are alive.'),
+  whole('jobs', 'worker_timeout_seconds', 15, 2, 3600, 'seconds',
+    'A worker silent this long is presumed dead and its running jobs are run elsewhere.'),
+  whole('jobs', 'shutdown_timeout_seconds', 25, 0, 3600, 'seconds',
+    'On shutdown, how long in-flight jobs may finish before they are aborted and handed back.'),
+  whole('jobs', 'default_concurrency', 10, 1, 1000, 'jobs',
+    'Jobs a process runs at once per queue, unless the queue says.'),
+  whole('jobs', 'retention_days', 7, 1, 3650, 'days',
+    'Finished jobs, their attempts and offline workers older than this are deleted.'),
+
 ];
 
 export const fullName = (d: { namespace: string; key: string }): string => `${d.namespace}.${d.key}`;

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../../src/config.ts';
-import { createLogger } from '../../src/observability/logger.ts';
+import { SystemEventSink } from '../../src/observability/event-sink.ts';
+import { createLogger, type Logger } from '../../src/observability/logger.ts';
 import { startSystem, type RunningSystem } from '../../src/system.ts';
 
 export interface TestResponse {
@@ -21,6 +22,9 @@ export interface RequestOptions {
 export interface TestApp {
   url: string;
   system: RunningSystem;
+  /** The app's logger and its system_events sink. */
+  logger: Logger;
+  events: SystemEventSink;
   config: Config;
   /** Every log line the app wrote, as text, for assertions on logging and redaction. */
   logLines: string[];
@@ -49,8 +53,9 @@ export async function startTestApp({ databaseUrl, overrides = {}, logLevel = 'in
       done();
     },
   });
-  const logger = createLogger({ level: config.log.level, service: 'api', destination });
-  const system = await startSystem({ config, logger, databaseUrl });
+  const events = new SystemEventSink({ onWriteError: (error) => process.stderr.write(`system_events sink: ${error.message}\n`) });
+  const logger = createLogger({ level: config.log.level, service: 'api', destination, eventSink: events });
+  const system = await startSystem({ config, logger, databaseUrl, events });
   const url = system.http.url;
 
   async function request(method: string, path: string, options: RequestOptions = {}): Promise<TestResponse> {
@@ -67,5 +72,5 @@ export async function startTestApp({ databaseUrl, overrides = {}, logLevel = 'in
     return { status: response.status, headers: response.headers, body: isJson && text ? JSON.parse(text) : text };
   }
 
-  return { url, system, config, logLines, request, stop: () => system.stop() };
+  return { url, system, logger, events, config, logLines, request, stop: () => system.stop() };
 }
