@@ -10,6 +10,7 @@ import { healthRoutes } from './routes/health.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { systemEventRoutes } from './routes/system-events.ts';
 import { tokenRoutes } from './routes/tokens.ts';
+import { adminRoutes } from '../ui/routes.ts';
 
 /** The HTTP API: probes and metrics at the root, everything else under /api behind bearer tokens. */
 export function buildApp(deps: ApiDeps): Hono<AppEnv> {
@@ -29,6 +30,7 @@ export function buildApp(deps: ApiDeps): Hono<AppEnv> {
   app.route('/api', tokenRoutes(deps));
   app.route('/api/admin/settings', settingsRoutes(deps));
   app.route('/api/admin/system-events', systemEventRoutes(deps));
+  app.route('/admin', adminRoutes(deps));
 
   app.onError(errorHandler(deps.logger));
   app.notFound(notFoundHandler);
