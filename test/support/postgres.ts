@@ -60,16 +60,37 @@ async function startContainerIfDockerAnswers(): Promise<TestPostgresServer | nul
 }
 
 let ownServer: Promise<TestPostgresServer> | undefined;
+let ownServerHolders = 0;
+let ownServerIdleTimer: NodeJS.Timeout | undefined;
 
 /** The run's server from test/run.ts, or one started for this process when the suite runs alone. */
 async function adminUrl(): Promise<string> {
   const fromRunner = process.env[ADMIN_URL_ENV];
   if (fromRunner) return fromRunner;
-  ownServer ??= startTestPostgres().then((server) => {
-    process.once('beforeExit', () => void server.stop());
-    return server;
-  });
+  ownServer ??= startTestPostgres();
   return (await ownServer).adminUrl;
+}
+
+/**
+ * Keeps this process's own server running until the returned function is called. Once no test database has been
+ * held for a second, the server stops: its child process keeps Node's event loop alive, so waiting for
+ * `beforeExit` would never end a suite run on its own. A later testDatabase() starts a new server.
+ */
+function holdOwnServer(): () => void {
+  ownServerHolders++;
+  clearTimeout(ownServerIdleTimer);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    if (--ownServerHolders > 0 || !ownServer) return;
+    const server = ownServer;
+    ownServerIdleTimer = setTimeout(() => {
+      if (ownServerHolders > 0 || ownServer !== server) return;
+      ownServer = undefined;
+      server.then((s) => s.stop()).catch((error: unknown) => console.error('stopping the test PostgreSQL failed:', error));
+    }, 1_000);
+  };
 }
 
 function withDatabase(url: string, database: string): string {
@@ -139,10 +160,17 @@ export interface TestDatabaseOptions {
 
 /** A fresh database for one suite: a copy of the migrated template (fast), or an empty one. */
 export async function testDatabase({ empty = false }: TestDatabaseOptions = {}): Promise<TestDatabase> {
-  const admin = await adminUrl();
-  const template = empty ? 'template0' : await ensureTemplateDatabase(admin);
+  const release = holdOwnServer();
+  let admin: string;
   const name = `cloudpods_test_${randomBytes(6).toString('hex')}`;
-  await withAdminClient(admin, (client) => createFromTemplate(client, name, template));
+  try {
+    admin = await adminUrl();
+    const template = empty ? 'template0' : await ensureTemplateDatabase(admin);
+    await withAdminClient(admin, (client) => createFromTemplate(client, name, template));
+  } catch (error) {
+    release();
+    throw error;
+  }
   const url = withDatabase(admin, name);
   const db = openDatabase({ url, poolMax: 10 });
   let dropped = false;
@@ -153,8 +181,12 @@ export async function testDatabase({ empty = false }: TestDatabaseOptions = {}):
     async drop() {
       if (dropped) return;
       dropped = true;
-      await db.destroy();
-      await withAdminClient(admin, (client) => client.query(`drop database if exists ${name} with (force)`));
+      try {
+        await db.destroy();
+        await withAdminClient(admin, (client) => client.query(`drop database if exists ${name} with (force)`));
+      } finally {
+        release();
+      }
     },
   };
 }
