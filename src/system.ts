@@ -3,6 +3,7 @@ import { listen, type HttpServer } from './api/server.ts';
 import type { Config } from './config.ts';
 import { openDatabase, type Db } from './db/database.ts';
 import { shippedMigrationNames } from './db/migrate.ts';
+import { defineMaintenance, JobEngine } from './jobs/index.ts';
 import type { SystemEventSink } from './observability/event-sink.ts';
 import type { Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
@@ -13,6 +14,8 @@ export interface RunningSystem {
   db: Db;
   metrics: Metrics;
   settings: SystemSettingsService;
+  /** The job engine, running the maintenance schedules; everything enqueues through it. */
+  jobs: JobEngine;
   http: HttpServer;
   stop(): Promise<void>;
 }
@@ -37,11 +40,15 @@ export async function startSystem({ config, logger, databaseUrl, events }: Syste
   events?.attach(db, metrics.registry);
   const settings = new SystemSettingsService({ db, databaseUrl, logger, registry: metrics.registry });
   await settings.start();
+  const jobs = new JobEngine({ db, databaseUrl, logger, settings, registry: metrics.registry });
+  defineMaintenance(jobs, db, settings, logger);
+  await jobs.start();
   const app = buildApp({ config, db, logger, metrics, settings, shippedMigrations: await shippedMigrationNames() });
   let http: HttpServer;
   try {
     http = await listen(app, config.server);
   } catch (error) {
+    await jobs.stop();
     await settings.stop();
     await events?.detach();
     await db.destroy();
@@ -54,10 +61,12 @@ export async function startSystem({ config, logger, databaseUrl, events }: Syste
     db,
     metrics,
     settings,
+    jobs,
     http,
     stop() {
       stopping ??= (async () => {
         await http.close(config.server.shutdownTimeoutMs);
+        await jobs.stop(); // drain: in-flight jobs finish or are handed back
         await settings.stop();
         await events?.detach();
         await db.destroy();

@@ -7,6 +7,7 @@ import type { ApiDeps, AppEnv } from './context.ts';
 import { errorHandler, errorResponse, notFoundHandler } from './errors.ts';
 import { observeRequests } from './middleware/observe.ts';
 import { healthRoutes } from './routes/health.ts';
+import { jobRoutes } from './routes/jobs.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { systemEventRoutes } from './routes/system-events.ts';
 import { tokenRoutes } from './routes/tokens.ts';
@@ -29,6 +30,7 @@ export function buildApp(deps: ApiDeps): Hono<AppEnv> {
   app.route('/', healthRoutes(deps));
   app.route('/api', tokenRoutes(deps));
   app.route('/api/admin/settings', settingsRoutes(deps));
+  app.route('/api/admin', jobRoutes(deps));
   app.route('/api/admin/system-events', systemEventRoutes(deps));
   app.route('/admin', adminRoutes(deps));
 

@@ -19,6 +19,8 @@ export class GroupCompleter {
   readonly #logger: Logger;
   readonly #metrics: JobMetrics | undefined;
   #waiting: FinishedRun[] = [];
+  /** Ids added and not yet committed or rejected. */
+  readonly #unsettled = new Set<number>();
   #flushing: Promise<void> | undefined;
   #failures = 0;
 
@@ -30,7 +32,13 @@ export class GroupCompleter {
 
   add(run: FinishedRun): void {
     this.#waiting.push(run);
+    this.#unsettled.add(run.id);
     this.#flushing ??= this.#flush().finally(() => { this.#flushing = undefined; });
+  }
+
+  /** Whether a completion of this job is waiting to be committed. */
+  holds(jobId: number): boolean {
+    return this.#unsettled.has(jobId);
   }
 
   /** Resolves once every completion added so far has been committed (or rejected). */
@@ -54,6 +62,7 @@ export class GroupCompleter {
         continue;
       }
       for (const run of batch) {
+        this.#unsettled.delete(run.id);
         if (accepted.has(run.id)) {
           this.#metrics?.completed(run.queue, run.type);
         } else {

@@ -28,6 +28,13 @@ export interface JobEngineOptions {
   registry?: Registry;
   /** Shown in job_workers; default `<hostname>:<pid>:<random>`. */
   name?: string;
+  /**
+   * Commit claims and completions without waiting for the WAL flush (default true). A database crash can then
+   * forget the last few milliseconds of them: such jobs run again, which at-least-once delivery already allows
+   * (handlers are idempotent), and after the restart each worker hands back runs it no longer holds. Enqueues
+   * (the caller's transaction), failures, rescues and admin actions always commit durably.
+   */
+  asyncHotPathCommit?: boolean;
 }
 
 /**
@@ -59,6 +66,7 @@ export class JobEngine {
   #stopping: Promise<void> | undefined;
   #started = false;
   #stopped = false;
+  #listenerConnections = 0;
 
   constructor(options: JobEngineOptions) {
     this.#o = options;
@@ -109,7 +117,11 @@ export class JobEngine {
     const queues = [...this.#tasks.keys()];
     const concurrencyOf = (queue: string) => this.#queueOptions.get(queue)?.concurrency ?? defaultConcurrency;
     // Claim and completion each hold one connection; a third covers drains and overlap.
-    this.#pool = new pg.Pool({ connectionString: this.#o.databaseUrl, max: 3, application_name: 'cloudpods-jobs' });
+    // Custom plans: a generic plan of the completion misjudges the array sizes and scans the whole table per batch.
+    const sessionOptions = ['-c plan_cache_mode=force_custom_plan'];
+    if (this.#o.asyncHotPathCommit ?? true) sessionOptions.push('-c synchronous_commit=off');
+    this.#pool = new pg.Pool({ connectionString: this.#o.databaseUrl, max: 3, application_name: 'cloudpods-jobs',
+      options: sessionOptions.join(' ') });
     this.#pool.on('error', (error) => logger.warn({ err: error }, 'job engine connection lost; reconnecting'));
     this.#completer = new GroupCompleter(this.#pool, logger, this.metrics);
     const registered = await registerWorkers(db, queues.map((queue) => ({
@@ -133,8 +145,16 @@ export class JobEngine {
     this.#listener = new NotificationListener({
       url: this.#o.databaseUrl, channels: [jobsChannel, jobCancelChannel], logger,
       onNotification: (channel, payload) => this.#onNotification(channel, payload),
-      // Anything may have been enqueued while the listener was away.
-      onConnected: () => this.#wakeAll(),
+      onConnected: () => {
+        // Anything may have been enqueued while the listener was away, and a restarted database may have lost
+        // the last asynchronously committed claims and completions.
+        if (this.#listenerConnections++ > 0) {
+          for (const worker of this.#workers.values()) {
+            worker.handBackForgottenRuns().catch((error) => logger.warn({ err: error }, 'could not check held runs'));
+          }
+        }
+        this.#wakeAll();
+      },
     });
     await this.#listener.start().catch((error) => {
       logger.warn({ err: error }, 'job listener could not connect yet; polling until it does');

@@ -188,6 +188,25 @@ export class QueueWorker {
   }
 
   /**
+   * After the database came back from a restart: a claim or completion committed asynchronously may have been
+   * lost, leaving jobs running in the database that this worker does not run. They go back to pending now rather
+   * than waiting for their lease to expire.
+   */
+  async handBackForgottenRuns(): Promise<void> {
+    const held = await this.#o.db.selectFrom('jobs').select(['id', 'attempts', 'type', 'started_at'])
+      .where('locked_by', '=', this.#o.workerId).where('status', '=', 'running').execute();
+    for (const row of held) {
+      if (this.#active.has(row.id) || this.#buffer.some((b) => b.id === row.id) || this.#o.completer.holds(row.id)) {
+        continue;
+      }
+      await endRun(this.#o.endRunContext, { id: row.id, attempt: row.attempts, workerId: this.#o.workerId },
+        { queue: this.#o.queue, type: row.type, workerName: this.#o.workerName, startedAt: row.started_at ?? new Date(),
+          outcome: 'rescued', error: 'rescued: its run was lost when the database restarted' },
+        { status: 'pending', retryAt: new Date() });
+    }
+  }
+
+  /**
    * Stops claiming, hands back the claimed jobs that have not started, lets running ones finish until the deadline,
    * then aborts the rest (they go back to pending at once) and waits for them to be recorded.
    */

@@ -48,9 +48,10 @@ export async function insertJobs(db: Kysely<Database>, specs: readonly ResolvedJ
     with enqueued as (
       insert into jobs (queue, type, payload, key, priority, scheduled_at, max_attempts)
       select queue, type, payload, key, priority, coalesce(scheduled_at, now()), max_attempts
-        from jsonb_to_recordset(${JSON.stringify(records)}::jsonb) with ordinality
-             as r(queue text, type text, payload jsonb, key text, priority int, scheduled_at timestamptz,
-                  max_attempts int, n bigint)
+        from rows from (jsonb_to_recordset(${JSON.stringify(records)}::jsonb)
+               as (queue text, type text, payload jsonb, key text, priority int, scheduled_at timestamptz,
+                   max_attempts int)) with ordinality as r(queue, type, payload, key, priority, scheduled_at,
+                                                           max_attempts, n)
        order by n
       on conflict (queue, key) where status = 'pending' and key is not null do update
         set type = excluded.type, payload = excluded.payload, updated_at = now(),
