@@ -36,6 +36,40 @@ export const configSchema = z.strictObject({
   dev: z.strictObject({
     dataDir: z.string().min(1, 'must not be empty').default('.cloudpods'),
   }).prefault({}),
+  proxmox: z.strictObject({
+    url: z.string().regex(/^https:\/\/[^\s/]+(\/api2\/json)?\/?$/, 'expected https://host[:port]').optional(),
+    token: z.strictObject({
+      id: z.string().regex(/^[^\s@!]+@[^\s@!]+![A-Za-z][A-Za-z0-9._-]*$/, 'expected USER@REALM!TOKENID').optional(),
+      secret: z.string().min(1, 'must not be empty').optional(),
+    }).prefault({}),
+    transport: z.enum(['https', 'ssh'], { error: 'expected https or ssh' }).default('https'),
+    tls: z.strictObject({
+      caFile: z.string().min(1, 'must not be empty').optional(),
+      fingerprint: z.string().regex(/^(?:[0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$/, 'expected a SHA-256 fingerprint AB:CD:... (32 bytes)')
+        .optional(),
+    }).prefault({}),
+    ssh: z.strictObject({
+      host: z.string().min(1, 'must not be empty').optional(),
+      port: integer(1, 65535).default(22),
+      user: z.string().min(1, 'must not be empty').default('root'),
+      privateKey: z.string().min(1, 'must not be empty').optional(),
+      hostKeyFingerprint: z.string()
+        .regex(/^SHA256:[A-Za-z0-9+/]{43}=?(?:\s*,\s*SHA256:[A-Za-z0-9+/]{43}=?)*$/, 'expected SHA256:<base64>, comma-separated')
+        .optional(),
+      nodeHosts: z.string().regex(/^[A-Za-z0-9-]+=[^\s,=]+(?:,[A-Za-z0-9-]+=[^\s,=]+)*$/, 'expected node=host[:port],...')
+        .optional(),
+    }).prefault({}),
+    concurrency: z.strictObject({
+      perNode: integer(1, 256).default(4),
+      perStorage: integer(1, 256).default(2),
+    }).prefault({}),
+    requestTimeoutMs: integer(100, 600_000).default(30_000),
+    taskPollIntervalMs: integer(10, 60_000).default(1000),
+    snippets: z.strictObject({
+      storage: z.string().min(1, 'must not be empty').default('local'),
+      directory: z.string().regex(/^\//, 'expected an absolute path').default('/var/lib/vz/snippets'),
+    }).prefault({}),
+  }).prefault({}),
 });
 
 type ParsedConfig = z.infer<typeof configSchema>;
@@ -74,6 +108,39 @@ export const configVariables: readonly ConfigVariable[] = [
   { path: 'log.level', env: 'LOG_LEVEL', description: `Log level: ${logLevels.join(', ')}.` },
   { path: 'dev.dataDir', env: 'CLOUDPODS_DATA_DIR',
     description: '`dev` only: where the embedded PostgreSQL and `dev.json` live.' },
+  { path: 'proxmox.url', env: 'CLOUDPODS_PROXMOX_URL',
+    description: 'Proxmox VE API, `https://host:8006`; with the SSH transport, the node to connect to by default.' },
+  { path: 'proxmox.token.id', env: 'CLOUDPODS_PROXMOX_TOKEN_ID', description: 'API token id, `USER@REALM!TOKENID`.' },
+  { path: 'proxmox.token.secret', env: 'CLOUDPODS_PROXMOX_TOKEN_SECRET', secret: true, description: 'API token secret.' },
+  { path: 'proxmox.transport', env: 'CLOUDPODS_PROXMOX_TRANSPORT',
+    description: '`https` (straight to the API) or `ssh` (the same API through an SSH tunnel to 127.0.0.1:8006).' },
+  { path: 'proxmox.tls.caFile', env: 'CLOUDPODS_PROXMOX_TLS_CA_FILE',
+    description: 'PEM file of the CA to trust for the API certificate (the cluster\'s `pve-root-ca.pem`).' },
+  { path: 'proxmox.tls.fingerprint', env: 'CLOUDPODS_PROXMOX_TLS_FINGERPRINT',
+    description: 'Pinned SHA-256 fingerprint of the API certificate (`AB:CD:...`); also checked inside the SSH tunnel.' },
+  { path: 'proxmox.ssh.host', env: 'CLOUDPODS_PROXMOX_SSH_HOST', defaultText: 'the host of `proxmox.url`',
+    description: 'SSH host for nodes not listed in `proxmox.ssh.nodeHosts`.' },
+  { path: 'proxmox.ssh.port', env: 'CLOUDPODS_PROXMOX_SSH_PORT', description: 'SSH port.' },
+  { path: 'proxmox.ssh.user', env: 'CLOUDPODS_PROXMOX_SSH_USER', description: 'SSH user.' },
+  { path: 'proxmox.ssh.privateKey', env: 'CLOUDPODS_PROXMOX_SSH_PRIVATE_KEY', secret: true,
+    description: 'SSH private key (OpenSSH or PEM); usually given as a file through the `_FILE` variable.' },
+  { path: 'proxmox.ssh.hostKeyFingerprint', env: 'CLOUDPODS_PROXMOX_SSH_HOST_KEY_FINGERPRINT',
+    description: 'Pinned host key fingerprint(s), `SHA256:...` as `ssh-keygen -lf` prints them, comma-separated; ' +
+      'any other host key is refused. Required for SSH.' },
+  { path: 'proxmox.ssh.nodeHosts', env: 'CLOUDPODS_PROXMOX_SSH_NODE_HOSTS',
+    description: 'Per-node SSH addresses, `pve1=10.0.0.1,pve2=10.0.0.2:2222`: each node\'s work goes over its own connection.' },
+  { path: 'proxmox.concurrency.perNode', env: 'CLOUDPODS_PROXMOX_PER_NODE_CONCURRENCY',
+    description: 'Most concurrent API calls per node.' },
+  { path: 'proxmox.concurrency.perStorage', env: 'CLOUDPODS_PROXMOX_PER_STORAGE_CONCURRENCY',
+    description: 'Most concurrent calls that allocate on or free from one storage (clone, new disks, backups).' },
+  { path: 'proxmox.requestTimeoutMs', env: 'CLOUDPODS_PROXMOX_REQUEST_TIMEOUT_MS',
+    description: 'A Proxmox API call without an answer after this long fails as transient.' },
+  { path: 'proxmox.taskPollIntervalMs', env: 'CLOUDPODS_PROXMOX_TASK_POLL_INTERVAL_MS',
+    description: 'How often a running Proxmox task\'s status is polled.' },
+  { path: 'proxmox.snippets.storage', env: 'CLOUDPODS_PROXMOX_SNIPPETS_STORAGE',
+    description: 'Storage (with content `snippets`) that holds cloud-init user-data.' },
+  { path: 'proxmox.snippets.directory', env: 'CLOUDPODS_PROXMOX_SNIPPETS_DIR',
+    description: 'That storage\'s snippets directory on the nodes, written over SFTP.' },
 ];
 
 export const configFileVariable = 'CLOUDPODS_CONFIG';

@@ -1,0 +1,236 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { formatPropertyString, parsePropertyString } from '../../proxmox/encoding/property-string.ts';
+import { failure, missingConfig, TaskError } from './api-error.ts';
+import type { SimOptions, SimStorageSpec } from './options.ts';
+import { formatSize, parseSize } from './sizes.ts';
+
+/** The in-memory state of a simulated cluster: nodes, storages with their volumes, and VMs with their configs. */
+
+export interface SimNode {
+  name: string;
+  online: boolean;
+}
+
+export interface SimVm {
+  vmid: number;
+  node: string;
+  /** As in `/etc/pve/qemu-server/<vmid>.conf`: every value a string. */
+  config: Record<string, string>;
+  /** Changes waiting for the next start (a running VM cannot take them now). */
+  pending: Record<string, string>;
+  pendingDelete: Set<string>;
+  running: boolean;
+  startedAt?: number;
+  agentReadyAt?: number;
+}
+
+export interface SimVolume {
+  volid: string;
+  storage: string;
+  /** The node holding it; for shared storage the node that created it. */
+  node: string;
+  vmid: number;
+  sizeBytes: number;
+  format: string;
+  content: 'images' | 'backup';
+  ctime: number;
+  notes?: string;
+  protected?: boolean;
+}
+
+const diskKeyPattern = /^(?:scsi|virtio|sata|ide|efidisk|tpmstate|unused)\d+$/;
+
+export class SimCluster {
+  readonly nodes: Map<string, SimNode>;
+  readonly storages: SimStorageSpec[];
+  readonly vms = new Map<number, SimVm>();
+  readonly volumes = new Map<string, SimVolume>();
+  readonly options: SimOptions;
+
+  constructor(options: SimOptions) {
+    this.options = options;
+    this.storages = options.storages;
+    this.nodes = new Map(Array.from({ length: options.nodes }, (_, i) => {
+      const name = `${options.nodeNamePrefix}${i + 1}`;
+      return [name, { name, online: true }];
+    }));
+    for (const template of options.templates) this.#addTemplate(template);
+  }
+
+  requireNode(node: string): SimNode {
+    const found = this.nodes.get(node);
+    if (!found) throw failure(`hostname lookup '${node}' failed - failed to get address info for: ${node}: Name or service not known`);
+    return found;
+  }
+
+  requireStorage(id: string): SimStorageSpec {
+    const storage = this.storages.find((s) => s.id === id);
+    if (!storage) throw failure(`storage '${id}' does not exist`);
+    return storage;
+  }
+
+  requireVm(node: string, vmid: number): SimVm {
+    const vm = this.vms.get(vmid);
+    if (!vm || vm.node !== node) throw missingConfig(node, vmid);
+    return vm;
+  }
+
+  /** The lowest id from the cluster's lower bound that no VM uses: nothing is reserved. */
+  nextFreeVmid(): number {
+    let id = this.options.nextIdLower;
+    while (this.vms.has(id)) id += 1;
+    return id;
+  }
+
+  usedBytes(storageId: string, node: string): number {
+    const storage = this.requireStorage(storageId);
+    let used = 0;
+    for (const volume of this.volumes.values()) {
+      if (volume.storage === storageId && (storage.shared || volume.node === node)) used += volume.sizeBytes;
+    }
+    return used;
+  }
+
+  availBytes(storageId: string, node: string): number {
+    return this.requireStorage(storageId).capacityBytes - this.usedBytes(storageId, node);
+  }
+
+  /** Allocates a volume or fails the way a full LVM thin pool does. */
+  allocateVolume(input: { storage: string; node: string; vmid: number; sizeBytes: number; content: SimVolume['content'];
+    name?: string; format?: string; notes?: string; protected?: boolean }): SimVolume {
+    const storage = this.requireStorage(input.storage);
+    const wanted = input.content === 'images' ? 'images' : 'backup';
+    if (!storage.content.includes(wanted)) {
+      throw new TaskError(`storage '${storage.id}' does not support content-type '${wanted}'`);
+    }
+    const avail = this.availBytes(input.storage, input.node);
+    if (input.sizeBytes > avail) {
+      throw new TaskError(`unable to allocate ${formatSize(input.sizeBytes)} on storage '${storage.id}': ` +
+        `insufficient free space (${formatSize(Math.max(0, avail))} available)`);
+    }
+    const name = input.name ?? this.#freeDiskName(input.storage, input.vmid);
+    const volume: SimVolume = {
+      volid: `${input.storage}:${name}`, storage: input.storage, node: input.node, vmid: input.vmid,
+      sizeBytes: input.sizeBytes, format: input.format ?? 'raw', content: input.content, ctime: Math.floor(Date.now() / 1000),
+      ...(input.notes === undefined ? {} : { notes: input.notes }),
+      ...(input.protected ? { protected: true } : {}),
+    };
+    this.volumes.set(volume.volid, volume);
+    return volume;
+  }
+
+  /** Grows a volume in place, failing when the storage cannot hold the difference. */
+  growVolume(volid: string, node: string, newSize: number): void {
+    const volume = this.volumes.get(volid);
+    if (!volume) throw new TaskError(`volume '${volid}' does not exist`);
+    const avail = this.availBytes(volume.storage, node);
+    if (newSize - volume.sizeBytes > avail) {
+      throw new TaskError(`unable to resize '${volid}': insufficient free space on storage '${volume.storage}'`);
+    }
+    volume.sizeBytes = newSize;
+  }
+
+  freeVolume(volid: string): void {
+    this.volumes.delete(volid);
+  }
+
+  /** PVE's digest: SHA-1 of the config file, pending section included. */
+  digest(vm: SimVm): string {
+    const text = JSON.stringify([sortedEntries(vm.config), sortedEntries(vm.pending), [...vm.pendingDelete].sort()]);
+    return createHash('sha1').update(text).digest('hex');
+  }
+
+  /** The config as GET config shows it: pending values applied unless `current` asks for the running ones. */
+  visibleConfig(vm: SimVm, current: boolean): Record<string, string> {
+    if (current) return { ...vm.config };
+    const merged = { ...vm.config, ...vm.pending };
+    for (const key of vm.pendingDelete) delete merged[key];
+    return merged;
+  }
+
+  applyPending(vm: SimVm): void {
+    Object.assign(vm.config, vm.pending);
+    for (const key of vm.pendingDelete) this.removeConfigKey(vm, key, false);
+    vm.pending = {};
+    vm.pendingDelete.clear();
+  }
+
+  /** Deletes a key the way PVE does: a disk moves to unusedN (or is freed with force), an unused disk is freed. */
+  removeConfigKey(vm: SimVm, key: string, force: boolean): void {
+    const value = vm.config[key];
+    if (value === undefined) return;
+    delete vm.config[key];
+    if (!isDiskKey(key)) return;
+    const volid = volumeOf(value);
+    if (!volid || !this.volumes.has(volid)) return;
+    if (force || key.startsWith('unused')) this.freeVolume(volid);
+    else vm.config[this.#freeUnusedKey(vm)] = volid;
+  }
+
+  /** Volumes a VM's config refers to (disks and unused disks). */
+  referencedVolumes(config: Record<string, string>): string[] {
+    return Object.entries(config).filter(([key]) => isDiskKey(key)).map(([, value]) => volumeOf(value))
+      .filter((volid): volid is string => volid !== undefined && this.volumes.has(volid));
+  }
+
+  newMac(): string {
+    return `BC:24:11:${[...randomBytes(3)].map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':')}`;
+  }
+
+  newSmbios(): string {
+    return `uuid=${randomUUID()}`;
+  }
+
+  #addTemplate(spec: SimOptions['templates'][number]): void {
+    const sizeBytes = spec.diskGiB * 1024 ** 3;
+    const volume = this.allocateVolume({
+      storage: spec.storage, node: spec.node, vmid: spec.vmid, sizeBytes, content: 'images', name: `base-${spec.vmid}-disk-0`,
+    });
+    const config: Record<string, string> = {
+      name: spec.name, template: '1', memory: String(spec.memoryMiB ?? 1024), cores: String(spec.cores ?? 1),
+      sockets: '1', cpu: 'x86-64-v2-AES', ostype: 'l26', scsihw: 'virtio-scsi-single', agent: '1', boot: 'order=scsi0',
+      scsi0: `${volume.volid},iothread=1,size=${formatSize(sizeBytes)}`, ide2: `${spec.storage}:vm-${spec.vmid}-cloudinit,media=cdrom`,
+      net0: `virtio=${this.newMac()},bridge=vmbr0`, serial0: 'socket', vga: 'serial0', smbios1: this.newSmbios(),
+      vmgenid: randomUUID(), meta: `creation-qemu=9.2.0,ctime=${Math.floor(Date.now() / 1000)}`,
+    };
+    if (spec.tags?.length) config.tags = spec.tags.join(';');
+    this.vms.set(spec.vmid, { vmid: spec.vmid, node: spec.node, config, pending: {}, pendingDelete: new Set(), running: false });
+  }
+
+  #freeDiskName(storage: string, vmid: number): string {
+    for (let n = 0; ; n++) {
+      const name = `vm-${vmid}-disk-${n}`;
+      if (!this.volumes.has(`${storage}:${name}`)) return name;
+    }
+  }
+
+  #freeUnusedKey(vm: SimVm): string {
+    for (let n = 0; ; n++) if (vm.config[`unused${n}`] === undefined) return `unused${n}`;
+  }
+}
+
+export function isDiskKey(key: string): boolean {
+  return diskKeyPattern.test(key);
+}
+
+/** The volume id of a disk value (`local-lvm:vm-105-disk-0,size=4G` → `local-lvm:vm-105-disk-0`). */
+export function volumeOf(value: string): string | undefined {
+  const properties = parsePropertyString(value, 'file');
+  const file = properties.get('file') ?? properties.get('volume');
+  return file && file.includes(':') ? file : undefined;
+}
+
+/** The disk's size from its `size=` option, in bytes. */
+export function diskSize(value: string): number {
+  return parseSize(parsePropertyString(value, 'file').get('size') ?? '0') ?? 0;
+}
+
+export function withDiskSize(value: string, bytes: number): string {
+  const properties = parsePropertyString(value, 'file');
+  properties.set('size', formatSize(bytes));
+  return formatPropertyString(properties, 'file');
+}
+
+function sortedEntries(record: Record<string, string>): Array<[string, string]> {
+  return Object.entries(record).sort(([a], [b]) => a.localeCompare(b));
+}
