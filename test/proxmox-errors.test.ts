@@ -82,6 +82,9 @@ test('network failures are transient, refused logins are not', () => {
   assert.match(classifyNetworkError(refused, 'GET /nodes').message, /^GET \/nodes: connect ECONNREFUSED/);
   assert.is(classifyNetworkError(new Error('socket hang up')).kind, 'transient');
   assert.is(classifyNetworkError(new Error('All configured authentication methods failed')).kind, 'permission-denied');
+  const untrusted = Object.assign(new Error('self-signed certificate in certificate chain'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' });
+  assert.is(classifyNetworkError(untrusted).kind, 'untrusted-peer');
+  assert.not.ok(classifyNetworkError(untrusted).retryable);
   const already = new LockedError('VM is locked (clone)', 'clone');
   assert.is(classifyNetworkError(already), already);
 });

@@ -1,6 +1,6 @@
 import {
   ConflictError, InvalidParametersError, LockedError, NotFoundError, PermissionDeniedError, ProxmoxError,
-  TransientError, type ProxmoxErrorDetails,
+  TransientError, UntrustedPeerError, type ProxmoxErrorDetails,
 } from './errors.ts';
 
 /**
@@ -64,6 +64,13 @@ export function classifyExitStatus(exitStatus: string): ProxmoxError {
   return classifyMessage(exitStatus, {}) ?? new ProxmoxError(exitStatus);
 }
 
+/** OpenSSL's verdicts on a certificate that does not chain to the configured CA or does not name the host. */
+const untrustedCertificateCodes = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID',
+  'CERT_SIGNATURE_FAILURE', 'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
 /**
  * Classifies a failure below HTTP (connection refused or reset, timeout, TLS, SSH). A refused login is permanent;
  * everything else may pass, so it is transient.
@@ -74,6 +81,9 @@ export function classifyNetworkError(error: unknown, request?: string): ProxmoxE
   const message = error instanceof Error ? error.message : String(error);
   const text = `${request ? `${request}: ` : ''}${code && !message.includes(code) ? `${code} ` : ''}${message}`;
   if (/authentication methods failed/i.test(message)) return new PermissionDeniedError(text, { request, cause: error });
+  if (untrustedCertificateCodes.has(code)) {
+    return new UntrustedPeerError(`TLS certificate not trusted: ${text}`, { request, cause: error });
+  }
   return new TransientError(text, { request, cause: error });
 }
 

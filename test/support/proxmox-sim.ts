@@ -105,10 +105,16 @@ export class Conformance {
     }
   }
 
-  /** Throws naming every problem since the last call, and forgets them (uvu runs after-each hooks again on failure). */
-  assertClean(): void {
+  /** The problems since the last call, forgotten: for tests that send a bad request on purpose. */
+  takeProblems(): string[] {
     const problems = [...new Set(this.#problems)];
     this.#problems = [];
+    return problems;
+  }
+
+  /** Throws naming every problem since the last call, and forgets them (uvu runs after-each hooks again on failure). */
+  assertClean(): void {
+    const problems = this.takeProblems();
     if (problems.length > 0) throw new Error(`requests or answers off the Proxmox API schema:\n  ${problems.join('\n  ')}`);
   }
 }

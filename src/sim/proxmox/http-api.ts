@@ -70,22 +70,26 @@ async function handle(options: ApiHandlerOptions, req: IncomingMessage, res: Ser
   const release = track(options.stats, node, storage);
   let status = 200;
   let data: unknown = null;
+  let body: unknown;
+  let reason = 'OK';
   try {
     const latency = options.sim.faults.latencyFor(path);
     if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
     const answer = await answerRequest(options, method, path, params, user);
     data = answer instanceof WithTotal ? answer.data : answer;
-    send(res, 200, answer instanceof WithTotal ? { data: answer.data, total: answer.total } : { data: answer }, 'OK');
+    body = answer instanceof WithTotal ? { data: answer.data, total: answer.total } : { data: answer };
   } catch (error) {
     const apiError = error instanceof SimApiError ? error
       : error instanceof TaskError ? new SimApiError(500, error.message) : undefined;
     if (!apiError) throw error;
     status = apiError.status;
-    sendError(res, apiError);
+    ({ body, reason } = errorReply(apiError));
   } finally {
     release();
   }
+  // Recorded before the answer leaves, so whoever checks exchanges sees every request its client completed.
   options.onExchange({ method, path, params, status, data });
+  send(res, status, body, reason);
 }
 
 async function answerRequest(options: ApiHandlerOptions, method: string, path: string, params: Record<string, string>,
@@ -146,9 +150,16 @@ async function drain(req: IncomingMessage): Promise<void> {
   for await (const _ of req) { /* discard */ }
 }
 
+function errorReply(error: SimApiError): { body: unknown; reason: string } {
+  return {
+    body: { data: null, message: `${error.message}\n`, ...(error.errors ? { errors: error.errors } : {}) },
+    reason: error.message.split('\n')[0]!,
+  };
+}
+
 function sendError(res: ServerResponse, error: SimApiError): void {
-  const firstLine = error.message.split('\n')[0]!;
-  send(res, error.status, { data: null, message: `${error.message}\n`, ...(error.errors ? { errors: error.errors } : {}) }, firstLine);
+  const { body, reason } = errorReply(error);
+  send(res, error.status, body, reason);
 }
 
 function send(res: ServerResponse, status: number, body: unknown, reason: string): void {
