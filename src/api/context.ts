@@ -3,6 +3,7 @@ import type { Db } from '../db/database.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { SystemSettingsService } from '../settings/service.ts';
+import type { CloudPodQuotasService } from '../tenancy/quotas.ts';
 import type { Principal } from './auth.ts';
 
 /** What routes need from the running system; passed in, so tests build the app around a test database. */
@@ -12,6 +13,7 @@ export interface ApiDeps {
   logger: Logger;
   metrics: Metrics;
   settings: SystemSettingsService;
+  quotas: CloudPodQuotasService;
   /** Names of the migrations this build ships, for /readyz. */
   shippedMigrations: readonly string[];
 }

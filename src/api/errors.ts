@@ -1,13 +1,16 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { fromDatabaseError } from '../db/errors.ts';
+import { AppError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 
 /** Stable, machine-readable error codes of the API (the architecture's error envelope). */
 export type ErrorCode =
   | 'validation_error' | 'json_error' | 'unsupported_media_type' | 'payload_too_large'
   | 'unauthorized' | 'forbidden' | 'not_found' | 'method_not_allowed' | 'conflict'
-  | 'resource_limit_exceeded' | 'rate_limit_exceeded' | 'service_unavailable' | 'internal_error';
+  | 'resource_limit_exceeded' | 'rate_limit_exceeded' | 'service_unavailable' | 'internal_error'
+  | 'tenant_suspended' | 'plan_required' | 'in_use';
 
 export interface FieldProblem {
   /** The field's path in the request, e.g. `permissions[1]` or `query.page`. */
@@ -15,19 +18,14 @@ export interface FieldProblem {
   messages: string[];
 }
 
-/** An error the client caused or must know about, answered with its status and the envelope. */
-export class ApiError extends Error {
-  readonly status: ContentfulStatusCode;
-  readonly code: ErrorCode;
-  readonly details: Record<string, unknown> | undefined;
+/** An error the client caused or must know about, answered with its status, the envelope and any headers. */
+export class ApiError extends AppError {
+  override readonly code: ErrorCode;
   readonly headers: Record<string, string>;
-  constructor(status: ContentfulStatusCode, code: ErrorCode, message: string,
+  constructor(status: AppError['status'], code: ErrorCode, message: string,
     details?: Record<string, unknown>, headers: Record<string, string> = {}) {
-    super(message);
-    this.name = 'ApiError';
-    this.status = status;
+    super(status, code, message, details);
     this.code = code;
-    this.details = details;
     this.headers = headers;
   }
 }
@@ -38,16 +36,17 @@ export const validationError = (fields: FieldProblem[]) =>
   new ApiError(400, 'validation_error',
     `invalid request: ${fields.map((f) => `${f.name}: ${f.messages.join('; ')}`).join(', ')}`, { fields });
 
-export function errorResponse(c: Context, status: ContentfulStatusCode, code: ErrorCode, message: string,
+export function errorResponse(c: Context, status: ContentfulStatusCode, code: ErrorCode | string, message: string,
   details?: Record<string, unknown>): Response {
   return c.json({ error: { code, message, details: details ?? {}, request_id: c.get('requestId') ?? null } }, status);
 }
 
 /** app.onError: every error leaves as the envelope; anything unexpected is a logged 500 that reveals nothing. */
 export function errorHandler(logger: Logger) {
-  return function handleError(error: Error, c: Context): Response {
-    if (error instanceof ApiError) {
-      for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
+  return function handleError(thrown: Error, c: Context): Response {
+    const error = fromDatabaseError(thrown) ?? thrown;
+    if (error instanceof AppError) {
+      if (error instanceof ApiError) for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
       return errorResponse(c, error.status, error.code, error.message, error.details);
     }
     if (error instanceof HTTPException) {

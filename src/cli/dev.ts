@@ -12,6 +12,7 @@ import { systemActor } from '../observability/audit.ts';
 import { maskSecretsInText } from '../observability/logger.ts';
 import { createProcessLogging } from '../observability/process-logging.ts';
 import { startSystem } from '../system.ts';
+import { seedDevCatalogue } from '../tenancy/seed.ts';
 import { createTenant, findTenant, type Tenant } from '../tenancy/tenants.ts';
 import { devFilePath, print, readDevFile, untilStopSignal, type DevFile } from './common.ts';
 
@@ -47,6 +48,7 @@ export async function devCommand(args: string[]): Promise<number> {
     const report = await migrateToLatest(db);
     if (report.applied.length > 0) logger.info({ applied: report.applied }, 'migrations applied');
     const tenant = (await findTenant(db, demoTenant.slug)) ?? (await createTenant(db, demoTenant, devActor));
+    await seedDevCatalogue(db, tenant.id, devActor);
     const previous = readDevFile(config);
     devFile = {
       apiUrl: '',

@@ -187,6 +187,8 @@ export interface CloudResourcePlansTable {
   disk_gb: number;
   bandwidth_gb: number | null;
   price_monthly: Numeric;
+  /** Public IPv4 addresses per unit (migration 0003). */
+  ipv4_count: Generated<number>;
   is_active: Generated<boolean>;
   created_at: TimestampDefaultNow;
   updated_at: TimestampDefaultNow;
@@ -212,6 +214,7 @@ export interface CloudTenantResourceTotalsTable {
   memory_mb_total: Generated<number>;
   disk_gb_total: Generated<number>;
   bandwidth_gb_total: Generated<number>;
+  ipv4_total: Generated<number>;
   updated_at: TimestampDefaultNow;
 }
 
@@ -224,6 +227,8 @@ export interface CloudPodQuotasTable {
   max_disk_gb: number;
   /** Null means unlimited. */
   max_bandwidth_gb: number | null;
+  /** Null means unlimited (migration 0003). */
+  max_ipv4: number | null;
   updated_by: string | null;
   created_at: TimestampDefaultNow;
   updated_at: TimestampDefaultNow;
@@ -401,7 +406,38 @@ export interface JobWorkersTable {
   started_at: TimestampDefaultNow;
 }
 
+/** Migration 0003: address pools and the addresses pods hold. */
+export interface CloudIpPoolsTable {
+  id: Generated<string>;
+  name: string;
+  family: 4 | 6;
+  cidr: string;
+  gateway: string;
+  range_start: string;
+  range_end: string;
+  bridge: string;
+  vlan: number | null;
+  /** Proxmox nodes the pool serves; empty means all. */
+  nodes: ColumnType<string[], string[] | undefined, string[]>;
+  nameservers: ColumnType<string[], string[] | undefined, string[]>;
+  is_active: Generated<boolean>;
+  created_at: TimestampDefaultNow;
+  updated_at: TimestampDefaultNow;
+}
+
+export interface CloudIpAllocationsTable {
+  id: Generated<string>;
+  pool_id: string;
+  address: string;
+  tenant_id: string;
+  pod_id: string;
+  family: 4 | 6;
+  allocated_at: TimestampDefaultNow;
+}
+
 export interface Database {
+  cloud_ip_pools: CloudIpPoolsTable;
+  cloud_ip_allocations: CloudIpAllocationsTable;
   tenants: TenantsTable;
   api_tokens: ApiTokensTable;
   system_settings: SystemSettingsTable;

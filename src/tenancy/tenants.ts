@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Database, TenantsTable } from '../db/schema.ts';
 import { recordAudit, type Actor } from '../observability/audit.ts';
 
@@ -22,6 +22,29 @@ export async function createTenant(db: Kysely<Database>, tenant: NewTenant, acto
     const row = await trx.insertInto('tenants').values(tenant).returningAll().executeTakeFirstOrThrow();
     await recordAudit(trx, { actor, category: 'tenant', action: 'tenant.created', tenantId: row.id,
       details: { slug: row.slug, name: row.name } });
+    return row;
+  });
+}
+
+export async function listTenants(db: Kysely<Database>, page: { limit: number; offset: number })
+  : Promise<{ tenants: Tenant[]; total: number }> {
+  const [tenants, count] = await Promise.all([
+    db.selectFrom('tenants').selectAll().orderBy('slug').limit(page.limit).offset(page.offset).execute(),
+    db.selectFrom('tenants').select(({ fn }) => fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { tenants, total: Number(count.n) };
+}
+
+/** Suspends or reinstates a tenant; a suspended tenant cannot create or start pods. No change records nothing. */
+export async function setTenantStatus(db: Kysely<Database>, tenantId: string, status: Tenant['status'], actor: Actor,
+  requestId?: string): Promise<Tenant | undefined> {
+  return db.transaction().execute(async (trx) => {
+    const before = await trx.selectFrom('tenants').selectAll().where('id', '=', tenantId).forUpdate().executeTakeFirst();
+    if (!before || before.status === status) return before;
+    const row = await trx.updateTable('tenants').set({ status, updated_at: sql`now()` }).where('id', '=', tenantId)
+      .returningAll().executeTakeFirstOrThrow();
+    await recordAudit(trx, { actor, category: 'tenant', action: status === 'suspended' ? 'tenant.suspended' : 'tenant.reinstated',
+      tenantId, requestId, details: { slug: row.slug } });
     return row;
   });
 }

@@ -3,6 +3,8 @@ import type { Permission } from '../../src/auth/permissions.ts';
 import { issueApiToken, type ApiTokenView } from '../../src/auth/tokens.ts';
 import type { Db } from '../../src/db/database.ts';
 import { systemActor } from '../../src/observability/audit.ts';
+import { createPlan, type Plan, type PlanFields } from '../../src/tenancy/plans.ts';
+import { createTemplate, type Template, type TemplateFields } from '../../src/tenancy/templates.ts';
 import { createTenant, type Tenant } from '../../src/tenancy/tenants.ts';
 
 const testActor = systemActor('test');
@@ -28,4 +30,37 @@ export async function aToken(db: Db, spec: TokenSpec = {}): Promise<{ token: str
     isAdmin: spec.admin ?? false,
     expiresAt: spec.expiresAt ?? null,
   }, testActor);
+}
+
+let serial = 0;
+const unique = (prefix: string) => `${prefix}-${process.pid}-${++serial}`;
+
+export async function aPlan(db: Db, fields: Partial<PlanFields> = {}): Promise<Plan> {
+  return createPlan(db, {
+    code: unique('plan'), name: 'Test plan', cpu_cores: 2, memory_mb: 4096, disk_gb: 50, bandwidth_gb: 1000,
+    ipv4_count: 1, price_monthly: '10.00', ...fields,
+  }, testActor);
+}
+
+export async function aTemplate(db: Db, fields: Partial<TemplateFields> = {}): Promise<Template> {
+  return createTemplate(db, {
+    code: unique('tpl'), name: 'Test template', type: 'os', proxmox_template_vmid: 9000, storage_pool: 'local-lvm',
+    network_bridge: 'vmbr0', ...fields,
+  }, testActor);
+}
+
+export interface PodSpec {
+  tenant: Tenant;
+  template: Template;
+  cpu_cores?: number;
+  memory_mb?: number;
+  disk_gb?: number;
+}
+
+/** A pod row as the API will create it (the controller is not involved). */
+export async function aPod(db: Db, spec: PodSpec) {
+  return db.insertInto('cloud_pods').values({
+    tenant_id: spec.tenant.id, template_id: spec.template.id, name: unique('pod'),
+    cpu_cores: spec.cpu_cores ?? 1, memory_mb: spec.memory_mb ?? 1024, disk_gb: spec.disk_gb ?? 10,
+  }).returningAll().executeTakeFirstOrThrow();
 }

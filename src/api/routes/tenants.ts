@@ -1,0 +1,45 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { createTenant, listTenants, setTenantStatus } from '../../tenancy/tenants.ts';
+import { principalOf, requireAdmin } from '../auth.ts';
+import type { ApiDeps, AppEnv } from '../context.ts';
+import { offsetOf, paginationMeta, paginationQuery } from '../pagination.ts';
+import { tenantFromPath } from '../tenant-scope.ts';
+import { readJson, readQuery } from '../validation.ts';
+
+export const slugSchema = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
+  'expected lower-case letters, digits and inner hyphens, at most 63 characters');
+
+const createBody = z.strictObject({
+  slug: slugSchema,
+  name: z.string().trim().min(1, 'must not be empty').max(200, 'at most 200 characters'),
+});
+
+/** Tenants (admin scope); a tenant token may read its own. */
+export function tenantRoutes({ db }: ApiDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.get('/', requireAdmin(), async (c) => {
+    const page = readQuery(c, z.strictObject(paginationQuery));
+    const { tenants, total } = await listTenants(db, { limit: page.per_page, offset: offsetOf(page) });
+    return c.json({ tenants, meta: paginationMeta(page, total) });
+  });
+
+  app.post('/', requireAdmin(), async (c) => {
+    const body = await readJson(c, createBody);
+    const tenant = await createTenant(db, body, principalOf(c).actor);
+    return c.json({ tenant }, 201);
+  });
+
+  app.get('/:tenantId', async (c) => c.json({ tenant: await tenantFromPath(c, db) }));
+
+  for (const [action, status] of [['suspend', 'suspended'], ['unsuspend', 'active']] as const) {
+    app.post(`/:tenantId/${action}`, requireAdmin(), async (c) => {
+      const tenant = await tenantFromPath(c, db);
+      const updated = await setTenantStatus(db, tenant.id, status, principalOf(c).actor, c.get('requestId'));
+      return c.json({ tenant: updated });
+    });
+  }
+
+  return app;
+}

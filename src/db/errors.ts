@@ -1,0 +1,32 @@
+import { AppError } from '../errors.ts';
+
+interface PgError {
+  code: string;
+  constraint?: string;
+  detail?: string;
+}
+
+function isPgError(error: unknown): error is PgError {
+  return typeof error === 'object' && error !== null && typeof (error as PgError).code === 'string'
+    && /^[0-9A-Z]{5}$/.test((error as PgError).code);
+}
+
+/**
+ * Constraint violations that input validation should have caught first, or that races make possible (two creates
+ * of one name): answered as conflicts or bad input instead of a 500. Anything else stays unmapped.
+ */
+export function fromDatabaseError(error: unknown): AppError | undefined {
+  if (!isPgError(error)) return undefined;
+  const details = { constraint: error.constraint ?? null };
+  switch (error.code) {
+    case '23505':
+      return new AppError(409, 'conflict', `already exists (${error.constraint ?? 'unique constraint'})`, details);
+    case '23503':
+    case '23001':
+      return new AppError(409, 'in_use', `still referenced (${error.constraint ?? 'foreign key'})`, details);
+    case '23514':
+      return new AppError(400, 'validation_error', `violates ${error.constraint ?? 'a check constraint'}`, details);
+    default:
+      return undefined;
+  }
+}
