@@ -8,12 +8,14 @@ import type { SystemEventSink } from './observability/event-sink.ts';
 import type { Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { SystemSettingsService } from './settings/service.ts';
+import { CloudPodQuotasService } from './tenancy/quotas.ts';
 
 /** Everything one CloudPods process runs; `dev` and `serve` both start it, differing only in how they get here. */
 export interface RunningSystem {
   db: Db;
   metrics: Metrics;
   settings: SystemSettingsService;
+  quotas: CloudPodQuotasService;
   /** The job engine, running the maintenance schedules; everything enqueues through it. */
   jobs: JobEngine;
   http: HttpServer;
@@ -43,7 +45,8 @@ export async function startSystem({ config, logger, databaseUrl, events }: Syste
   const jobs = new JobEngine({ db, databaseUrl, logger, settings, registry: metrics.registry });
   defineMaintenance(jobs, db, settings, logger);
   await jobs.start();
-  const app = buildApp({ config, db, logger, metrics, settings, shippedMigrations: await shippedMigrationNames() });
+  const quotas = new CloudPodQuotasService(db, settings);
+  const app = buildApp({ config, db, logger, metrics, settings, quotas, shippedMigrations: await shippedMigrationNames() });
   let http: HttpServer;
   try {
     http = await listen(app, config.server);
@@ -61,6 +64,7 @@ export async function startSystem({ config, logger, databaseUrl, events }: Syste
     db,
     metrics,
     settings,
+    quotas,
     jobs,
     http,
     stop() {

@@ -11,6 +11,12 @@ import { jobRoutes } from './routes/jobs.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { systemEventRoutes } from './routes/system-events.ts';
 import { tokenRoutes } from './routes/tokens.ts';
+import { ipPoolRoutes } from './routes/ip-pools.ts';
+import { planRoutes } from './routes/plans.ts';
+import { quotaOverrideRoutes, quotaRoutes } from './routes/quota.ts';
+import { subscriptionRoutes } from './routes/subscriptions.ts';
+import { templateRoutes } from './routes/templates.ts';
+import { tenantRoutes } from './routes/tenants.ts';
 import { adminRoutes } from '../ui/routes.ts';
 
 /** The HTTP API: probes and metrics at the root, everything else under /api behind bearer tokens. */
@@ -32,6 +38,14 @@ export function buildApp(deps: ApiDeps): Hono<AppEnv> {
   app.route('/api/admin/settings', settingsRoutes(deps));
   app.route('/api/admin', jobRoutes(deps));
   app.route('/api/admin/system-events', systemEventRoutes(deps));
+  app.route('/api/admin/ip-pools', ipPoolRoutes(deps));
+  // Fixed paths under /api/cloud-pods come before the pod routes' /:id.
+  app.route('/api/cloud-pods/plans', planRoutes(deps));
+  app.route('/api/cloud-pods/templates', templateRoutes(deps));
+  app.route('/api/cloud-pods/quota', quotaRoutes(deps));
+  app.route('/api/cloud-pods/tenants/:tenantId/subscriptions', subscriptionRoutes(deps));
+  app.route('/api/cloud-pods/tenants/:tenantId/quota', quotaOverrideRoutes(deps));
+  app.route('/api/cloud-pods/tenants', tenantRoutes(deps));
   app.route('/admin', adminRoutes(deps));
 
   app.onError(errorHandler(deps.logger));
