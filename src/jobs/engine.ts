@@ -101,6 +101,11 @@ export class JobEngine {
     return this.client.enqueueMany(db, specs);
   }
 
+  /** The schedules defined, with their cadence. */
+  get schedules(): ReadonlyArray<Pick<ScheduleDefinition, 'name' | 'queue' | 'type' | 'cadence'>> {
+    return this.#schedules.map(({ name, queue, type, cadence }) => ({ name, queue, type, cadence }));
+  }
+
   /** Worker ids (job_workers.id) by queue, once started. */
   get workerIds(): ReadonlyMap<string, string> {
     return new Map([...this.#workers].map(([queue, worker]) => [queue, worker.workerId]));
