@@ -4,6 +4,7 @@ import { printError, UsageError } from './cli/common.ts';
 import { devCommand, devUsage } from './cli/dev.ts';
 import { migrateCommand, migrateUsage } from './cli/migrate.ts';
 import { serveCommand, serveUsage } from './cli/serve.ts';
+import { simCommand, simUsage } from './cli/sim.ts';
 import { tokenCommand, tokenUsage } from './cli/token.ts';
 
 const commands: Record<string, { run: (args: string[]) => Promise<number>; usage: string }> = {
@@ -11,6 +12,7 @@ const commands: Record<string, { run: (args: string[]) => Promise<number>; usage
   serve: { run: serveCommand, usage: serveUsage },
   migrate: { run: migrateCommand, usage: migrateUsage },
   token: { run: tokenCommand, usage: tokenUsage },
+  sim: { run: simCommand, usage: simUsage },
 };
 
 const usage = `usage: cloudpods <command>\n\n${Object.values(commands).map((c) => c.usage).join('\n\n')}\n`;
