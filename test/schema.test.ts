@@ -139,6 +139,11 @@ const expectedColumns = {
     'id uuid', 'pool_id uuid', 'address inet', 'tenant_id uuid', 'pod_id uuid', 'family smallint',
     'allocated_at timestamptz',
   ],
+  // 0004_idempotency_keys
+  idempotency_keys: [
+    'id uuid', 'scope text', 'key text', 'method text', 'path text', 'request_hash text', 'state text',
+    'response_status integer null', 'response_body jsonb null', 'created_at timestamptz', 'expires_at timestamptz',
+  ],
 } as const satisfies ExpectedColumns;
 
 // The lists above may only name columns of src/db/schema.ts (checked by `satisfies`); this line stops the type

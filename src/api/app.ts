@@ -3,6 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { authenticate } from './auth.ts';
+import { idempotent } from './idempotency.ts';
 import type { ApiDeps, AppEnv } from './context.ts';
 import { errorHandler, errorResponse, notFoundHandler } from './errors.ts';
 import { observeRequests } from './middleware/observe.ts';
@@ -32,6 +33,8 @@ export function buildApp(deps: ApiDeps): Hono<AppEnv> {
     onError: (c) => errorResponse(c, 413, 'payload_too_large', `request body exceeds ${limit} bytes`, { limit }),
   }));
   app.use('/api/*', authenticate(deps.db, deps.logger));
+  // Token creation answers with a secret, which must never be stored for replay.
+  app.use('/api/*', idempotent(deps.db, { exceptPaths: ['/api/tokens'] }));
 
   app.route('/', healthRoutes(deps));
   app.route('/api', tokenRoutes(deps));

@@ -435,7 +435,24 @@ export interface CloudIpAllocationsTable {
   allocated_at: TimestampDefaultNow;
 }
 
+/** Migration 0004: first responses to POSTs with an Idempotency-Key. */
+export interface IdempotencyKeysTable {
+  id: Generated<string>;
+  /** Who may replay: the tenant, or the token for platform tokens. */
+  scope: string;
+  key: string;
+  method: string;
+  path: string;
+  request_hash: string;
+  state: Generated<'in_progress' | 'completed'>;
+  response_status: number | null;
+  response_body: ColumnType<JsonValue | null, string | null, string | null>;
+  created_at: TimestampDefaultNow;
+  expires_at: TimestampDefaultNow;
+}
+
 export interface Database {
+  idempotency_keys: IdempotencyKeysTable;
   cloud_ip_pools: CloudIpPoolsTable;
   cloud_ip_allocations: CloudIpAllocationsTable;
   tenants: TenantsTable;
