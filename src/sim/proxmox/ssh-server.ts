@@ -40,6 +40,8 @@ export async function startSshServer(options: SshServerOptions): Promise<SimSshS
   const clients = new Set<ssh2.Connection>();
   const server = new ssh2.Server({ hostKeys: [options.hostKey] }, (client) => {
     clients.add(client);
+    // As a node's sshd: no Nagle delay on small API exchanges (the method exists; @types/ssh2 omits it).
+    (client as unknown as { setNoDelay(noDelay: boolean): void }).setNoDelay(true);
     client.on('close', () => clients.delete(client));
     client.on('error', () => client.end());
     client.on('authentication', (ctx) => {
@@ -53,7 +55,7 @@ export async function startSshServer(options: SshServerOptions): Promise<SimSshS
       client.on('tcpip', (accept, reject, info) => {
         if (info.destPort !== 8006 || !forwardHosts.has(info.destIP)) return reject();
         const channel = accept();
-        const upstream = net.connect(options.apiPort, '127.0.0.1');
+        const upstream = net.connect({ port: options.apiPort, host: '127.0.0.1', noDelay: true });
         upstream.on('error', () => channel.destroy());
         channel.on('error', () => upstream.destroy());
         channel.pipe(upstream).pipe(channel);
