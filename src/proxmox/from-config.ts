@@ -73,8 +73,12 @@ export function parseNodeHosts(text: string | undefined, defaultPort: number): R
 /** The HTTPS transport closes the SSH connections used for snippets along with itself. */
 function withConnections(transport: ProxmoxTransport, connections: SshConnections | undefined): ProxmoxTransport {
   if (!connections) return transport;
-  return { ...transport, name: transport.name, send: transport.send, close: async () => {
-    await transport.close();
-    await connections.close();
-  } };
+  return {
+    name: transport.name,
+    send: (request) => transport.send(request),
+    close: async () => {
+      await transport.close();
+      await connections.close();
+    },
+  };
 }
