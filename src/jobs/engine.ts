@@ -122,11 +122,8 @@ export class JobEngine {
     const queues = [...this.#tasks.keys()];
     const concurrencyOf = (queue: string) => this.#queueOptions.get(queue)?.concurrency ?? defaultConcurrency;
     // Claim and completion each hold one connection; a third covers drains and overlap.
-    // Custom plans: a generic plan of the completion misjudges the array sizes and scans the whole table per batch.
-    const sessionOptions = ['-c plan_cache_mode=force_custom_plan'];
-    if (this.#o.asyncHotPathCommit ?? true) sessionOptions.push('-c synchronous_commit=off');
     this.#pool = new pg.Pool({ connectionString: this.#o.databaseUrl, max: 3, application_name: 'cloudpods-jobs',
-      options: sessionOptions.join(' ') });
+      options: (this.#o.asyncHotPathCommit ?? true) ? '-c synchronous_commit=off' : undefined });
     this.#pool.on('error', (error) => logger.warn({ err: error }, 'job engine connection lost; reconnecting'));
     this.#completer = new GroupCompleter(this.#pool, logger, this.metrics);
     const registered = await registerWorkers(db, queues.map((queue) => ({

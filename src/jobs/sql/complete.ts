@@ -30,8 +30,8 @@ recorded as (
 select id from finished`;
 
 export async function completeJobs(pool: pg.Pool, runs: readonly Completion[]): Promise<Set<number>> {
+  // Unnamed, so planned for each batch's size: a cached generic plan misjudges the arrays and scans the table.
   const result = await pool.query<{ id: number }>({
-    name: 'cloudpods_jobs_complete',
     text: completeSql,
     values: [runs.map((r) => r.id), runs.map((r) => r.attempt), runs.map((r) => r.workerId),
       runs.map((r) => r.workerName), runs.map((r) => r.startedAt)],
