@@ -148,6 +148,13 @@ test('dev comes up with no configuration, prints tokens, writes dev.json, and ke
     const admin = await (await fetch(`${dev.apiUrl}/api/me`, { headers: { authorization: `Bearer ${dev.adminToken}` } }))
       .json() as any;
     assert.is(admin.principal.admin, true);
+    const tenantGet = async (path: string) =>
+      (await fetch(`${dev.apiUrl}${path}`, { headers: { authorization: `Bearer ${dev.tenantToken}` } })).json() as any;
+    const templates = await tenantGet('/api/cloud-pods/templates');
+    assert.equal(templates.templates.map((t: any) => t.code).sort(),
+      ['debian-12', 'laravel', 'node', 'ubuntu-24.04', 'wordpress'], 'the catalogue is seeded');
+    const quota = await tenantGet('/api/cloud-pods/quota');
+    assert.equal([quota.quota.source, quota.quota.cpu_cores.limit], ['subscriptions', 4], 'the demo tenant holds cloud-plus');
     // One-off commands find the running dev database through dev.json.
     const listed = run(['token', 'list', '--tenant', 'demo'], { CLOUDPODS_DATA_DIR: dataDir });
     assert.is(listed.status, 0, listed.stderr);

@@ -9,7 +9,6 @@ import { principalOf, requireAdmin, requirePermission } from '../auth.ts';
 import type { ApiDeps, AppEnv } from '../context.ts';
 import { ApiError, notFound, validationError } from '../errors.ts';
 import { readJson, readQuery } from '../validation.ts';
-import { slugSchema } from './tenants.ts';
 
 const name = (max: number) => z.string().trim().min(1, 'must not be empty').max(max, `at most ${max} characters`);
 const proxmoxName = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/, 'expected a Proxmox node, storage or bridge name');
@@ -26,8 +25,12 @@ const templateFields = {
   tags: z.array(z.string().regex(/^[a-z0-9][a-z0-9.-]{0,31}$/, 'expected a short lower-case tag')).max(20).optional(),
   is_active: z.boolean().optional(),
 };
+/** Like a slug, but dots are allowed for versions: `ubuntu-24.04`. */
+const templateCode = z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/,
+  'expected lower-case letters, digits, dots and inner hyphens, at most 63 characters');
+
 const createBody = z.strictObject({
-  code: slugSchema, type: z.enum(templateTypes, { error: 'expected os or app' }), ...templateFields,
+  code: templateCode, type: z.enum(templateTypes, { error: 'expected os or app' }), ...templateFields,
 }).refine((v) => v.type !== 'app' || v.app_stack, { message: 'required for app templates', path: ['app_stack'] })
   .refine((v) => v.type !== 'os' || !v.app_stack, { message: 'only app templates have a stack', path: ['app_stack'] });
 const patchBody = z.strictObject(templateFields).partial()
