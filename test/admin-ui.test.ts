@@ -92,7 +92,16 @@ test('the health page lists recent system events and filters them', async () => 
   await page.click('form.filters button');
   const errors = await page.locator('tbody tr').allTextContents();
   assert.ok(errors.every((r) => !r.includes('93% full')) && errors.some((r) => r.includes('clone of template')));
-  await page.screenshot({ path: '/tmp/cloudpods-admin-health.png', fullPage: false });
+  await page.screenshot({ path: '/tmp/cloudpods-admin-health.png', fullPage: true });
+});
+
+test('the health page shows queue depths by status, oldest pending age and the workers', async () => {
+  await app.system.jobs.enqueue(database.db, { queue: 'health', type: 'ui.probe', runAt: new Date(Date.now() + 3_600_000) });
+  await page.goto(`${app.url}/admin/health`);
+  const row = await page.locator('#queues tr[data-queue="health"]').textContent();
+  assert.match(row ?? '', /health\s*1\s*0\s*0\s*0\s*0/, `pending 1, nothing else: ${row}`);
+  const workers = await page.locator('#queues tbody').nth(1).textContent();
+  assert.match(workers ?? '', /online/, 'this process\'s workers are listed as online');
 });
 
 test('a form post without the session CSRF token changes nothing (403)', async () => {

@@ -5,6 +5,7 @@ import { systemEventLevels, type SystemEventLevel } from '../db/schema.ts';
 import type { ApiDeps } from '../api/context.ts';
 import { offsetOf, paginationMeta } from '../api/pagination.ts';
 import { groupByNamespace } from '../api/routes/settings.ts';
+import { queueOverview } from '../jobs/admin.ts';
 import { eventServices, listSystemEvents, type SystemEventFilter } from '../observability/events-query.ts';
 import type { SystemSettingsService } from '../settings/service.ts';
 import { coerceFormValue } from '../settings/validate.ts';
@@ -115,15 +116,16 @@ export function adminRoutes({ db, settings, config }: ApiDeps): Hono<AdminEnv> {
     }
     const pageNumber = Math.max(1, Number.parseInt(query.page ?? '1', 10) || 1);
     const page = { page: pageNumber, per_page: eventsPerPage };
-    const [{ events, total }, services] = await Promise.all([
+    const [{ events, total }, services, queues] = await Promise.all([
       listSystemEvents(db, filter, { limit: eventsPerPage, offset: offsetOf(page) }),
       eventServices(db),
+      queueOverview(db),
     ]);
     const filterQuery = new URLSearchParams(Object.entries(filter).filter(([, v]) => v !== undefined)
       .map(([k, v]): [string, string] => [k, String(v)])).toString();
     return c.html(healthPage({
       branding: await branding(settings), csrf: csrfTokenFor(c.get('sessionToken')), filter, services, events,
-      page: pageNumber, lastPage: paginationMeta(page, total).pagination.last_page, total, filterQuery, problems,
+      page: pageNumber, lastPage: paginationMeta(page, total).pagination.last_page, total, filterQuery, problems, queues,
     }));
   });
 
