@@ -1,5 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { pruneIdempotencyKeys } from '../src/api/idempotency.ts';
 import { startTestApp, type TestApp } from './support/app.ts';
 import { aTenant, aToken } from './support/fixtures.ts';
 import { testDatabase, type TestDatabase } from './support/postgres.ts';
@@ -65,6 +66,14 @@ test('malformed keys are 400; requests without a key or other methods are untouc
   assert.is(secret.status, 201);
   const stored = await database.db.selectFrom('idempotency_keys').select('key').where('key', '=', 'token-1').execute();
   assert.equal(stored, [], 'a response carrying a secret is never stored');
+});
+
+test('expired keys are pruned; live ones stay', async () => {
+  await database.db.insertInto('idempotency_keys').values({ scope: 'token:x', key: 'old', method: 'POST', path: '/api/x',
+    request_hash: 'h', expires_at: new Date(Date.now() - 1000) }).execute();
+  const live = (await database.db.selectFrom('idempotency_keys').select('id').execute()).length - 1;
+  assert.is(await pruneIdempotencyKeys(database.db), 1);
+  assert.is((await database.db.selectFrom('idempotency_keys').select('id').execute()).length, live);
 });
 
 test.run();

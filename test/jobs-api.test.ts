@@ -184,11 +184,13 @@ test('retention deletes only what is older than its setting: finished jobs with 
   assert.ok(oldest.rows[0]!.oldest.getTime() > old.getTime());
 });
 
-test('the running system schedules the daily retention jobs', () => {
+test('the running system schedules the daily maintenance jobs', () => {
   assert.equal(app.system.jobs.schedules.map((s) => [s.name, s.queue, s.cadence]), [
     ['jobs.prune', 'maintenance', { cron: '10 3 * * *' }],
     ['audit.prune', 'maintenance', { cron: '20 3 * * *' }],
     ['system_events.prune', 'maintenance', { cron: '30 3 * * *' }],
+    ['idempotency_keys.prune', 'maintenance', { cron: '35 3 * * *' }],
+    ['subscriptions.expire', 'maintenance', { cron: '40 3 * * *' }],
   ]);
 });
 

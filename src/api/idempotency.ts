@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
+import { deleteOlderThan } from '../jobs/batched-delete.ts';
 import { principalOf } from './auth.ts';
 import type { AppEnv } from './context.ts';
 import { ApiError } from './errors.ts';
@@ -73,4 +74,9 @@ export function idempotent(db: Db, { exceptPaths = [] }: { exceptPaths?: string[
       .set({ state: 'completed', response_status: status, response_body: JSON.stringify(responseBody) })
       .where('id', '=', claimed.id).execute();
   };
+}
+
+/** Deletes expired keys in short batches; the daily maintenance runs it. */
+export function pruneIdempotencyKeys(db: Db): Promise<number> {
+  return deleteOlderThan(db, 'idempotency_keys', new Date(), { column: 'expires_at' });
 }

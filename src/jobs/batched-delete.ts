@@ -5,13 +5,14 @@ import type { Database } from '../db/schema.ts';
  * Deletes rows of a log-like table older than a cutoff, a few thousand at a time by id, each batch its own short
  * statement: no long lock, no huge transaction, and vacuum keeps up. Returns the number deleted.
  */
-export async function deleteOlderThan(db: Kysely<Database>, table: 'cloud_pod_audit' | 'system_events',
-  cutoff: Date, batchSize = 5000): Promise<number> {
+export async function deleteOlderThan(db: Kysely<Database>, table: 'cloud_pod_audit' | 'system_events' | 'idempotency_keys',
+  cutoff: Date, { batchSize = 5000, column = 'created_at' }: { batchSize?: number; column?: 'created_at' | 'expires_at' } = {})
+  : Promise<number> {
   let total = 0;
   for (;;) {
     const result = await sql`
       delete from ${sql.table(table)} where id in (
-        select id from ${sql.table(table)} where created_at < ${cutoff} order by id limit ${batchSize})`.execute(db);
+        select id from ${sql.table(table)} where ${sql.ref(column)} < ${cutoff} order by id limit ${batchSize})`.execute(db);
     const deleted = Number(result.numAffectedRows ?? 0);
     total += deleted;
     if (deleted < batchSize) return total;
