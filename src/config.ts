@@ -62,6 +62,11 @@ export const configSchema = z.strictObject({
     concurrency: z.strictObject({
       perNode: integer(1, 256).default(4),
       perStorage: integer(1, 256).default(2),
+      clonesPerNode: integer(1, 64).default(3),
+    }).prefault({}),
+    vmids: z.strictObject({
+      min: integer(100, 999_999_999).default(10_000),
+      max: integer(100, 999_999_999).default(99_999),
     }).prefault({}),
     requestTimeoutMs: integer(100, 600_000).default(30_000),
     taskPollIntervalMs: integer(10, 60_000).default(1000),
@@ -69,6 +74,19 @@ export const configSchema = z.strictObject({
       storage: z.string().min(1, 'must not be empty').default('local'),
       directory: z.string().regex(/^\//, 'expected an absolute path').default('/var/lib/vz/snippets'),
     }).prefault({}),
+  }).prefault({}),
+  powerdns: z.strictObject({
+    apiUrl: z.string().regex(/^https?:\/\/[^\s/]+\/?$/, 'expected http(s)://host:port').optional(),
+    apiKey: z.string().min(1, 'must not be empty').optional(),
+    serverId: z.string().regex(/^[A-Za-z0-9._-]+$/, 'expected a server id such as localhost').default('localhost'),
+    dnsHost: z.string().min(1, 'must not be empty').optional(),
+    dnsPort: integer(1, 65535).default(53),
+    serializeWrites: z.union([z.boolean(), z.stringbool()], { error: 'expected true or false' }).default(true),
+    ownerId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected lower-case letters, digits and hyphens')
+      .default('cloudpods'),
+    requestTimeoutMs: integer(100, 600_000).default(30_000),
+  }).superRefine((value, context) => {
+    if (value.apiUrl && !value.apiKey) context.addIssue({ code: 'custom', path: ['apiKey'], message: 'required with powerdns.apiUrl' });
   }).prefault({}),
 });
 
@@ -133,6 +151,11 @@ export const configVariables: readonly ConfigVariable[] = [
     description: 'Most concurrent API calls per node.' },
   { path: 'proxmox.concurrency.perStorage', env: 'CLOUDPODS_PROXMOX_PER_STORAGE_CONCURRENCY',
     description: 'Most concurrent calls that allocate on or free from one storage (clone, new disks, backups).' },
+  { path: 'proxmox.concurrency.clonesPerNode', env: 'CLOUDPODS_PROXMOX_CLONES_PER_NODE',
+    description: 'Clone tasks the pod controller runs at once on one node (Proxmox serialises storage allocation).' },
+  { path: 'proxmox.vmids.min', env: 'CLOUDPODS_PROXMOX_VMID_MIN',
+    description: 'Lowest VMID the pod controller allocates; keep the range free of VMs made by hand.' },
+  { path: 'proxmox.vmids.max', env: 'CLOUDPODS_PROXMOX_VMID_MAX', description: 'Highest VMID the pod controller allocates.' },
   { path: 'proxmox.requestTimeoutMs', env: 'CLOUDPODS_PROXMOX_REQUEST_TIMEOUT_MS',
     description: 'A Proxmox API call without an answer after this long fails as transient.' },
   { path: 'proxmox.taskPollIntervalMs', env: 'CLOUDPODS_PROXMOX_TASK_POLL_INTERVAL_MS',
@@ -141,6 +164,20 @@ export const configVariables: readonly ConfigVariable[] = [
     description: 'Storage (with content `snippets`) that holds cloud-init user-data.' },
   { path: 'proxmox.snippets.directory', env: 'CLOUDPODS_PROXMOX_SNIPPETS_DIR',
     description: 'That storage\'s snippets directory on the nodes, written over SFTP.' },
+  { path: 'powerdns.apiUrl', env: 'CLOUDPODS_PDNS_API_URL', defaultText: 'none (dev: the embedded PowerDNS, if installed)',
+    description: 'PowerDNS Authoritative HTTP API, `http://host:8081`. Unset: no DNS records are served.' },
+  { path: 'powerdns.apiKey', env: 'CLOUDPODS_PDNS_API_KEY', secret: true, description: 'PowerDNS API key (`api-key`).' },
+  { path: 'powerdns.serverId', env: 'CLOUDPODS_PDNS_SERVER_ID', description: 'PowerDNS server id in API paths.' },
+  { path: 'powerdns.dnsHost', env: 'CLOUDPODS_PDNS_DNS_HOST', defaultText: 'the host of `powerdns.apiUrl`',
+    description: 'Address of the authoritative DNS port asked directly whether a record is served.' },
+  { path: 'powerdns.dnsPort', env: 'CLOUDPODS_PDNS_DNS_PORT', description: 'Port of that DNS server (UDP).' },
+  { path: 'powerdns.serializeWrites', env: 'CLOUDPODS_PDNS_SERIALIZE_WRITES',
+    description: 'One write in flight per PowerDNS server, not only per zone: needed with the sqlite3 backend, ' +
+      'which answers concurrent writes with 500.' },
+  { path: 'powerdns.ownerId', env: 'CLOUDPODS_PDNS_OWNER_ID',
+    description: 'This installation\'s name in the ownership marker on its records; unique per installation sharing zones.' },
+  { path: 'powerdns.requestTimeoutMs', env: 'CLOUDPODS_PDNS_REQUEST_TIMEOUT_MS',
+    description: 'A PowerDNS API call without an answer after this long fails as transient.' },
 ];
 
 export const configFileVariable = 'CLOUDPODS_CONFIG';
@@ -180,6 +217,9 @@ export function loadConfig({ mode, env = process.env, overrides = {} }: LoadConf
   }
   if (mode === 'serve' && getPath(raw, 'database.url') === undefined) {
     problems.push(`database.url (DATABASE_URL): required by \`cloudpods serve\``);
+  }
+  if (parsed.success && parsed.data.proxmox.vmids.min > parsed.data.proxmox.vmids.max) {
+    problems.push('proxmox.vmids.max (CLOUDPODS_PROXMOX_VMID_MAX): must not be below proxmox.vmids.min');
   }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
 

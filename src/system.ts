@@ -46,7 +46,8 @@ export async function startSystem({ config, logger, databaseUrl, events }: Syste
   defineMaintenance(jobs, db, settings, logger);
   await jobs.start();
   const quotas = new CloudPodQuotasService(db, settings);
-  const app = buildApp({ config, db, logger, metrics, settings, quotas, shippedMigrations: await shippedMigrationNames() });
+  const app = buildApp({ config, db, logger, metrics, settings, quotas, jobs,
+    shippedMigrations: await shippedMigrationNames() });
   let http: HttpServer;
   try {
     http = await listen(app, config.server);

@@ -8,6 +8,7 @@ import { migrateToLatest, migrationStatus, migrationsFolder, shippedMigrationNam
 import {
   auditActorTypes,
   auditCategories,
+  dnsRecordOrigins,
   dnsRecordStatuses,
   dnsRecordTypes,
   hookEvents,
@@ -96,6 +97,8 @@ const expectedColumns = {
     'disk_gb integer', 'hostname text null', 'zone text null', 'ssh_keys jsonb', 'app_options jsonb',
     'power_state text', 'requested_node text null', 'status text', 'vmid integer null', 'node text null',
     'ip_addresses jsonb', 'task_upid text null', ...objectModel, ...timestamps,
+    // 0006_pods
+    'secret_seed text null', 'reboot_requested_at timestamptz null', 'rebooted_at timestamptz null',
   ],
   cloud_pod_volumes: [
     'id uuid', 'tenant_id uuid', 'pod_id uuid', 'name text', 'size_gb integer', 'storage_pool text null',
@@ -104,6 +107,7 @@ const expectedColumns = {
   cloud_pod_dns_records: [
     'id uuid', 'tenant_id uuid', 'pod_id uuid null', 'zone_name text', 'hostname text', 'ip_address text',
     'type text', 'status text', ...objectModel, ...timestamps,
+    'ttl integer', 'ptr boolean', 'origin text', // 0007_dns
   ],
   cloud_pod_hooks: [
     'id uuid', 'tenant_id uuid', 'name text', 'event text', 'type text', 'target text', 'is_active boolean',
@@ -428,6 +432,7 @@ const enumCases: EnumCase[] = [
     extra: (v) => ({ ip_address: v === 'AAAA' ? `'2001:db8::10'` : `'192.0.2.10'` }),
   },
   { table: 'cloud_pod_dns_records', column: 'status', values: dnsRecordStatuses },
+  { table: 'cloud_pod_dns_records', column: 'origin', values: dnsRecordOrigins },
   { table: 'cloud_pod_hooks', column: 'event', values: hookEvents },
   {
     table: 'cloud_pod_hooks', column: 'type', values: hookTypes,

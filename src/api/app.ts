@@ -14,6 +14,7 @@ import { systemEventRoutes } from './routes/system-events.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { ipPoolRoutes } from './routes/ip-pools.ts';
 import { planRoutes } from './routes/plans.ts';
+import { podRoutes } from './routes/pods.ts';
 import { quotaOverrideRoutes, quotaRoutes } from './routes/quota.ts';
 import { subscriptionRoutes } from './routes/subscriptions.ts';
 import { templateRoutes } from './routes/templates.ts';
@@ -49,6 +50,7 @@ export function buildApp(deps: ApiDeps): Hono<AppEnv> {
   app.route('/api/cloud-pods/tenants/:tenantId/subscriptions', subscriptionRoutes(deps));
   app.route('/api/cloud-pods/tenants/:tenantId/quota', quotaOverrideRoutes(deps));
   app.route('/api/cloud-pods/tenants', tenantRoutes(deps));
+  app.route('/api/cloud-pods', podRoutes(deps));
   app.route('/admin', adminRoutes(deps));
 
   app.onError(errorHandler(deps.logger));

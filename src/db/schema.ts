@@ -77,6 +77,10 @@ export type DnsRecordType = (typeof dnsRecordTypes)[number];
 export const dnsRecordStatuses = ['pending', 'active', 'error'] as const;
 export type DnsRecordStatus = (typeof dnsRecordStatuses)[number];
 
+/** Migration 0007: `pod` rows follow the pod's hostname and addresses; `api` rows are extra names. */
+export const dnsRecordOrigins = ['pod', 'api'] as const;
+export type DnsRecordOrigin = (typeof dnsRecordOrigins)[number];
+
 export const hookEvents = [
   'pod.pre_create',
   'pod.post_create',
@@ -288,6 +292,10 @@ export interface CloudPodsTable extends ObjectModelColumns {
   ip_addresses: JsonWithDefault<string[]>;
   /** UPID of the Proxmox task in flight. */
   task_upid: string | null;
+  /** Migration 0006: random seed of per-pod secrets; never shown. */
+  secret_seed: string | null;
+  reboot_requested_at: NullableTimestamp;
+  rebooted_at: NullableTimestamp;
   created_at: TimestampDefaultNow;
   updated_at: TimestampDefaultNow;
 }
@@ -319,6 +327,11 @@ export interface CloudPodDnsRecordsTable extends ObjectModelColumns {
   status: Generated<DnsRecordStatus>;
   created_at: TimestampDefaultNow;
   updated_at: TimestampDefaultNow;
+  /** Migration 0007: TTL in seconds (30 to 86400). */
+  ttl: Generated<number>;
+  /** Also keep a PTR record for ip_address in its reverse zone. */
+  ptr: Generated<boolean>;
+  origin: Generated<DnsRecordOrigin>;
 }
 
 export interface CloudPodHooksTable extends ObjectModelColumns {

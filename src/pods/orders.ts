@@ -1,0 +1,181 @@
+import { randomBytes } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import type { Condition, Database, PowerState } from '../db/schema.ts';
+import { AppError } from '../errors.ts';
+import type { JobEngine } from '../jobs/engine.ts';
+import { recordAudit, type Actor } from '../observability/audit.ts';
+import { enqueueReconcile } from '../runtime/controller.ts';
+import { TenantSuspendedError } from '../tenancy/errors.ts';
+import type { CloudPodQuotasService } from '../tenancy/quotas.ts';
+import { findTemplate, parseAppOptions, validateTemplateForTenant } from '../tenancy/templates.ts';
+import { findPod, lockPod, type Pod, type PodRow } from './store.ts';
+
+/** The writes of the pods' front doors (REST now, Kubernetes later): desired state plus its reconcile, atomically. */
+export interface PodOrderDeps {
+  db: Kysely<Database>;
+  engine: JobEngine;
+  quotas: CloudPodQuotasService;
+}
+
+/** A field of the order is wrong; `fields` names each, as the API's validation_error does. */
+export class PodOrderError extends AppError {
+  constructor(status: 400 | 409 | 422, code: string, fields: Array<{ name: string; messages: string[] }>) {
+    super(status, code, fields.map((f) => `${f.name}: ${f.messages.join('; ')}`).join(', '), { fields });
+  }
+}
+
+export interface PodSpecInput {
+  cpu_cores: number;
+  memory_mb: number;
+  disk_gb: number;
+  hostname?: string | null;
+  zone?: string | null;
+  ssh_keys?: string[];
+  power_state?: PowerState;
+  app_options?: Record<string, unknown>;
+  node?: string | null;
+}
+
+export interface NewPodOrder extends PodSpecInput {
+  tenantId: string;
+  name: string;
+  templateCode: string;
+}
+
+const pendingCondition = (generation: number): Condition => ({
+  type: 'Ready', status: 'False', reason: 'Pending', message: 'waiting for the controller',
+  lastTransitionTime: new Date().toISOString(), observedGeneration: generation,
+});
+
+/**
+ * Creates a pod in one transaction: template active and allowed by the tenant's plans, app options valid for its
+ * stack, tenant active and within quota (one IPv4 address included), then the row, its audit entry and its
+ * reconcile. Nothing is written when any check fails.
+ */
+export async function createPod(deps: PodOrderDeps, order: NewPodOrder, actor: Actor, requestId?: string): Promise<Pod> {
+  const id = await deps.db.transaction().execute(async (trx) => {
+    const template = await findTemplate(trx, order.templateCode);
+    if (!template || !template.is_active) {
+      throw new PodOrderError(400, 'validation_error', [{ name: 'template', messages: ['no such active template'] }]);
+    }
+    const options = parseAppOptions(template, order.app_options);
+    if (!options.ok) {
+      throw new PodOrderError(400, 'validation_error', options.error.issues.map((issue) => ({
+        name: ['app_options', ...issue.path, ...(issue.code === 'unrecognized_keys' ? [issue.keys.join(',')] : [])].join('.'),
+        messages: [issue.code === 'unrecognized_keys' ? 'unknown option' : issue.message],
+      })));
+    }
+    const clash = await trx.selectFrom('cloud_pods').select('id').where('tenant_id', '=', order.tenantId)
+      .where('name', '=', order.name).where('deletion_requested_at', 'is', null).executeTakeFirst();
+    if (clash) throw new PodOrderError(409, 'conflict', [{ name: 'name', messages: ['a pod with this name exists'] }]);
+    await validateTemplateForTenant(trx, template, order.tenantId);
+    await deps.quotas.reserve(trx, order.tenantId,
+      { pods: 1, cpu_cores: order.cpu_cores, memory_mb: order.memory_mb, disk_gb: order.disk_gb, ipv4: 1 });
+    const row = await trx.insertInto('cloud_pods').values({
+      tenant_id: order.tenantId, name: order.name, template_id: template.id,
+      cpu_cores: order.cpu_cores, memory_mb: order.memory_mb, disk_gb: order.disk_gb,
+      hostname: order.hostname ?? null, zone: order.zone ?? null,
+      ssh_keys: JSON.stringify(order.ssh_keys ?? []), app_options: JSON.stringify(options.options),
+      power_state: order.power_state ?? 'running', requested_node: order.node ?? null,
+      secret_seed: randomBytes(32).toString('base64url'),
+      conditions: JSON.stringify([pendingCondition(1)]),
+    }).returning('id').executeTakeFirstOrThrow();
+    await recordAudit(trx, { actor, category: 'lifecycle', action: 'pod.created', tenantId: order.tenantId,
+      podId: row.id, requestId, details: { name: order.name, template: template.code, cpu_cores: order.cpu_cores,
+        memory_mb: order.memory_mb, disk_gb: order.disk_gb, power_state: order.power_state ?? 'running' } });
+    await enqueueReconcile(deps.engine, trx, 'pod', row.id);
+    return row.id;
+  });
+  return (await findPod(deps.db, id))!;
+}
+
+/** The pod for a spec change: it must exist for this tenant, be the API's to change, and not be going away. */
+async function lockForChange(trx: Kysely<Database>, id: string, tenantId: string | null): Promise<PodRow> {
+  const pod = await lockPod(trx, id);
+  if (!pod || (tenantId !== null && pod.tenant_id !== tenantId)) throw new AppError(404, 'not_found', 'pod not found');
+  if (pod.managed_by === 'kubernetes') {
+    throw new AppError(409, 'managed_by_kubernetes',
+      `pod ${pod.name} is managed through Kubernetes (${pod.kube_namespace}/${pod.kube_name}): change it there`);
+  }
+  if (pod.deletion_requested_at) throw new AppError(409, 'conflict', `pod ${pod.name} is being deleted`);
+  return pod;
+}
+
+async function assertTenantActive(trx: Kysely<Database>, tenantId: string): Promise<void> {
+  const tenant = await trx.selectFrom('tenants').select(['slug', 'status']).where('id', '=', tenantId)
+    .executeTakeFirstOrThrow();
+  if (tenant.status === 'suspended') throw new TenantSuspendedError(tenant.slug);
+}
+
+export interface PodChange {
+  cpu_cores?: number;
+  memory_mb?: number;
+  disk_gb?: number;
+  power_state?: PowerState;
+}
+
+/**
+ * Changes a pod's resources or power state. Growth is checked against the quota in the same transaction; a disk
+ * never shrinks (422); starting needs an active tenant. The generation moves, so the controller acts.
+ */
+export async function changePod(deps: PodOrderDeps, id: string, tenantId: string | null, change: PodChange,
+  actor: Actor, requestId?: string): Promise<Pod> {
+  await deps.db.transaction().execute(async (trx) => {
+    const pod = await lockForChange(trx, id, tenantId);
+    if (change.disk_gb !== undefined && change.disk_gb < pod.disk_gb) {
+      throw new PodOrderError(422, 'validation_error',
+        [{ name: 'disk_gb', messages: [`a disk cannot shrink: it has ${pod.disk_gb} GB`] }]);
+    }
+    const grow = (field: 'cpu_cores' | 'memory_mb' | 'disk_gb') => Math.max(0, (change[field] ?? pod[field]) - pod[field]);
+    const growth = { cpu_cores: grow('cpu_cores'), memory_mb: grow('memory_mb'), disk_gb: grow('disk_gb') };
+    if (growth.cpu_cores || growth.memory_mb || growth.disk_gb) await deps.quotas.reserve(trx, pod.tenant_id, growth);
+    if (change.power_state === 'running' && pod.power_state !== 'running') await assertTenantActive(trx, pod.tenant_id);
+    const changed = Object.fromEntries(Object.entries(change)
+      .filter(([key, value]) => value !== undefined && value !== pod[key as keyof PodChange])
+      .map(([key, value]) => [key, { old: pod[key as keyof PodChange], new: value }]));
+    if (Object.keys(changed).length === 0) return;
+    await trx.updateTable('cloud_pods').set({ ...change, generation: sql`generation + 1`, updated_at: sql`now()` })
+      .where('id', '=', id).execute();
+    await recordAudit(trx, { actor, category: 'lifecycle', action: 'pod.updated', tenantId: pod.tenant_id, podId: id,
+      requestId, details: { changes: changed } });
+    await enqueueReconcile(deps.engine, trx, 'pod', id);
+  });
+  return (await findPod(deps.db, id))!;
+}
+
+/** Asks for a reboot; the controller acknowledges it by setting `rebooted_at`. Only a running pod reboots. */
+export async function requestReboot(deps: PodOrderDeps, id: string, tenantId: string | null, actor: Actor,
+  requestId?: string): Promise<Pod> {
+  await deps.db.transaction().execute(async (trx) => {
+    const pod = await lockForChange(trx, id, tenantId);
+    if (pod.power_state !== 'running' || pod.status !== 'active') {
+      throw new AppError(409, 'conflict', `pod ${pod.name} is not running (${pod.status})`);
+    }
+    await trx.updateTable('cloud_pods').set({ reboot_requested_at: sql`now()`, generation: sql`generation + 1`,
+      updated_at: sql`now()` }).where('id', '=', id).execute();
+    await recordAudit(trx, { actor, category: 'lifecycle', action: 'pod.reboot_requested', tenantId: pod.tenant_id,
+      podId: id, requestId });
+    await enqueueReconcile(deps.engine, trx, 'pod', id);
+  });
+  return (await findPod(deps.db, id))!;
+}
+
+/** Marks a pod for deletion; the controller tears it down and removes the row. Asking twice changes nothing. */
+export async function deletePod(deps: PodOrderDeps, id: string, tenantId: string | null, actor: Actor,
+  requestId?: string): Promise<Pod> {
+  await deps.db.transaction().execute(async (trx) => {
+    const pod = await lockPod(trx, id);
+    if (!pod || (tenantId !== null && pod.tenant_id !== tenantId)) throw new AppError(404, 'not_found', 'pod not found');
+    if (pod.managed_by === 'kubernetes') {
+      throw new AppError(409, 'managed_by_kubernetes',
+        `pod ${pod.name} is managed through Kubernetes (${pod.kube_namespace}/${pod.kube_name}): delete it there`);
+    }
+    if (pod.deletion_requested_at) return;
+    await trx.updateTable('cloud_pods').set({ deletion_requested_at: sql`now()`, status: 'deleting',
+      generation: sql`generation + 1`, updated_at: sql`now()` }).where('id', '=', id).execute();
+    await recordAudit(trx, { actor, category: 'lifecycle', action: 'pod.deletion_requested', tenantId: pod.tenant_id,
+      podId: id, requestId, details: { name: pod.name, vmid: pod.vmid } });
+    await enqueueReconcile(deps.engine, trx, 'pod', id);
+  });
+  return (await findPod(deps.db, id))!;
+}
