@@ -26,7 +26,7 @@ test.before(async () => {
   acme = await aTenant(database.db, 'acme');
   const plan = await aPlan(database.db, { code: 'std', cpu_cores: 4, memory_mb: 8192, disk_gb: 100, ipv4_count: 4 });
   await aPlan(database.db, { code: 'huge', cpu_cores: 64, memory_mb: 262144, disk_gb: 4000, ipv4_count: 16 });
-  await subscribe(database.db, { tenantId: acme.id, planId: plan.id, quantity: 1 }, actor);
+  await subscribe(database.db, { tenantId: acme.id, planId: plan.id, quantity: 2 }, actor);
   await aTemplate(database.db, { code: 'ubuntu-24.04' });
   await aTemplate(database.db, { code: 'wordpress', type: 'app', app_stack: 'wordpress', minimum_plan_code: 'std' });
   await aTemplate(database.db, { code: 'enterprise', minimum_plan_code: 'huge' });
@@ -122,10 +122,11 @@ test('a template above the tenant\'s plan is 422 plan_required; over quota is 42
   assert.is(plan.status, 422);
   assert.is(plan.body.error.code, 'plan_required');
   const big = await app.request('POST', '/api/cloud-pods', { token: acmeToken, body: order({ name: 'big', cpu_cores: 8 }) });
+  // Two units of std: 8 cores, of which web-1 holds 1.
   assert.is(big.status, 422);
   assert.is(big.body.error.code, 'resource_limit_exceeded');
   assert.equal([big.body.error.details.resource, big.body.error.details.requested, big.body.error.details.used,
-    big.body.error.details.limit], ['cpu_cores', 8, 1, 4]);
+    big.body.error.details.limit], ['cpu_cores', 8, 1, 8]);
   assert.is(await podCount(), before);
 });
 
@@ -150,7 +151,7 @@ test('PATCH grows within quota, refuses shrinking a disk (422) and growth beyond
   const shrink = await app.request('PATCH', `/api/cloud-pods/${podId}`, { token: acmeToken, body: { disk_gb: 5 } });
   assert.is(shrink.status, 422);
   assert.equal(shrink.body.error.details.fields[0].name, 'disk_gb');
-  const tooMuch = await app.request('PATCH', `/api/cloud-pods/${podId}`, { token: acmeToken, body: { memory_mb: 9000 } });
+  const tooMuch = await app.request('PATCH', `/api/cloud-pods/${podId}`, { token: acmeToken, body: { memory_mb: 20000 } });
   assert.is(tooMuch.status, 422);
   assert.is(tooMuch.body.error.code, 'resource_limit_exceeded');
   const same = await app.request('PATCH', `/api/cloud-pods/${podId}`, { token: acmeToken, body: { cpu_cores: 2 } });
