@@ -9,6 +9,8 @@ import type { Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { SystemSettingsService } from './settings/service.ts';
 import { CloudPodQuotasService } from './tenancy/quotas.ts';
+import { registerDnsWork } from './dns/wire.ts';
+import { powerDnsFromConfig } from './powerdns/context.ts';
 
 /** Everything one CloudPods process runs; `dev` and `serve` both start it, differing only in how they get here. */
 export interface RunningSystem {
@@ -44,6 +46,8 @@ export async function startSystem({ config, logger, databaseUrl, events }: Syste
   await settings.start();
   const jobs = new JobEngine({ db, databaseUrl, logger, settings, registry: metrics.registry });
   defineMaintenance(jobs, db, settings, logger);
+  const pdns = powerDnsFromConfig(config, logger);
+  if (pdns) await registerDnsWork({ engine: jobs, db, logger, settings, pdns, registry: metrics.registry });
   await jobs.start();
   const quotas = new CloudPodQuotasService(db, settings);
   const app = buildApp({ config, db, logger, metrics, settings, quotas, jobs,

@@ -137,7 +137,36 @@ export const settingDefinitions: readonly SettingDefinition[] = [
   whole('jobs', 'retention_days', 7, 1, 3650, 'days',
     'Finished jobs, their attempts and offline workers older than this are deleted.'),
 
+  // DNS (spec 8): see src/dns/zones.ts for how the zone lists are read.
+  whole('cloudpods', 'dns.default_ttl', 300, 30, 86_400, 'seconds', 'TTL of new DNS records.'),
+  whole('cloudpods', 'dns.resync_interval_seconds', 300, 10, 86_400, 'seconds',
+    'How often every DNS record is compared with PowerDNS and repaired (read when the process starts).'),
+  whole('cloudpods', 'dns.health_check_interval_seconds', 120, 10, 86_400, 'seconds',
+    'How often active DNS records are asked for at the authoritative server (read when the process starts).'),
+  {
+    namespace: 'cloudpods', key: 'dns.platform_zones', type: 'json', default: [], check: zoneList,
+    description: 'Zones the platform serves, e.g. ["pods.example.com"]. Empty: every zone that exists in PowerDNS.',
+  },
+  {
+    namespace: 'cloudpods', key: 'dns.tenant_zones', type: 'json', default: {}, check: tenantZoneMap,
+    description: 'Zones each tenant may use, by tenant slug or id, with "*" for every tenant: ' +
+      '{"*": ["pods.example.com"], "acme": ["acme.example.com"]}. A zone allows the names inside it. Admins may use any served zone.',
+  },
 ];
+
+function zoneList(value: unknown): string | null {
+  const zone = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+  return Array.isArray(value) && value.every((v) => typeof v === 'string' && zone.test(v)) ? null
+    : 'expected a list of lower-case zone names without trailing dots';
+}
+
+function tenantZoneMap(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'expected an object of zone lists by tenant';
+  for (const [tenant, zones] of Object.entries(value)) {
+    if (zoneList(zones)) return `${tenant}: expected a list of lower-case zone names without trailing dots`;
+  }
+  return null;
+}
 
 export const fullName = (d: { namespace: string; key: string }): string => `${d.namespace}.${d.key}`;
 
