@@ -7,6 +7,7 @@ import { idempotent } from './idempotency.ts';
 import type { ApiDeps, AppEnv } from './context.ts';
 import { errorHandler, errorResponse, notFoundHandler } from './errors.ts';
 import { observeRequests } from './middleware/observe.ts';
+import { dnsRecordRoutes } from './routes/dns-records.ts';
 import { healthRoutes } from './routes/health.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { settingsRoutes } from './routes/settings.ts';
@@ -43,6 +44,7 @@ export function buildApp(deps: ApiDeps): Hono<AppEnv> {
   app.route('/api/admin', jobRoutes(deps));
   app.route('/api/admin/system-events', systemEventRoutes(deps));
   app.route('/api/admin/ip-pools', ipPoolRoutes(deps));
+  app.route('/api/cloud-pods/:podId/dns-records', dnsRecordRoutes(deps));
   // Fixed paths under /api/cloud-pods come before the pod routes' /:id.
   app.route('/api/cloud-pods/plans', planRoutes(deps));
   app.route('/api/cloud-pods/templates', templateRoutes(deps));

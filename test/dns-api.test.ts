@@ -1,0 +1,111 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { queryDns } from '../src/powerdns/dns-query.ts';
+import type { Tenant } from '../src/tenancy/tenants.ts';
+import { startTestApp, type TestApp } from './support/app.ts';
+import { aPod, aTemplate, aTenant, aToken } from './support/fixtures.ts';
+import { startTestPowerDns, type TestPowerDns } from './support/powerdns.ts';
+import { testDatabase, type TestDatabase } from './support/postgres.ts';
+import { waitFor } from './support/wait.ts';
+
+const test = suite('DNS records API');
+let database: TestDatabase;
+let pdns: TestPowerDns;
+let app: TestApp;
+let tenant: Tenant;
+let zone: string;
+let forbiddenZone: string;
+let podId: string;
+let bareId: string;
+let otherPodId: string;
+let manage: string;
+let viewOnly: string;
+let admin: string;
+
+test.before(async () => {
+  database = await testDatabase();
+  pdns = await startTestPowerDns();
+  app = await startTestApp({ databaseUrl: database.url, overrides: pdns.overrides, logLevel: 'warn' });
+  tenant = await aTenant(database.db);
+  const other = await aTenant(database.db);
+  zone = await pdns.aZone('api');
+  forbiddenZone = await pdns.aZone('nope');
+  await app.system.settings.update({ 'cloudpods.dns.tenant_zones': { [tenant.slug]: [zone] } }, { type: 'system', id: 'test' });
+  const template = await aTemplate(database.db);
+  const withIps = async (t: Tenant, ips: string[]) => {
+    const pod = await aPod(database.db, { tenant: t, template });
+    await database.db.updateTable('cloud_pods').set({ ip_addresses: JSON.stringify(ips) }).where('id', '=', pod.id).execute();
+    return pod.id;
+  };
+  podId = await withIps(tenant, ['192.0.2.40', '2001:db8::40']);
+  bareId = await withIps(tenant, []);
+  otherPodId = await withIps(other, ['192.0.2.41']);
+  manage = (await aToken(database.db, { tenant, permissions: ['cloudpods.view', 'cloudpods.manage'] })).token;
+  viewOnly = (await aToken(database.db, { tenant, permissions: ['cloudpods.view'] })).token;
+  admin = (await aToken(database.db, { admin: true, permissions: ['cloudpods.view', 'cloudpods.manage'] })).token;
+});
+
+test.after(async () => {
+  await app?.stop();
+  await pdns?.close();
+  await database?.drop();
+});
+
+const path = (pod: string) => `/api/cloud-pods/${pod}/dns-records`;
+const count = async () => Number((await database.db.selectFrom('cloud_pod_dns_records')
+  .select(({ fn }) => fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+
+test('add an extra name: 202, served for both families, listed, deleted', async () => {
+  const created = await app.request('POST', path(podId), { token: manage, body: { hostname: 'shop', zone, ttl: 60 } });
+  assert.is(created.status, 202, JSON.stringify(created.body));
+  assert.equal(created.body.records.map((r: { type: string; hostname: string }) => [r.type, r.hostname]).sort(),
+    [['A', `shop.${zone}`], ['AAAA', `shop.${zone}`]]);
+  await waitFor('both active', () => app.request('GET', path(podId), { token: viewOnly }),
+    (r) => r.body.records.length === 2 && r.body.records.every((x: { status: string }) => x.status === 'active'));
+  const served = await queryDns({ host: pdns.dnsHost, port: pdns.dnsPort }, `shop.${zone}`, 'AAAA');
+  assert.equal(served.answers.map((a) => [a.data, a.ttl]), [['2001:db8::40', 60]]);
+
+  const list = await app.request('GET', path(podId), { token: viewOnly });
+  const a = list.body.records.find((r: { type: string }) => r.type === 'A');
+  const removed = await app.request('DELETE', `${path(podId)}/${a.id}`, { token: manage });
+  assert.is(removed.status, 202);
+  await waitFor('A gone from DNS', () => queryDns({ host: pdns.dnsHost, port: pdns.dnsPort }, `shop.${zone}`, 'A'),
+    (r) => r.answers.length === 0);
+  await waitFor('row gone', () => app.request('GET', path(podId), { token: viewOnly }), (r) => r.body.records.length === 1);
+  const audit = await database.db.selectFrom('cloud_pod_audit').select('action').where('category', '=', 'dns')
+    .where('pod_id', '=', podId).orderBy('id').execute();
+  assert.equal(audit.map((x) => x.action), ['dns.record_added', 'dns.record_deleted']);
+});
+
+test('refusals write nothing: names, zones, tenants, permissions, pods without addresses', async () => {
+  const before = await count();
+  const cases: Array<[string, string, string, unknown, number, string]> = [
+    ['bad label', manage, path(podId), { hostname: 'bad_name', zone }, 400, 'validation_error'],
+    ['too long', manage, path(podId), { hostname: `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}`, zone }, 400, 'validation_error'],
+    ['outside the zone', manage, path(podId), { hostname: 'www.example.org', zone }, 400, 'validation_error'],
+    ['zone not served', manage, path(podId), { hostname: 'x', zone: 'unknown-zone.test' }, 400, 'validation_error'],
+    ['zone not allowed for the tenant', manage, path(podId), { hostname: 'x', zone: forbiddenZone }, 403, 'forbidden'],
+    ['view only', viewOnly, path(podId), { hostname: 'x', zone }, 403, 'forbidden'],
+    ['another tenant\'s pod', manage, path(otherPodId), { hostname: 'x', zone }, 404, 'not_found'],
+    ['no address yet', manage, path(bareId), { hostname: 'x', zone }, 409, 'conflict'],
+    ['unknown field', manage, path(podId), { hostname: 'x', zone, weight: 1 }, 400, 'validation_error'],
+  ];
+  for (const [what, token, url, body, status, code] of cases) {
+    const response = await app.request('POST', url, { token, body });
+    assert.is(response.status, status, `${what}: ${JSON.stringify(response.body)}`);
+    assert.is(response.body.error.code, code, what);
+  }
+  assert.is((await app.request('GET', path(otherPodId), { token: manage })).status, 404);
+  assert.is(await count(), before, 'nothing written');
+});
+
+test('a name another tenant holds is refused; admins may use any served zone', async () => {
+  const taken = await app.request('POST', path(otherPodId), { token: admin, body: { hostname: 'claimed', zone: forbiddenZone } });
+  assert.is(taken.status, 202, JSON.stringify(taken.body));
+  await app.system.settings.update({ 'cloudpods.dns.tenant_zones': { [tenant.slug]: [zone, forbiddenZone] } },
+    { type: 'system', id: 'test' });
+  const refused = await app.request('POST', path(podId), { token: manage, body: { hostname: 'claimed', zone: forbiddenZone } });
+  assert.is(refused.status, 409, JSON.stringify(refused.body));
+});
+
+test.run();
