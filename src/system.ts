@@ -9,6 +9,10 @@ import type { Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { SystemSettingsService } from './settings/service.ts';
 import { CloudPodQuotasService } from './tenancy/quotas.ts';
+import { registerPodController } from '../controllers/pod/register.ts';
+import { defineLifecycleEvents } from './pods/lifecycle.ts';
+import type { ProxmoxClient } from './proxmox/client.ts';
+import { proxmoxClientFromConfig } from './proxmox/from-config.ts';
 import { registerDnsWork } from './dns/wire.ts';
 import { powerDnsFromConfig } from './powerdns/context.ts';
 
@@ -31,9 +35,12 @@ export interface SystemOptions {
   databaseUrl: string;
   /** The logger's system_events sink, started here once the database is open. */
   events?: SystemEventSink;
+  /** Proxmox VE client; default: built from `config.proxmox` when it names a URL. Without one, no pod controller runs. */
+  proxmox?: ProxmoxClient;
 }
 
-export async function startSystem({ config, logger, databaseUrl, events }: SystemOptions): Promise<RunningSystem> {
+export async function startSystem({ config, logger, databaseUrl, events, proxmox = config.proxmox.url
+  ? proxmoxClientFromConfig(config.proxmox, logger) : undefined }: SystemOptions): Promise<RunningSystem> {
   const db = openDatabase({
     url: databaseUrl,
     poolMax: config.database.poolMax,
@@ -48,6 +55,16 @@ export async function startSystem({ config, logger, databaseUrl, events }: Syste
   defineMaintenance(jobs, db, settings, logger);
   const pdns = powerDnsFromConfig(config, logger);
   if (pdns) await registerDnsWork({ engine: jobs, db, logger, settings, pdns, registry: metrics.registry });
+  // Controllers define their tasks before the engine starts working the queues.
+  defineLifecycleEvents(jobs, db);
+  if (proxmox) {
+    registerPodController({ engine: jobs, db, logger, registry: metrics.registry, proxmox }, {
+      vmids: config.proxmox.vmids, clonesPerNode: config.proxmox.concurrency.clonesPerNode,
+      taskPollMs: config.proxmox.taskPollIntervalMs,
+    });
+  } else {
+    logger.warn('no Proxmox VE configured (CLOUDPODS_PROXMOX_URL): pods are accepted but not provisioned');
+  }
   await jobs.start();
   const quotas = new CloudPodQuotasService(db, settings);
   const app = buildApp({ config, db, logger, metrics, settings, quotas, jobs,
@@ -76,6 +93,7 @@ export async function startSystem({ config, logger, databaseUrl, events }: Syste
       stopping ??= (async () => {
         await http.close(config.server.shutdownTimeoutMs);
         await jobs.stop(); // drain: in-flight jobs finish or are handed back
+        await proxmox?.close();
         await settings.stop();
         await events?.detach();
         await db.destroy();

@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { SystemEventSink } from '../../src/observability/event-sink.ts';
 import { createLogger, type Logger } from '../../src/observability/logger.ts';
+import type { ProxmoxClient } from '../../src/proxmox/client.ts';
 import { startSystem, type RunningSystem } from '../../src/system.ts';
 
 export interface TestResponse {
@@ -34,13 +35,16 @@ export interface TestApp {
 
 export interface TestAppOptions {
   databaseUrl: string;
+  /** A Proxmox client (usually the suite's simulator's): the pod controller runs only with one. */
+  proxmox?: ProxmoxClient;
   /** Configuration overrides by dotted path, e.g. `{ 'server.bodyLimitBytes': 2048 }`. */
   overrides?: Record<string, unknown>;
   logLevel?: string;
 }
 
 /** Starts the real system in this process on a free loopback port, against the given database. */
-export async function startTestApp({ databaseUrl, overrides = {}, logLevel = 'info' }: TestAppOptions): Promise<TestApp> {
+export async function startTestApp({ databaseUrl, proxmox, overrides = {}, logLevel = 'info' }: TestAppOptions)
+  : Promise<TestApp> {
   const config = loadConfig({
     mode: 'dev',
     env: {},
@@ -55,7 +59,7 @@ export async function startTestApp({ databaseUrl, overrides = {}, logLevel = 'in
   });
   const events = new SystemEventSink({ onWriteError: (error) => process.stderr.write(`system_events sink: ${error.message}\n`) });
   const logger = createLogger({ level: config.log.level, service: 'api', destination, eventSink: events });
-  const system = await startSystem({ config, logger, databaseUrl, events });
+  const system = await startSystem({ config, logger, databaseUrl, events, ...(proxmox ? { proxmox } : {}) });
   const url = system.http.url;
 
   async function request(method: string, path: string, options: RequestOptions = {}): Promise<TestResponse> {

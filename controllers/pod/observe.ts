@@ -1,0 +1,89 @@
+import type { ProxmoxClient } from '../../src/proxmox/client.ts';
+import { planConfigWrite, type DesiredConfig } from '../../src/proxmox/encoding/config-write.ts';
+import { NotFoundError } from '../../src/proxmox/errors.ts';
+import { parseUpid } from '../../src/proxmox/upid.ts';
+import type { ClusterView } from './cluster-view.ts';
+import { bootDisk, diskSizeGiB } from './disk.ts';
+import { ownedBy } from './identity.ts';
+import type { TaskFacts, VmFacts } from './plan.ts';
+
+/** What the task recorded in a pod's row has come to. A task Proxmox no longer knows counts as finished well. */
+export async function observeTask(proxmox: ProxmoxClient, upid: string): Promise<TaskFacts> {
+  const type = parseUpid(upid).type;
+  let status;
+  try {
+    status = await proxmox.taskStatus(upid);
+  } catch (error) {
+    if (error instanceof NotFoundError) return { state: 'ok', type };
+    throw error;
+  }
+  if (status.status === 'running') return { state: 'running', type };
+  const exit = status.exitstatus ?? 'unexpected status';
+  if (exit === 'OK' || exit.startsWith('WARNINGS')) return { state: 'ok', type };
+  return {
+    state: 'failed', type, message: exit,
+    missingSource: /does not exist|no such/i.test(exit) && type === 'qmclone',
+    vmidTaken: /already exists/i.test(exit),
+  };
+}
+
+export interface VmObservation {
+  facts: VmFacts;
+  /** Where the VM is now (it may have moved); null when absent. */
+  node: string | null;
+  /** The configuration read, when it was: for the MAC and for checking ownership again. */
+  config?: Record<string, string | number>;
+}
+
+export interface ObserveVmInput {
+  podId: string;
+  vmid: number;
+  node: string;
+  /** Read status and configuration directly (provisioning, spec changes, before destructive steps). */
+  direct: boolean;
+  /** The configuration the pod asks for, to compute the write; only needed when reading directly. */
+  desired?: () => Promise<DesiredConfig>;
+}
+
+/**
+ * The VM at the pod's VMID. In steady state, one shared cluster snapshot answers (ownership from the owner tag);
+ * otherwise status and configuration are read from the VM's node, and ownership also from the clone's
+ * description marker, since a fresh clone has no tags yet.
+ */
+export async function observeVm(proxmox: ProxmoxClient, cluster: ClusterView, input: ObserveVmInput): Promise<VmObservation> {
+  const snapshot = await cluster.snapshot();
+  const seen = snapshot.vms.get(input.vmid);
+  if (!input.direct && seen && ownedBy(input.podId, { tags: seen.tags })) {
+    const status = seen.status === 'running' ? 'running' : 'stopped';
+    return { facts: { state: 'owned', status, lock: seen.lock || undefined }, node: seen.node ?? input.node };
+  }
+  const node = seen?.node ?? input.node;
+  let config: Record<string, string | number> & { digest: string };
+  try {
+    config = await proxmox.getConfig(node, input.vmid);
+  } catch (error) {
+    if (error instanceof NotFoundError) {
+      cluster.invalidate();
+      return { facts: { state: 'absent' }, node: null };
+    }
+    throw error;
+  }
+  const evidence = { tags: stringOf(config.tags), description: stringOf(config.description) };
+  if (!ownedBy(input.podId, evidence)) return { facts: { state: 'foreign' }, node };
+  const status = await proxmox.currentStatus(node, input.vmid);
+  const lock = stringOf(config.lock) ?? status.lock;
+  const disk = bootDisk(config);
+  const diskValue = disk ? stringOf(config[disk]) : undefined;
+  const facts: VmFacts = {
+    state: 'owned', status: status.status, lock: lock || undefined,
+    ...(input.desired && !lock ? { config: {
+      write: planConfigWrite(config, await input.desired()),
+      disk, diskGiB: diskValue ? diskSizeGiB(diskValue) : undefined, digest: config.digest,
+    } } : {}),
+  };
+  return { facts, node, config };
+}
+
+function stringOf(value: unknown): string | undefined {
+  return value === undefined || value === null ? undefined : String(value);
+}

@@ -1,0 +1,78 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../../src/db/schema.ts';
+import type { PodRow } from '../../src/pods/store.ts';
+import type { ProxmoxClient } from '../../src/proxmox/client.ts';
+import type { Template } from '../../src/tenancy/templates.ts';
+import type { ClusterView } from './cluster-view.ts';
+import { bootDisk } from './disk.ts';
+import { chooseVmid, choosePlacement, type NodeCandidate } from './placement.ts';
+
+export type PlaceOutcome =
+  | { ok: true; node: string; vmid: number }
+  | { ok: false; reason: 'TemplateInvalid' | 'NodeUnavailable' | 'NoCapacity' | 'NoVmid'; message: string };
+
+/** Whether a template's disks are on shared storage, learnt once per template VM (templates do not move disks). */
+const sharedTemplates = new Map<number, boolean>();
+
+async function templateOnSharedStorage(proxmox: ProxmoxClient, cluster: ClusterView, node: string, vmid: number)
+  : Promise<boolean> {
+  const known = sharedTemplates.get(vmid);
+  if (known !== undefined) return known;
+  const config = await proxmox.getConfig(node, vmid);
+  const disk = bootDisk(config);
+  const storage = disk ? String(config[disk]).split(':')[0] : undefined;
+  const { storages } = await cluster.snapshot();
+  const shared = storages.some((s) => s.storage === storage && Number((s as { shared?: unknown }).shared) === 1);
+  sharedTemplates.set(vmid, shared);
+  return shared;
+}
+
+/**
+ * Chooses the node and the VMID of a new pod's VM and records both before any clone, so a crash never leaves a
+ * VM whose number nobody wrote down. The VMID is the lowest of the configured range held neither by a pod row nor
+ * by any VM of the cluster; a pod row racing for the same number loses on the unique index and tries the next.
+ */
+export async function placePod(db: Kysely<Database>, proxmox: ProxmoxClient, cluster: ClusterView, pod: PodRow,
+  template: Template, range: { min: number; max: number }): Promise<PlaceOutcome> {
+  const snapshot = await cluster.snapshot();
+  const source = snapshot.vms.get(template.proxmox_template_vmid);
+  if (!source?.node) {
+    return { ok: false, reason: 'TemplateInvalid',
+      message: `template ${template.code}: VM ${template.proxmox_template_vmid} does not exist in the cluster` };
+  }
+  const committed = await db.selectFrom('cloud_pods').select(['node', sql<number>`sum(memory_mb)::int`.as('mb')])
+    .where('node', 'is not', null).groupBy('node').execute();
+  const candidates: NodeCandidate[] = snapshot.nodes.map((n) => {
+    const storage = snapshot.storages.find((s) => s.storage === template.storage_pool && s.node === n.node);
+    return {
+      node: n.node!, online: n.status === 'online',
+      storageAvailBytes: storage?.maxdisk !== undefined ? storage.maxdisk - (storage.disk ?? 0) : undefined,
+      maxMemBytes: n.maxmem ?? 0, committedMemMb: committed.find((c) => c.node === n.node)?.mb ?? 0,
+    };
+  });
+  const placement = choosePlacement({
+    requestedNode: pod.requested_node, defaultNode: template.default_node, templateNode: source.node,
+    crossNodeClone: await templateOnSharedStorage(proxmox, cluster, source.node, template.proxmox_template_vmid),
+    diskGiB: pod.disk_gb, memoryMb: pod.memory_mb,
+  }, candidates);
+  if (!placement.ok) return placement;
+
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const held = await db.selectFrom('cloud_pods').select('vmid').where('vmid', '>=', range.min)
+      .where('vmid', '<=', range.max).execute();
+    const taken = new Set<number>([...held.map((r) => r.vmid!), ...snapshot.vms.keys()]);
+    const vmid = chooseVmid(range, taken);
+    if (vmid === undefined) {
+      return { ok: false, reason: 'NoVmid', message: `every VMID from ${range.min} to ${range.max} is in use` };
+    }
+    try {
+      const claimed = await db.updateTable('cloud_pods').set({ vmid, node: placement.node, updated_at: sql`now()` })
+        .where('id', '=', pod.id).where('vmid', 'is', null).executeTakeFirst();
+      if (claimed.numUpdatedRows === 0n) return { ok: false, reason: 'NoVmid', message: 'the pod was placed meanwhile' };
+      return { ok: true, node: placement.node, vmid };
+    } catch (error) {
+      if ((error as { code?: string }).code !== '23505') throw error;
+    }
+  }
+  return { ok: false, reason: 'NoVmid', message: 'other pods kept taking the chosen VMIDs; trying again' };
+}

@@ -1,0 +1,98 @@
+import type { ConfigWrite } from '../../src/proxmox/encoding/config-write.ts';
+import { isEmptyWrite } from '../../src/proxmox/encoding/config-write.ts';
+
+/**
+ * The pod controller's decision: from what the pod asks for and what Proxmox shows, the one next step. Pure, so
+ * every branch is a row in a table test; `reconcile.ts` gathers the facts and performs the step.
+ */
+
+export interface PodFacts {
+  deleting: boolean;
+  vmid: number | null;
+  node: string | null;
+  /** A task recorded in the row, and what it was. */
+  task: TaskFacts | null;
+  hasAddress: boolean;
+  desiredPower: 'running' | 'stopped';
+  rebootWanted: boolean;
+  ipsKnown: boolean;
+  /** The spec's generation was already converged once: configuration need not be read again (steady state). */
+  specObserved: boolean;
+  /** The last reconcile of this generation ended in a terminal error: wait for the spec to change. */
+  terminalReason: string | null;
+}
+
+export type TaskFacts =
+  | { state: 'running'; type: string }
+  | { state: 'ok'; type: string }
+  | { state: 'failed'; type: string; message: string; missingSource: boolean; vmidTaken: boolean };
+
+export type VmFacts =
+  | { state: 'absent' }
+  | { state: 'foreign' }
+  | {
+    state: 'owned';
+    status: 'running' | 'stopped';
+    lock: string | undefined;
+    /** Present once the configuration has been read (provisioning or a spec change). */
+    config?: { write: ConfigWrite; disk: string | undefined; diskGiB: number | undefined; digest: string };
+  };
+
+export interface DesiredSize {
+  diskGiB: number;
+}
+
+export type PodStep =
+  | { kind: 'wait'; reason: string }
+  | { kind: 'task-done' }
+  | { kind: 'task-failed'; retry: 'same' | 'new-vmid' | 'terminal'; reason: string; message: string }
+  | { kind: 'place' }
+  | { kind: 'clone' }
+  | { kind: 'new-vmid'; reason: string }
+  | { kind: 'allocate-address' }
+  | { kind: 'read-config' }
+  | { kind: 'configure' }
+  | { kind: 'resize'; disk: string }
+  | { kind: 'start' }
+  | { kind: 'stop' }
+  | { kind: 'reboot' }
+  | { kind: 'read-ips' }
+  | { kind: 'settled' }
+  | { kind: 'destroy' }
+  | { kind: 'finish-delete' };
+
+export function planPodStep(pod: PodFacts, vm: VmFacts, size: DesiredSize): PodStep {
+  if (pod.terminalReason && !pod.deleting) return { kind: 'wait', reason: pod.terminalReason };
+  if (pod.task?.state === 'running') return { kind: 'wait', reason: `${pod.task.type} task running` };
+  if (pod.task?.state === 'ok') return { kind: 'task-done' };
+  if (pod.task?.state === 'failed') {
+    const { type, message } = pod.task;
+    if (type === 'qmclone' && pod.task.missingSource) {
+      return { kind: 'task-failed', retry: 'terminal', reason: 'TemplateInvalid', message };
+    }
+    if (type === 'qmclone' && pod.task.vmidTaken) return { kind: 'task-failed', retry: 'new-vmid', reason: 'VmidTaken', message };
+    return { kind: 'task-failed', retry: 'same', reason: 'TaskFailed', message: `${type}: ${message}` };
+  }
+
+  if (pod.deleting) {
+    if (vm.state !== 'owned') return { kind: 'finish-delete' };
+    if (vm.lock) return { kind: 'wait', reason: `VM is locked (${vm.lock})` };
+    return vm.status === 'running' ? { kind: 'stop' } : { kind: 'destroy' };
+  }
+
+  if (pod.vmid === null || pod.node === null) return { kind: 'place' };
+  if (vm.state === 'foreign') return { kind: 'new-vmid', reason: `VMID ${pod.vmid} belongs to a VM that is not this pod's` };
+  if (vm.state === 'absent') return { kind: 'clone' };
+  if (vm.lock) return { kind: 'wait', reason: `VM is locked (${vm.lock})` };
+  if (!pod.hasAddress) return { kind: 'allocate-address' };
+  if (!vm.config && !pod.specObserved) return { kind: 'read-config' };
+  if (vm.config && !isEmptyWrite(vm.config.write)) return { kind: 'configure' };
+  if (vm.config?.disk && vm.config.diskGiB !== undefined && vm.config.diskGiB < size.diskGiB) {
+    return { kind: 'resize', disk: vm.config.disk };
+  }
+  if (pod.desiredPower === 'stopped') return vm.status === 'running' ? { kind: 'stop' } : { kind: 'settled' };
+  if (vm.status === 'stopped') return { kind: 'start' };
+  if (pod.rebootWanted) return { kind: 'reboot' };
+  if (!pod.ipsKnown) return { kind: 'read-ips' };
+  return { kind: 'settled' };
+}
