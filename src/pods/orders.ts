@@ -4,6 +4,7 @@ import type { Condition, Database, PowerState } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
 import type { JobEngine } from '../jobs/engine.ts';
 import { recordAudit, type Actor } from '../observability/audit.ts';
+import { publishLifecycleEvent } from './lifecycle.ts';
 import { enqueueReconcile } from '../runtime/controller.ts';
 import { TenantSuspendedError } from '../tenancy/errors.ts';
 import type { CloudPodQuotasService } from '../tenancy/quotas.ts';
@@ -83,6 +84,8 @@ export async function createPod(deps: PodOrderDeps, order: NewPodOrder, actor: A
     await recordAudit(trx, { actor, category: 'lifecycle', action: 'pod.created', tenantId: order.tenantId,
       podId: row.id, requestId, details: { name: order.name, template: template.code, cpu_cores: order.cpu_cores,
         memory_mb: order.memory_mb, disk_gb: order.disk_gb, power_state: order.power_state ?? 'running' } });
+    await publishLifecycleEvent(trx, deps.engine, { event: 'pod.pre_create', podId: row.id, tenantId: order.tenantId,
+      data: { name: order.name, template: template.code, hostname: order.hostname ?? null } });
     await enqueueReconcile(deps.engine, trx, 'pod', row.id);
     return row.id;
   });
@@ -175,6 +178,8 @@ export async function deletePod(deps: PodOrderDeps, id: string, tenantId: string
       generation: sql`generation + 1`, updated_at: sql`now()` }).where('id', '=', id).execute();
     await recordAudit(trx, { actor, category: 'lifecycle', action: 'pod.deletion_requested', tenantId: pod.tenant_id,
       podId: id, requestId, details: { name: pod.name, vmid: pod.vmid } });
+    await publishLifecycleEvent(trx, deps.engine, { event: 'pod.pre_destroy', podId: id, tenantId: pod.tenant_id,
+      data: { name: pod.name, vmid: pod.vmid, node: pod.node } });
     await enqueueReconcile(deps.engine, trx, 'pod', id);
   });
   return (await findPod(deps.db, id))!;

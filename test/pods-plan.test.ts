@@ -1,0 +1,114 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { bootDisk, diskSizeGiB } from '../controllers/pod/disk.ts';
+import { desiredVmConfig } from '../controllers/pod/desired-config.ts';
+import { ownedBy, ownerMarker, ownerTag } from '../controllers/pod/identity.ts';
+import { planPodStep, type PodFacts, type VmFacts } from '../controllers/pod/plan.ts';
+import { choosePlacement, chooseVmid, type NodeCandidate } from '../controllers/pod/placement.ts';
+import { podPhase } from '../controllers/pod/status.ts';
+
+const test = suite('pod controller decisions');
+
+const base: PodFacts = { deleting: false, vmid: 1000, node: 'pve1', task: null, hasAddress: true, desiredPower: 'running',
+  rebootWanted: false, ipsKnown: true, specObserved: true, terminalReason: null };
+const empty = { set: {}, delete: [] };
+const running: VmFacts = { state: 'owned', status: 'running', lock: undefined };
+const withConfig = (write = empty, diskGiB = 10, status: 'running' | 'stopped' = 'running'): VmFacts =>
+  ({ state: 'owned', status, lock: undefined, config: { write, disk: 'scsi0', diskGiB, digest: 'd' } });
+
+test('planPodStep: one next step for every situation', () => {
+  const cases: Array<[string, Partial<PodFacts>, VmFacts, string]> = [
+    ['a new pod is placed first', { vmid: null, node: null }, { state: 'absent' }, 'place'],
+    ['a placed pod without VM is cloned', {}, { state: 'absent' }, 'clone'],
+    ['a running task is waited on', { task: { state: 'running', type: 'qmclone' } }, running, 'wait'],
+    ['a finished task is cleared', { task: { state: 'ok', type: 'qmstart' } }, running, 'task-done'],
+    ['a foreign VM at our VMID: choose another', {}, { state: 'foreign' }, 'new-vmid'],
+    ['a locked VM is waited on', {}, { state: 'owned', status: 'stopped', lock: 'clone' }, 'wait'],
+    ['no address yet: allocate one', { hasAddress: false, specObserved: false }, withConfig(), 'allocate-address'],
+    ['spec not yet converged: read the configuration', { specObserved: false }, running, 'read-config'],
+    ['a configuration difference is written', { specObserved: false }, withConfig({ set: { cores: '2' }, delete: [] }), 'configure'],
+    ['a smaller disk is grown', { specObserved: false }, withConfig(empty, 4), 'resize'],
+    ['a stopped VM that should run is started', {}, { state: 'owned', status: 'stopped', lock: undefined }, 'start'],
+    ['a running VM that should stop is stopped', { desiredPower: 'stopped' }, running, 'stop'],
+    ['a wanted reboot', { rebootWanted: true }, running, 'reboot'],
+    ['unknown IPs are read', { ipsKnown: false }, running, 'read-ips'],
+    ['nothing to do', {}, running, 'settled'],
+    ['steady state needs no configuration read', { specObserved: true }, running, 'settled'],
+    ['deleting a running VM stops it first', { deleting: true }, running, 'stop'],
+    ['deleting a stopped VM destroys it', { deleting: true }, { state: 'owned', status: 'stopped', lock: undefined }, 'destroy'],
+    ['deleting waits for a lock', { deleting: true }, { state: 'owned', status: 'stopped', lock: 'backup' }, 'wait'],
+    ['deleting with no VM finishes', { deleting: true }, { state: 'absent' }, 'finish-delete'],
+    ['deleting never touches a foreign VM', { deleting: true }, { state: 'foreign' }, 'finish-delete'],
+    ['a terminal error waits for a new spec', { terminalReason: 'TemplateInvalid' }, { state: 'absent' }, 'wait'],
+  ];
+  for (const [name, facts, vm, expected] of cases) {
+    assert.is(planPodStep({ ...base, ...facts }, vm, { diskGiB: 10 }).kind, expected, name);
+  }
+});
+
+test('failed tasks: a missing template is terminal, a taken VMID means another, anything else is retried', () => {
+  const failed = (type: string, flags: { missingSource?: boolean; vmidTaken?: boolean } = {}) => planPodStep(
+    { ...base, task: { state: 'failed', type, message: 'boom', missingSource: false, vmidTaken: false, ...flags } },
+    { state: 'absent' }, { diskGiB: 10 });
+  assert.equal(failed('qmclone', { missingSource: true }), { kind: 'task-failed', retry: 'terminal', reason: 'TemplateInvalid', message: 'boom' });
+  assert.is((failed('qmclone', { vmidTaken: true }) as any).retry, 'new-vmid');
+  assert.is((failed('qmstart') as any).retry, 'same');
+});
+
+test('placement: requested node, template default, least loaded, shared storage and capacity', () => {
+  const node = (name: string, online = true, avail = 100, committedMemMb = 0): NodeCandidate =>
+    ({ node: name, online, storageAvailBytes: avail * 1024 ** 3, maxMemBytes: 64 * 1024 ** 3, committedMemMb });
+  const nodes = [node('pve1', true, 100, 8000), node('pve2', true, 100, 1000), node('pve3', false)];
+  const request = { requestedNode: null, defaultNode: null, templateNode: 'pve1', crossNodeClone: true, diskGiB: 10, memoryMb: 2048 };
+  assert.equal(choosePlacement(request, nodes), { ok: true, node: 'pve2' }, 'least loaded');
+  assert.equal(choosePlacement({ ...request, defaultNode: 'pve1' }, nodes), { ok: true, node: 'pve1' }, 'template default');
+  assert.equal(choosePlacement({ ...request, crossNodeClone: false }, nodes), { ok: true, node: 'pve1' },
+    'local template storage: the template node only');
+  assert.equal(choosePlacement({ ...request, requestedNode: 'pve3' }, nodes).ok, false, 'requested node offline');
+  assert.equal((choosePlacement({ ...request, diskGiB: 500 }, nodes) as any).reason, 'NoCapacity');
+  assert.equal(chooseVmid({ min: 100, max: 103 }, new Set([100, 101, 103])), 102);
+  assert.is(chooseVmid({ min: 100, max: 101 }, new Set([100, 101])), undefined);
+});
+
+test('ownership: the owner tag or the clone marker, and only of this pod', () => {
+  const id = '3f0c7a3e-0000-4000-8000-000000000001';
+  assert.ok(ownedBy(id, { tags: `cloudpods;${ownerTag(id)}` }));
+  assert.ok(ownedBy(id, { description: `${ownerMarker(id)}\n` }));
+  assert.not.ok(ownedBy(id, { tags: 'cloudpods;cloudpods-someone-else', description: 'hand made' }));
+  assert.not.ok(ownedBy(id, {}));
+});
+
+test('disks: the boot disk and its size in GiB', () => {
+  assert.is(bootDisk({ boot: 'order=virtio0;net0', virtio0: 'local-lvm:vm-1-disk-0,size=8G', scsi0: 'x' }), 'virtio0');
+  assert.is(bootDisk({ ide2: 'local:cloudinit,media=cdrom', scsi0: 'local-lvm:vm-1-disk-0,size=8G' }), 'scsi0');
+  assert.equal([diskSizeGiB('a:b,size=32G'), diskSizeGiB('a:b,size=512M'), diskSizeGiB('a:b,size=1T'), diskSizeGiB('a:b')],
+    [32, 0.5, 1024, undefined]);
+});
+
+test('desired configuration: network from the pool address, keys, marks and user-data', () => {
+  const config = desiredVmConfig({
+    pod: { id: 'p1', name: 'web', cpu_cores: 2, memory_mb: 2048, ssh_keys: ['ssh-ed25519 AAAA x'] },
+    templateBridge: 'vmbr0',
+    addresses: [{ address: '192.0.2.10', family: 4, prefix: 24, gateway: '192.0.2.1', bridge: 'vmbr1', vlan: 42,
+      nameservers: ['192.0.2.53'] }],
+    userDataVolid: 'local:snippets/cloudpods-p1.yaml',
+  });
+  assert.equal(config, { name: 'web', cores: 2, memory: 2048, tags: ['cloudpods', 'cloudpods-p1'],
+    description: 'managed-by=cloudpods pod=p1', agent: '1', ciuser: 'cloudpods', sshkeys: ['ssh-ed25519 AAAA x'],
+    ipconfig0: 'ip=192.0.2.10/24,gw=192.0.2.1', nameserver: '192.0.2.53', net0: 'virtio,bridge=vmbr1,tag=42',
+    cicustom: 'user=local:snippets/cloudpods-p1.yaml' });
+});
+
+test('phases: pending, provisioning, active, stopped, error, deleting', () => {
+  const input = { deleting: false, settled: false, terminal: false, placed: false, desiredPower: 'running' as const,
+    current: 'pending' as const, provisioned: false };
+  assert.is(podPhase(input), 'pending');
+  assert.is(podPhase({ ...input, placed: true }), 'provisioning');
+  assert.is(podPhase({ ...input, settled: true }), 'active');
+  assert.is(podPhase({ ...input, settled: true, desiredPower: 'stopped' }), 'stopped');
+  assert.is(podPhase({ ...input, placed: true, provisioned: true, current: 'active' }), 'active', 'a change keeps the phase');
+  assert.is(podPhase({ ...input, terminal: true }), 'error');
+  assert.is(podPhase({ ...input, deleting: true, terminal: true }), 'deleting');
+});
+
+test.run();
