@@ -155,6 +155,14 @@ test('dev comes up with no configuration, prints tokens, writes dev.json, and ke
       ['debian-12', 'laravel', 'node', 'ubuntu-24.04', 'wordpress'], 'the catalogue is seeded');
     const quota = await tenantGet('/api/cloud-pods/quota');
     assert.equal([quota.quota.source, quota.quota.cpu_cores.limit], ['subscriptions', 4], 'the demo tenant holds cloud-plus');
+    assert.equal([dev.proxmox.simulated, typeof dev.proxmox.tlsFingerprint], [true, 'string'], 'dev.json names the simulator');
+    const ordered = await (await fetch(`${dev.apiUrl}/api/cloud-pods`, { method: 'POST',
+      headers: { authorization: `Bearer ${dev.tenantToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'web-1', template: 'ubuntu-24.04', cpu_cores: 1, memory_mb: 1024, disk_gb: 10 }) }))
+      .json() as any;
+    const active = await waitFor('the dev pod to become active on the simulator',
+      () => tenantGet(`/api/cloud-pods/${ordered.pod.id}`), (p) => p.pod?.status.phase === 'active', { timeoutMs: 60_000 });
+    assert.ok(active.pod.status.vmid >= 10_000, 'a VMID from the default range');
     // One-off commands find the running dev database through dev.json.
     const listed = run(['token', 'list', '--tenant', 'demo'], { CLOUDPODS_DATA_DIR: dataDir });
     assert.is(listed.status, 0, listed.stderr);

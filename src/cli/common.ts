@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, type Config } from '../config.ts';
+import type { DevProxmoxInfo } from './dev-proxmox.ts';
 
 /** A mistake in how the command was called: the message and usage go to stderr, exit code 2. */
 export class UsageError extends Error {
@@ -16,6 +17,8 @@ export interface DevFile {
   adminToken: string;
   tenantToken: string;
   tenant: { id: string; slug: string };
+  /** The Proxmox VE dev talks to: the simulator's endpoints, token and fingerprints, or the configured cluster. */
+  proxmox?: DevProxmoxInfo;
 }
 
 export function readDevFile(config: Config): DevFile | undefined {

@@ -12,6 +12,7 @@ import { systemActor } from '../observability/audit.ts';
 import { maskSecretsInText } from '../observability/logger.ts';
 import { createProcessLogging } from '../observability/process-logging.ts';
 import { startSystem } from '../system.ts';
+import { startDevProxmox } from './dev-proxmox.ts';
 import { seedDevCatalogue } from '../tenancy/seed.ts';
 import { createTenant, findTenant, type Tenant } from '../tenancy/tenants.ts';
 import { devFilePath, print, readDevFile, untilStopSignal, type DevFile } from './common.ts';
@@ -61,17 +62,21 @@ export async function devCommand(args: string[]): Promise<number> {
     await db.destroy();
   }
 
-  const system = await startSystem({ config, logger, databaseUrl, events }).catch(async (error) => {
+  const proxmox = await startDevProxmox(config, logger);
+  const system = await startSystem({ config, logger, databaseUrl, events, proxmox: proxmox.client }).catch(async (error) => {
+    await proxmox.stop();
     await embedded?.stop();
     throw error;
   });
   devFile.apiUrl = system.http.url;
+  devFile.proxmox = proxmox.info;
   await fs.writeFile(devFilePath(config), `${JSON.stringify(devFile, null, 2)}\n`, { mode: 0o600 });
   printBanner(devFile, config.dev.dataDir, embedded !== undefined);
 
   const signal = await untilStopSignal();
   logger.info({ signal }, 'stopping');
   await system.stop();
+  await proxmox.stop();
   await embedded?.stop();
   return 0;
 }
@@ -107,11 +112,17 @@ function printBanner(dev: DevFile, dataDir: string, embedded: boolean): void {
   print(`  admin token    ${dev.adminToken}`);
   print(`  tenant token   ${dev.tenantToken}  (tenant "${dev.tenant.slug}")`);
   print(`  database       ${maskSecretsInText(dev.databaseUrl)}${embedded ? `  (embedded, data in ${dataDir}/postgres)` : ''}`);
+  if (dev.proxmox) {
+    print(`  Proxmox VE     ${dev.proxmox.url}${dev.proxmox.simulated ? '  (simulator: 3 nodes, templates 9000 debian-12 and 9001 ubuntu-24-04)' : ''}`);
+  }
   print(`  endpoints      ${path.join(dataDir, 'dev.json')}`);
   print('');
   print('Try:');
   print(`  curl ${dev.apiUrl}/readyz`);
   print(`  curl -H "Authorization: Bearer ${dev.tenantToken}" ${dev.apiUrl}/api/me`);
+  print(`  curl -H "Authorization: Bearer ${dev.tenantToken}" -H 'Content-Type: application/json' \\`);
+  print(`    -d '{"name":"web-1","template":"ubuntu-24.04","cpu_cores":1,"memory_mb":1024,"disk_gb":10}' ${dev.apiUrl}/api/cloud-pods`);
+  print(`  curl -H "Authorization: Bearer ${dev.tenantToken}" ${dev.apiUrl}/api/cloud-pods`);
   print('');
 }
 

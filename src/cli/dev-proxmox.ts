@@ -1,0 +1,50 @@
+import type { Config } from '../config.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { ProxmoxClient } from '../proxmox/client.ts';
+import { proxmoxClientFromConfig } from '../proxmox/from-config.ts';
+import { platformCluster } from '../sim/proxmox/presets.ts';
+import { startProxmoxSimulator } from '../sim/proxmox/simulator.ts';
+
+/** What `.cloudpods/dev.json` says about the Proxmox VE that dev talks to. */
+export interface DevProxmoxInfo {
+  simulated: boolean;
+  url: string;
+  sshPort?: number;
+  tokenId?: string;
+  tokenSecret?: string;
+  tlsFingerprint?: string;
+  hostKeyFingerprint?: string;
+}
+
+export interface DevProxmox {
+  client: ProxmoxClient;
+  info: DevProxmoxInfo;
+  stop(): Promise<void>;
+}
+
+/**
+ * The Proxmox VE of `cloudpods dev`: the one configured (CLOUDPODS_PROXMOX_URL), or else the simulator with the
+ * platform's three-node cluster, reached through the same client-from-configuration path as production (HTTPS
+ * pinned by fingerprint, snippets over SSH with a pinned host key).
+ */
+export async function startDevProxmox(config: Config, logger: Logger): Promise<DevProxmox> {
+  if (config.proxmox.url) {
+    const client = proxmoxClientFromConfig(config.proxmox, logger);
+    return { client, info: { simulated: false, url: config.proxmox.url }, stop: async () => {} };
+  }
+  const sim = await startProxmoxSimulator(platformCluster({ logger: logger.child({ service: 'sim' }) }));
+  const client = proxmoxClientFromConfig({
+    ...config.proxmox,
+    url: sim.url,
+    token: { id: sim.token.id, secret: sim.token.secret },
+    tls: { fingerprint: sim.tlsFingerprint },
+    ssh: { ...config.proxmox.ssh, host: sim.host, port: sim.sshPort, user: sim.sshUser, privateKey: sim.sshPrivateKey!,
+      hostKeyFingerprint: sim.hostKeyFingerprint },
+  }, logger);
+  return {
+    client,
+    info: { simulated: true, url: sim.url, sshPort: sim.sshPort, tokenId: sim.token.id, tokenSecret: sim.token.secret,
+      tlsFingerprint: sim.tlsFingerprint, hostKeyFingerprint: sim.hostKeyFingerprint },
+    stop: () => sim.stop(),
+  };
+}
