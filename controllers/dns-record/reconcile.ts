@@ -46,7 +46,7 @@ export function createDnsReconciler(deps: DnsReconcilerDeps) {
   const notServedRetryMs = deps.notServedRetryMs ?? 1000;
 
   async function converge(row: DnsRecordRow, desired: DesiredRRset, zone: PdnsZone, wasServed: boolean): Promise<Outcome> {
-    const observed = await pdns.client.rrsetsAt(zone.id, desired.name);
+    const observed = await pdns.reader.rrsetsAt(zone.id, desired.name);
     const plan = planRRset(desired, observed, pdns.ownerId, { wasServed });
     if (plan.action === 'conflict') return { kind: 'conflict', message: plan.message };
     if (plan.action === 'write') {
@@ -90,6 +90,9 @@ export function createDnsReconciler(deps: DnsReconcilerDeps) {
 
   /** The PTR of the row's address, when its reverse zone exists; null when there is nothing to do. */
   async function reverse(row: DnsRecordRow, wasServed: boolean): Promise<Outcome | null> {
+    // Rows that never asked for a PTR skip the reverse-zone lookups; one asked for before (PtrReady present) is
+    // looked at once more, so switching the flag off removes the record.
+    if (!row.ptr && !findCondition(row.conditions, conditionTypes.ptrReady)) return null;
     const desired = await desiredPtr(db, row);
     if (!desired) return null;
     // Stop before `in-addr.arpa.` and `ip6.arpa.`: nobody delegates those to us.

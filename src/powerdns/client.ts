@@ -51,8 +51,9 @@ export class PowerDnsClient {
       .map((r) => ({ ...r, name: wanted, comments: r.comments ?? [] }));
   }
 
-  /** Every RRset of a zone, for tests and drift reports. */
+  /** Every RRset of a zone (with content): one read shared by many callers (ZoneReader). */
   async zoneRRsets(zoneId: string): Promise<PdnsRRset[]> {
+    this.counters.reads++;
     const zone = await this.#json<{ rrsets?: PdnsRRset[] }>('GET', `/zones/${zonePath(zoneId)}`);
     return (zone.rrsets ?? []).filter((r) => r.records.length > 0);
   }

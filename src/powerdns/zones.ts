@@ -12,6 +12,8 @@ export class ZoneDirectory {
   readonly #ttlMs: number;
   readonly #absentTtlMs: number;
   readonly #known = new Map<string, { zone: PdnsZone | null; until: number }>();
+  /** Lookups in flight, shared by callers asking for the same zone at once. */
+  readonly #asking = new Map<string, Promise<PdnsZone | null>>();
 
   constructor(client: PowerDnsClient, { ttlMs = 60_000, absentTtlMs = 3000 } = {}) {
     this.#client = client;
@@ -23,9 +25,15 @@ export class ZoneDirectory {
     const key = canonicalName(name);
     const cached = this.#known.get(key);
     if (cached && cached.until > Date.now()) return cached.zone;
-    const zone = await this.#client.findZone(key);
-    this.#known.set(key, { zone, until: Date.now() + (zone ? this.#ttlMs : this.#absentTtlMs) });
-    return zone;
+    let asking = this.#asking.get(key);
+    if (!asking) {
+      asking = this.#client.findZone(key).then((zone) => {
+        this.#known.set(key, { zone, until: Date.now() + (zone ? this.#ttlMs : this.#absentTtlMs) });
+        return zone;
+      }).finally(() => this.#asking.delete(key));
+      this.#asking.set(key, asking);
+    }
+    return asking;
   }
 
   /** The closest enclosing zone of a name (`a.b.c.` → `b.c.` → `c.`), e.g. the reverse zone of a PTR name. */
