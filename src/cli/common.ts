@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, type Config } from '../config.ts';
+import type { DevPowerDnsInfo } from '../powerdns/dev.ts';
 import type { DevProxmoxInfo } from './dev-proxmox.ts';
 
 /** A mistake in how the command was called: the message and usage go to stderr, exit code 2. */
@@ -17,6 +18,8 @@ export interface DevFile {
   adminToken: string;
   tenantToken: string;
   tenant: { id: string; slug: string };
+  /** The PowerDNS `dev` started (absent when it is not installed or one is configured). */
+  powerdns?: DevPowerDnsInfo;
   /** The Proxmox VE dev talks to: the simulator's endpoints, token and fingerprints, or the configured cluster. */
   proxmox?: DevProxmoxInfo;
 }

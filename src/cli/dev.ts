@@ -12,6 +12,7 @@ import { systemActor } from '../observability/audit.ts';
 import { maskSecretsInText } from '../observability/logger.ts';
 import { createProcessLogging } from '../observability/process-logging.ts';
 import { startSystem } from '../system.ts';
+import { startDevPowerDns } from '../powerdns/dev.ts';
 import { startDevProxmox } from './dev-proxmox.ts';
 import { seedDevCatalogue } from '../tenancy/seed.ts';
 import { createTenant, findTenant, type Tenant } from '../tenancy/tenants.ts';
@@ -63,13 +64,16 @@ export async function devCommand(args: string[]): Promise<number> {
   }
 
   const proxmox = await startDevProxmox(config, logger);
-  const system = await startSystem({ config, logger, databaseUrl, events, proxmox: proxmox.client }).catch(async (error) => {
+  const dns = await startDevPowerDns(config, logger, print);
+  const system = await startSystem({ config: dns.config, logger, databaseUrl, events, proxmox: proxmox.client }).catch(async (error) => {
+    await dns.stop();
     await proxmox.stop();
     await embedded?.stop();
     throw error;
   });
   devFile.apiUrl = system.http.url;
   devFile.proxmox = proxmox.info;
+  if (dns.info) devFile.powerdns = dns.info;
   await fs.writeFile(devFilePath(config), `${JSON.stringify(devFile, null, 2)}\n`, { mode: 0o600 });
   printBanner(devFile, config.dev.dataDir, embedded !== undefined);
 
@@ -77,6 +81,7 @@ export async function devCommand(args: string[]): Promise<number> {
   logger.info({ signal }, 'stopping');
   await system.stop();
   await proxmox.stop();
+  await dns.stop();
   await embedded?.stop();
   return 0;
 }
@@ -115,6 +120,7 @@ function printBanner(dev: DevFile, dataDir: string, embedded: boolean): void {
   if (dev.proxmox) {
     print(`  Proxmox VE     ${dev.proxmox.url}${dev.proxmox.simulated ? '  (simulator: 3 nodes, templates 9000 debian-12 and 9001 ubuntu-24-04)' : ''}`);
   }
+  if (dev.powerdns) print(`  PowerDNS       ${dev.powerdns.apiUrl}  (DNS on ${dev.powerdns.dnsHost}:${dev.powerdns.dnsPort}, zone ${dev.powerdns.zone})`);
   print(`  endpoints      ${path.join(dataDir, 'dev.json')}`);
   print('');
   print('Try:');
