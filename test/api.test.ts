@@ -1,5 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { fromDatabaseError } from '../src/db/errors.ts';
 import { startTestApp, type TestApp } from './support/app.ts';
 import { aTenant, aToken } from './support/fixtures.ts';
 import { testDatabase, type TestDatabase } from './support/postgres.ts';
@@ -121,6 +122,16 @@ test('each request is logged once with its id, route and status', async () => {
   assert.equal(lines[0].req, { method: 'GET', path: '/api/me', route: '/api/me' });
   assert.is(lines[0].res.status, 200);
   assert.is(lines[0].service, 'api');
+});
+
+test('database errors that reach a handler become answers: busy 503, conflicts 409, checks 400', () => {
+  const busy = fromDatabaseError(new Error('timeout exceeded when trying to connect'));
+  assert.equal([busy?.status, busy?.code], [503, 'service_unavailable']);
+  const unique = fromDatabaseError(Object.assign(new Error('dup'), { code: '23505', constraint: 'tenants_slug_key' }));
+  assert.equal([unique?.status, unique?.code, unique?.details], [409, 'conflict', { constraint: 'tenants_slug_key' }]);
+  assert.is(fromDatabaseError(Object.assign(new Error('restrict'), { code: '23001' }))?.code, 'in_use');
+  assert.is(fromDatabaseError(Object.assign(new Error('check'), { code: '23514' }))?.status, 400);
+  assert.is(fromDatabaseError(new Error('something else')), undefined);
 });
 
 test.run();

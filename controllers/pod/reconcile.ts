@@ -234,14 +234,17 @@ export function createPodReconciler(options: PodControllerOptions) {
 
   /**
    * Clones the template into the pod's VMID, at most `clonesPerNode` at once per target node across every process
-   * (an advisory lock serialises the count), recording the UPID in the same transaction.
+   * (an advisory lock, only ever tried, serialises the count), recording the UPID in the same transaction.
    */
   async function clone(pod: PodRow, template: Template): Promise<Result | undefined> {
     const snapshot = await cluster.snapshot();
     const source = snapshot.vms.get(template.proxmox_template_vmid);
     if (!source?.node) throw new NotFoundError(`template VM ${template.proxmox_template_vmid} is not in the cluster`);
     const outcome = await db.transaction().execute(async (trx) => {
-      await sql`select pg_advisory_xact_lock(hashtext(${`cloudpods-clone:${pod.node}`}))`.execute(trx);
+      // Never wait for the lock while holding a pooled connection: another process is counting; look again soon.
+      const locked = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(hashtext(${`cloudpods-clone:${pod.node}`})) as ok`
+        .execute(trx);
+      if (!locked.rows[0]?.ok) return 'busy' as const;
       const running = await trx.selectFrom('cloud_pods').select(sql<number>`count(*)::int`.as('n'))
         .where('node', '=', pod.node).where('task_upid', 'like', '%:qmclone:%').executeTakeFirstOrThrow();
       if (running.n >= options.clonesPerNode) return 'busy' as const;

@@ -47,6 +47,7 @@ export function errorHandler(logger: Logger) {
     const error = fromDatabaseError(thrown) ?? thrown;
     if (error instanceof AppError) {
       if (error instanceof ApiError) for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
+      if (error.status === 503) c.header('Retry-After', String(error.details?.retry_after_seconds ?? 1));
       return errorResponse(c, error.status, error.code, error.message, error.details);
     }
     if (error instanceof HTTPException) {

@@ -16,6 +16,10 @@ function isPgError(error: unknown): error is PgError {
  * of one name): answered as conflicts or bad input instead of a 500. Anything else stays unmapped.
  */
 export function fromDatabaseError(error: unknown): AppError | undefined {
+  // node-postgres' pool gives up waiting for a free connection: the service is saturated, not broken.
+  if (error instanceof Error && /timeout exceeded when trying to connect/.test(error.message)) {
+    return new AppError(503, 'service_unavailable', 'the service is busy: try again in a moment', { retry_after_seconds: 1 });
+  }
   if (!isPgError(error)) return undefined;
   const details = { constraint: error.constraint ?? null };
   switch (error.code) {
