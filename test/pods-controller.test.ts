@@ -62,6 +62,20 @@ test('growing resources: the disk is resized and new CPU count reaches the VM', 
   assert.match(String(vmOf(vmid)!.config.scsi0), /size=20G/);
   const cores = vmOf(vmid)!.pending.cores ?? vmOf(vmid)!.config.cores;
   assert.is(String(cores), '3');
+  const needsReboot = pod.status.conditions.find((c: any) => c.type === 'NeedsReboot');
+  assert.equal([needsReboot?.status, needsReboot?.reason], ['True', 'PendingChanges'], 'a running VM applies cores at reboot');
+});
+
+test('a reboot applies pending changes and clears NeedsReboot', async () => {
+  const response = await platform.app.request('POST', `/api/cloud-pods/${podId}/actions/reboot`, { token: platform.token });
+  assert.is(response.status, 202);
+  const pod = await waitForPod(platform, podId, 'rebooted', (p) => p.status.phase === 'active'
+    && p.status.conditions.find((c: any) => c.type === 'NeedsReboot')?.status === 'False'
+    && p.status.observed_generation === p.status.generation && ready(p)?.status === 'True');
+  assert.is(String(vmOf(vmid)!.config.cores), '3');
+  assert.equal(vmOf(vmid)!.pending, {}, 'nothing left pending');
+  assert.is(vmOf(vmid)!.running, true);
+  assert.ok(pod.reboot_requested_at);
 });
 
 test('stop and start through actions', async () => {
@@ -101,6 +115,21 @@ test('a VMID held by a foreign VM is skipped and the foreign VM is left alone', 
   const pod = await waitForPod(platform, created.body.pod.id, 'active', (p) => p?.status.phase === 'active');
   assert.is.not(pod.status.vmid, foreign);
   assert.is(vmOf(foreign)!.config.name, 'someone-elses', 'the foreign VM is untouched');
+});
+
+test('a broken leftover VM of the pod (its disk gone) is destroyed and cloned again', async () => {
+  const created = await platform.app.request('POST', '/api/cloud-pods', { token: platform.token, body: order({ name: 'fragile' }) });
+  const first = await waitForPod(platform, created.body.pod.id, 'active', (p) => p?.status.phase === 'active');
+  const vm = vmOf(first.status.vmid)!;
+  vm.running = false;
+  delete vm.config.scsi0;
+  delete vm.config.boot;
+  await platform.app.request('PATCH', `/api/cloud-pods/${first.id}`, { token: platform.token, body: { cpu_cores: 3 } });
+  const again = await waitForPod(platform, first.id, 'repaired', (p) => p.status.phase === 'active'
+    && p.status.observed_generation === p.status.generation && ready(p)?.status === 'True');
+  assert.match(String(vmOf(again.status.vmid)!.config.scsi0), /size=10G/, 'a fresh clone with its disk');
+  const ours = [...platform.sim.sim.cluster.vms.values()].filter((v) => String(v.config.description ?? '').includes(first.id));
+  assert.is(ours.length, 1, 'exactly one VM for the pod');
 });
 
 test('deleting a pod stops and destroys its VM, frees its address and removes the row', async () => {

@@ -84,6 +84,8 @@ export function planPodStep(pod: PodFacts, vm: VmFacts, size: DesiredSize): PodS
   if (vm.state === 'foreign') return { kind: 'new-vmid', reason: `VMID ${pod.vmid} belongs to a VM that is not this pod's` };
   if (vm.state === 'absent') return { kind: 'clone' };
   if (vm.lock) return { kind: 'wait', reason: `VM is locked (${vm.lock})` };
+  // Ours, unlocked, yet without a boot disk: a clone that broke half way. Destroy it and clone again.
+  if (vm.config && vm.config.disk === undefined) return { kind: 'destroy' };
   if (!pod.hasAddress) return { kind: 'allocate-address' };
   if (!vm.config && !pod.specObserved) return { kind: 'read-config' };
   if (vm.config && !isEmptyWrite(vm.config.write)) return { kind: 'configure' };
