@@ -10,6 +10,7 @@ import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { SystemSettingsService } from './settings/service.ts';
 import { CloudPodQuotasService } from './tenancy/quotas.ts';
 import { registerPodController } from '../controllers/pod/register.ts';
+import { registerVolumeController } from '../controllers/volume/register.ts';
 import { defineLifecycleEvents } from './pods/lifecycle.ts';
 import type { ProxmoxClient } from './proxmox/client.ts';
 import { proxmoxClientFromConfig } from './proxmox/from-config.ts';
@@ -62,6 +63,8 @@ export async function startSystem({ config, logger, databaseUrl, events, proxmox
       vmids: config.proxmox.vmids, clonesPerNode: config.proxmox.concurrency.clonesPerNode,
       taskPollMs: config.proxmox.taskPollIntervalMs,
     });
+    registerVolumeController({ engine: jobs, db, logger, registry: metrics.registry, proxmox },
+      { taskPollMs: config.proxmox.taskPollIntervalMs });
   } else {
     logger.warn('no Proxmox VE configured (CLOUDPODS_PROXMOX_URL): pods are accepted but not provisioned');
   }

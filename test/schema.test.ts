@@ -103,6 +103,7 @@ const expectedColumns = {
   cloud_pod_volumes: [
     'id uuid', 'tenant_id uuid', 'pod_id uuid', 'name text', 'size_gb integer', 'storage_pool text null',
     'status text', 'proxmox_volume_id text null', ...objectModel, ...timestamps,
+    'attached boolean', 'slot text null', 'task_upid text null', // 0008_volumes
   ],
   cloud_pod_dns_records: [
     'id uuid', 'tenant_id uuid', 'pod_id uuid null', 'zone_name text', 'hostname text', 'ip_address text',

@@ -20,6 +20,7 @@ import { quotaOverrideRoutes, quotaRoutes } from './routes/quota.ts';
 import { subscriptionRoutes } from './routes/subscriptions.ts';
 import { templateRoutes } from './routes/templates.ts';
 import { tenantRoutes } from './routes/tenants.ts';
+import { volumeRoutes } from './routes/volumes.ts';
 import { adminRoutes } from '../ui/routes.ts';
 
 /** The HTTP API: probes and metrics at the root, everything else under /api behind bearer tokens. */
@@ -52,6 +53,7 @@ export function buildApp(deps: ApiDeps): Hono<AppEnv> {
   app.route('/api/cloud-pods/tenants/:tenantId/subscriptions', subscriptionRoutes(deps));
   app.route('/api/cloud-pods/tenants/:tenantId/quota', quotaOverrideRoutes(deps));
   app.route('/api/cloud-pods/tenants', tenantRoutes(deps));
+  app.route('/api/cloud-pods/:podId/volumes', volumeRoutes(deps));
   app.route('/api/cloud-pods', podRoutes(deps));
   app.route('/admin', adminRoutes(deps));
 

@@ -312,6 +312,12 @@ export interface CloudPodVolumesTable extends ObjectModelColumns {
   proxmox_volume_id: string | null;
   created_at: TimestampDefaultNow;
   updated_at: TimestampDefaultNow;
+  /** Migration 0008: desired attachment (false: kept as the VM's unused disk). */
+  attached: Generated<boolean>;
+  /** The VM's bus slot (`scsiN`) of the disk, recorded by the controller before it acts. */
+  slot: string | null;
+  /** UPID of the Proxmox task in flight. */
+  task_upid: string | null;
 }
 
 export interface CloudPodDnsRecordsTable extends ObjectModelColumns {

@@ -164,7 +164,10 @@ export class SimCluster {
     const volid = volumeOf(value);
     if (!volid || !this.volumes.has(volid)) return;
     if (force || key.startsWith('unused')) this.freeVolume(volid);
-    else vm.config[this.#freeUnusedKey(vm)] = volid;
+    // PVE's add_unused_volume: a volume already listed as unused is not listed twice.
+    else if (!Object.entries(vm.config).some(([k, v]) => k.startsWith('unused') && v === volid)) {
+      vm.config[this.#freeUnusedKey(vm)] = volid;
+    }
   }
 
   /** Volumes a VM's config refers to (disks and unused disks). */

@@ -121,7 +121,13 @@ function storedValue(request: RouteRequest, vm: SimVm, key: string, raw: string)
   const cloudinit = /^([^:]+):cloudinit$/.exec(file);
   if (cloudinit) return `${cloudinit[1]}:vm-${vm.vmid}-cloudinit,media=cdrom`;
   const allocation = /^([^:]+):(\d+(?:\.\d+)?)$/.exec(file);
-  if (!allocation) return raw;
+  if (!allocation) {
+    // An existing volume attached again (an unused disk, say): PVE states its real size (volume_size_info).
+    const existing = cluster.volumes.get(file);
+    if (!existing || existing.content !== 'images') return raw;
+    properties.set('size', formatSize(existing.sizeBytes));
+    return formatPropertyString(properties, 'file');
+  }
   const sizeBytes = Math.round(Number(allocation[2]) * 1024 ** 3);
   const volume = cluster.allocateVolume({ storage: allocation[1]!, node: vm.node, vmid: vm.vmid, sizeBytes, content: 'images' });
   properties.set('file', volume.volid);

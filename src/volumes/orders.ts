@@ -1,0 +1,139 @@
+import type { Kysely } from 'kysely';
+import type { Condition, Database, VolumeRow } from '../db/schema.ts';
+import { AppError } from '../errors.ts';
+import type { JobEngine } from '../jobs/engine.ts';
+import { recordAudit, type Actor } from '../observability/audit.ts';
+import { enqueueReconcile } from '../runtime/controller.ts';
+import type { CloudPodQuotasService } from '../tenancy/quotas.ts';
+import { findVolume, insertVolume, lockVolume, markVolumesDeleting, nameTaken, updateVolumeSpec } from './store.ts';
+
+/**
+ * The writes of the volumes' front door: each checks, changes the row, audits (category `volume`) and enqueues the
+ * volume's reconcile in one transaction, so nothing is half done and no change goes unnoticed by the controller.
+ */
+
+export interface VolumeOrderDeps {
+  db: Kysely<Database>;
+  engine: JobEngine;
+  quotas: CloudPodQuotasService;
+}
+
+/** Who asks and for which pod: `tenantId` null is a platform admin, who may act on any tenant's pod. */
+export interface VolumeScope {
+  podId: string;
+  tenantId: string | null;
+  actor: Actor;
+  requestId?: string | undefined;
+}
+
+export interface NewVolumeOrder {
+  name: string;
+  size_gb: number;
+  /** Default: the storage of the pod's template. */
+  storage_pool?: string | undefined;
+}
+
+export const volumeKind = 'volume';
+
+const pendingCondition = (generation: number): Condition => ({
+  type: 'Ready', status: 'False', reason: 'Pending', message: 'waiting for the controller',
+  lastTransitionTime: new Date().toISOString(), observedGeneration: generation,
+});
+
+/** The pod, locked: orders queue behind a pod deletion (which marks every volume) and vice versa. */
+async function lockPodOf(trx: Kysely<Database>, scope: VolumeScope) {
+  const pod = await trx.selectFrom('cloud_pods as p').innerJoin('cloud_pod_templates as t', 't.id', 'p.template_id')
+    .select(['p.id', 'p.tenant_id', 'p.name', 'p.deletion_requested_at', 't.storage_pool as template_storage'])
+    .where('p.id', '=', scope.podId).forUpdate('p').executeTakeFirst();
+  if (!pod || (scope.tenantId !== null && pod.tenant_id !== scope.tenantId)) throw new AppError(404, 'not_found', 'pod not found');
+  return pod;
+}
+
+/** The volume for a change: of this pod, and not going away. */
+async function lockForChange(trx: Kysely<Database>, scope: VolumeScope, id: string): Promise<VolumeRow> {
+  const pod = await lockPodOf(trx, scope);
+  const volume = await lockVolume(trx, id);
+  if (!volume || volume.pod_id !== pod.id) throw new AppError(404, 'not_found', 'volume not found');
+  if (volume.deletion_requested_at) throw new AppError(409, 'conflict', `volume ${volume.name} is being deleted`);
+  return volume;
+}
+
+/**
+ * Orders a new volume for a pod: the pod must be the tenant's and not being deleted, the name free on the pod and
+ * the size within the tenant's disk quota. A pod still provisioning accepts it; the controller waits for the VM.
+ */
+export async function createVolume(deps: VolumeOrderDeps, scope: VolumeScope, order: NewVolumeOrder): Promise<VolumeRow> {
+  const id = await deps.db.transaction().execute(async (trx) => {
+    const pod = await lockPodOf(trx, scope);
+    if (pod.deletion_requested_at) throw new AppError(409, 'conflict', `pod ${pod.name} is being deleted`);
+    if (await nameTaken(trx, pod.id, order.name)) {
+      throw new AppError(409, 'conflict', `the pod already has a volume named ${order.name}`,
+        { fields: [{ name: 'name', messages: ['a volume with this name exists on the pod'] }] });
+    }
+    await deps.quotas.reserve(trx, pod.tenant_id, { disk_gb: order.size_gb });
+    const storagePool = order.storage_pool ?? pod.template_storage;
+    const row = await insertVolume(trx, {
+      tenant_id: pod.tenant_id, pod_id: pod.id, name: order.name, size_gb: order.size_gb, storage_pool: storagePool,
+      conditions: JSON.stringify([pendingCondition(1)]),
+    });
+    await recordAudit(trx, { actor: scope.actor, category: 'volume', action: 'volume.created', tenantId: pod.tenant_id,
+      podId: pod.id, requestId: scope.requestId, details: { volume_id: row.id, name: order.name, size_gb: order.size_gb,
+        storage_pool: storagePool } });
+    await enqueueReconcile(deps.engine, trx, volumeKind, row.id);
+    return row.id;
+  });
+  return (await findVolume(deps.db, id))!;
+}
+
+/** Asks for the volume to be attached (true) or detached (false); asking for what is already asked changes nothing. */
+export async function setAttached(deps: VolumeOrderDeps, scope: VolumeScope, id: string, attached: boolean): Promise<VolumeRow> {
+  await deps.db.transaction().execute(async (trx) => {
+    const volume = await lockForChange(trx, scope, id);
+    if (volume.attached === attached) return;
+    await updateVolumeSpec(trx, id, { attached });
+    await recordAudit(trx, { actor: scope.actor, category: 'volume', action: attached ? 'volume.attach_requested'
+      : 'volume.detach_requested', tenantId: volume.tenant_id, podId: volume.pod_id, requestId: scope.requestId,
+      details: { volume_id: id, name: volume.name } });
+    await enqueueReconcile(deps.engine, trx, volumeKind, id);
+  });
+  return (await findVolume(deps.db, id))!;
+}
+
+/** A volume only grows (PVE cannot shrink a disk): a smaller size is 422; the growth is checked against the quota. */
+export async function resizeVolume(deps: VolumeOrderDeps, scope: VolumeScope, id: string, sizeGb: number): Promise<VolumeRow> {
+  await deps.db.transaction().execute(async (trx) => {
+    const volume = await lockForChange(trx, scope, id);
+    if (sizeGb < volume.size_gb) {
+      throw new AppError(422, 'validation_error', `size_gb: a volume cannot shrink: it has ${volume.size_gb} GB`,
+        { fields: [{ name: 'size_gb', messages: [`a volume cannot shrink: it has ${volume.size_gb} GB`] }] });
+    }
+    if (sizeGb === volume.size_gb) return;
+    await deps.quotas.reserve(trx, volume.tenant_id, { disk_gb: sizeGb - volume.size_gb });
+    await updateVolumeSpec(trx, id, { size_gb: sizeGb });
+    await recordAudit(trx, { actor: scope.actor, category: 'volume', action: 'volume.resize_requested',
+      tenantId: volume.tenant_id, podId: volume.pod_id, requestId: scope.requestId,
+      details: { volume_id: id, name: volume.name, size_gb: { old: volume.size_gb, new: sizeGb } } });
+    await enqueueReconcile(deps.engine, trx, volumeKind, id);
+  });
+  return (await findVolume(deps.db, id))!;
+}
+
+/** Marks the volume for deletion; the controller destroys its disk and removes the row. Asking twice changes nothing. */
+export async function deleteVolume(deps: VolumeOrderDeps, scope: VolumeScope, id: string): Promise<VolumeRow | undefined> {
+  await deps.db.transaction().execute(async (trx) => {
+    const pod = await lockPodOf(trx, scope);
+    const volume = await lockVolume(trx, id);
+    if (!volume || volume.pod_id !== pod.id) throw new AppError(404, 'not_found', 'volume not found');
+    if ((await markVolumesDeleting(trx, [id])).length === 0) return;
+    await recordAudit(trx, { actor: scope.actor, category: 'volume', action: 'volume.deletion_requested',
+      tenantId: volume.tenant_id, podId: volume.pod_id, requestId: scope.requestId,
+      details: { volume_id: id, name: volume.name, proxmox_volume_id: volume.proxmox_volume_id } });
+    await enqueueReconcile(deps.engine, trx, volumeKind, id);
+  });
+  return findVolume(deps.db, id);
+}
+
+/** Asks for the reconcile of several volumes in the caller's transaction. */
+export async function enqueueVolumeReconciles(engine: JobEngine, trx: Kysely<Database>, ids: readonly string[]): Promise<void> {
+  for (const id of ids) await enqueueReconcile(engine, trx, volumeKind, id);
+}

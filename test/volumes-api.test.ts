@@ -1,0 +1,224 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { volumeSerial } from '../controllers/volume/disks.ts';
+import { markPodVolumesDeleting, podVolumesGone } from '../src/volumes/pod-volumes.ts';
+import { aTenant, aToken } from './support/fixtures.ts';
+import { startPlatform, waitForPod, type Platform } from './support/platform.ts';
+import { assertConformanceAfterEach } from './support/proxmox-sim.ts';
+import { waitFor } from './support/wait.ts';
+
+/** Volumes through the REST API, converged on the simulated cluster over SSH, every Proxmox request schema-checked. */
+const test = suite('volumes API and controller');
+let platform: Platform;
+let podId: string;
+let vmid: number;
+
+const order = (name: string) => ({ name, template: 'ubuntu-24.04', cpu_cores: 1, memory_mb: 1024, disk_gb: 10 });
+const vmOf = () => platform.sim.sim.cluster.vms.get(vmid)!;
+const base = () => `/api/cloud-pods/${podId}/volumes`;
+const api = (method: string, path: string, body?: unknown, token = platform.token) =>
+  platform.app.request(method, path, { token, ...(body === undefined ? {} : { body }) });
+const readyOf = (volume: any) => volume?.status.conditions.find((c: any) => c.type === 'Ready');
+
+async function waitForVolume(id: string, what: string, accept: (volume: any) => boolean, path = base()): Promise<any> {
+  return waitFor(`volume ${what}`, async () => {
+    const response = await api('GET', `${path}/${id}`);
+    return response.status === 404 ? null : response.body.volume;
+  }, accept, { timeoutMs: 20_000, intervalMs: 50 });
+}
+
+const converged = (phase: string) => (v: any) => v?.status.phase === phase && readyOf(v)?.status === 'True'
+  && v.status.observed_generation === v.status.generation;
+
+/** Config keys of the VM that hold this volume. */
+const keysHolding = (volid: string) => Object.entries(vmOf().config)
+  .filter(([key, value]) => /^(scsi|unused)\d+$/.test(key) && value.split(',')[0] === volid).map(([key]) => key);
+
+test.before(async () => {
+  platform = await startPlatform({ transport: 'ssh' });
+  const created = await api('POST', '/api/cloud-pods', order('data-host'));
+  assert.is(created.status, 202, JSON.stringify(created.body));
+  podId = created.body.pod.id;
+  vmid = (await waitForPod(platform, podId, 'active', (p) => p?.status.phase === 'active')).status.vmid;
+});
+test.after(async () => { await platform?.stop(); });
+assertConformanceAfterEach(test, () => platform?.sim);
+
+let volumeId: string;
+let volid: string;
+
+test('a volume is created on the pod\'s storage in a free SCSI slot, with its serial, and audited', async () => {
+  const created = await api('POST', base(), { name: 'data', size_gb: 10 });
+  assert.is(created.status, 202, JSON.stringify(created.body));
+  assert.is(created.body.volume.status.phase, 'creating');
+  assert.is(created.body.volume.spec.storage_pool, 'local-lvm', 'the template\'s storage by default');
+  volumeId = created.body.volume.id;
+  const volume = await waitForVolume(volumeId, 'attached', converged('attached'));
+  volid = volume.status.proxmox_volume_id;
+  assert.match(volid, new RegExp(`^local-lvm:vm-${vmid}-disk-\\d+$`));
+  assert.is(volume.status.slot, 'scsi1');
+  assert.match(vmOf().config.scsi1!, new RegExp(`^${volid},serial=${volumeSerial(volumeId)},size=10G$`));
+  assert.is(platform.sim.sim.cluster.volumes.get(volid)?.sizeBytes, 10 * 1024 ** 3);
+  const audit = await platform.database.db.selectFrom('cloud_pod_audit').select(['action', 'category'])
+    .where('pod_id', '=', podId).where('category', '=', 'volume').orderBy('id').execute();
+  assert.equal(audit.map((a) => a.action), ['volume.created', 'volume.attached']);
+});
+
+test('list and show; another tenant sees 404; writes need a manage permission', async () => {
+  const list = await api('GET', base());
+  assert.is(list.status, 200);
+  assert.equal(list.body.volumes.map((v: any) => v.id), [volumeId]);
+  assert.is(list.body.meta.pagination.total_entries, 1);
+  const filtered = await api('GET', `${base()}?status=detached`);
+  assert.equal(filtered.body.volumes, []);
+
+  const other = await aTenant(platform.database.db, 'other');
+  const stranger = (await aToken(platform.database.db, { tenant: other,
+    permissions: ['cloudpods.view', 'cloudpods.manage'] })).token;
+  assert.is((await api('GET', base(), undefined, stranger)).status, 404);
+  assert.is((await api('GET', `${base()}/${volumeId}`, undefined, stranger)).status, 404);
+  assert.is((await api('POST', `${base()}/${volumeId}/detach`, undefined, stranger)).status, 404);
+  assert.is((await api('DELETE', `${base()}/${volumeId}`, undefined, stranger)).status, 404);
+
+  const viewer = (await aToken(platform.database.db, { tenant: platform.tenant, permissions: ['cloudpods.view'] })).token;
+  const refused = await api('POST', base(), { name: 'nope', size_gb: 1 }, viewer);
+  assert.is(refused.status, 403);
+  assert.is(refused.body.error.code, 'forbidden');
+  const volumesOnly = (await aToken(platform.database.db, { tenant: platform.tenant,
+    permissions: ['cloudpods.view', 'cloudpods.volumes.manage'] })).token;
+  const bad = await api('POST', base(), { name: 'Bad Name', size_gb: 0, extra: 1 }, volumesOnly);
+  assert.is(bad.status, 400, 'the dedicated permission is enough to reach validation');
+  assert.equal(bad.body.error.details.fields.map((f: any) => f.name).sort(), ['extra', 'name', 'size_gb']);
+  assert.is((await api('GET', `${base()}/00000000-0000-4000-8000-000000000000`)).status, 404);
+});
+
+test('resize grows the disk to the absolute size; shrinking answers 422', async () => {
+  const grown = await api('POST', `${base()}/${volumeId}/resize`, { size_gb: 15 });
+  assert.is(grown.status, 202, JSON.stringify(grown.body));
+  await waitForVolume(volumeId, 'grown', (v) => converged('attached')(v) && v.status.observed_generation === 2);
+  assert.match(vmOf().config.scsi1!, /size=15G/);
+  assert.is(platform.sim.sim.cluster.volumes.get(volid)?.sizeBytes, 15 * 1024 ** 3);
+  const shrink = await api('POST', `${base()}/${volumeId}/resize`, { size_gb: 5 });
+  assert.is(shrink.status, 422);
+  assert.is(shrink.body.error.code, 'validation_error');
+  assert.equal(shrink.body.error.details.fields[0].name, 'size_gb');
+  const same = await api('POST', `${base()}/${volumeId}/resize`, { size_gb: 15 });
+  assert.is(same.status, 202);
+  assert.is(same.body.volume.status.generation, 2, 'the same size changes nothing');
+});
+
+test('the disk quota counts volumes: an order or growth beyond it is refused and writes nothing', async () => {
+  const quota = await api('GET', '/api/cloud-pods/quota');
+  const used = quota.body.quota?.disk_gb?.used ?? quota.body.disk_gb?.used;
+  assert.is(used, 10 + 15, 'the pod disk and the volume count');
+  await platform.app.system.quotas.setOverride(platform.tenant.id, { pods: 10, cpu_cores: 100, memory_mb: 100_000,
+    disk_gb: 30, bandwidth_gb: null, ipv4: null }, { type: 'system', id: 'test' });
+  try {
+    const tooBig = await api('POST', base(), { name: 'big', size_gb: 6 });
+    assert.is(tooBig.status, 422);
+    assert.is(tooBig.body.error.code, 'resource_limit_exceeded');
+    const growth = await api('POST', `${base()}/${volumeId}/resize`, { size_gb: 21 });
+    assert.is(growth.status, 422);
+    assert.is(growth.body.error.code, 'resource_limit_exceeded');
+    const rows = await platform.database.db.selectFrom('cloud_pod_volumes').select(['name', 'size_gb'])
+      .where('pod_id', '=', podId).execute();
+    assert.equal(rows, [{ name: 'data', size_gb: 15 }]);
+  } finally {
+    await platform.app.system.quotas.setOverride(platform.tenant.id, { pods: 1000, cpu_cores: 10_000,
+      memory_mb: 100_000_000, disk_gb: 1_000_000, bandwidth_gb: null, ipv4: null }, { type: 'system', id: 'test' });
+  }
+});
+
+test('detach, attach, detach, attach: the same volume every time, as an unused disk in between', async () => {
+  for (let round = 0; round < 2; round++) {
+    assert.is((await api('POST', `${base()}/${volumeId}/detach`)).status, 202);
+    const detached = await waitForVolume(volumeId, 'detached', converged('detached'));
+    assert.is(detached.status.proxmox_volume_id, volid);
+    assert.is(detached.status.slot, null);
+    assert.equal(keysHolding(volid).filter((k) => k.startsWith('scsi')), [], 'no longer on a bus');
+    assert.is(keysHolding(volid).filter((k) => k.startsWith('unused')).length, 1, 'kept as one unused disk');
+    assert.ok(platform.sim.sim.cluster.volumes.has(volid), 'the data is kept');
+
+    assert.is((await api('POST', `${base()}/${volumeId}/attach`)).status, 202);
+    const attached = await waitForVolume(volumeId, 'attached again', converged('attached'));
+    assert.is(attached.status.proxmox_volume_id, volid, 'the same volume');
+    assert.match(vmOf().config[attached.status.slot]!, new RegExp(`^${volid},serial=${volumeSerial(volumeId)}`));
+    assert.match(vmOf().config[attached.status.slot]!, /size=15G/);
+  }
+  const audit = await platform.database.db.selectFrom('cloud_pod_audit').select('action')
+    .where('pod_id', '=', podId).where('category', '=', 'volume').orderBy('id').execute();
+  const actions = audit.map((a) => a.action);
+  assert.is(actions.filter((a) => a === 'volume.detach_requested').length, 2);
+  assert.is(actions.filter((a) => a === 'volume.detached').length, 2);
+  assert.is(actions.filter((a) => a === 'volume.attach_requested').length, 2);
+});
+
+test('a full storage is an error condition with the numbers; deleting the order cleans up', async () => {
+  const created = await api('POST', base(), { name: 'huge', size_gb: 4000 });
+  assert.is(created.status, 202);
+  const id = created.body.volume.id;
+  const volume = await waitForVolume(id, 'in error', (v) => v?.status.phase === 'error');
+  const ready = readyOf(volume);
+  assert.is(ready.reason, 'StorageFull');
+  assert.match(ready.message, /local-lvm on pve\d is full: 4000 GiB needed, [\d.]+ GiB available/);
+  assert.is(volume.status.proxmox_volume_id, null, 'nothing was allocated');
+  assert.is((await api('DELETE', `${base()}/${id}`)).status, 202);
+  await waitForVolume(id, 'gone', (v) => v === null);
+});
+
+test('a storage that does not exist or holds no disks stops the order with a reason', async () => {
+  const created = await api('POST', base(), { name: 'isos', size_gb: 1, storage_pool: 'local' });
+  const volume = await waitForVolume(created.body.volume.id, 'in error', (v) => v?.status.phase === 'error');
+  assert.is(readyOf(volume).reason, 'StorageUnavailable');
+  assert.is((await api('DELETE', `${base()}/${created.body.volume.id}`)).status, 202);
+  await waitForVolume(created.body.volume.id, 'gone', (v) => v === null);
+});
+
+test('deleting one volume destroys its disk and never touches another', async () => {
+  const second = await api('POST', base(), { name: 'logs', size_gb: 3 });
+  const other = await waitForVolume(second.body.volume.id, 'attached', converged('attached'));
+  const otherVolid = other.status.proxmox_volume_id;
+  const before = { ...vmOf().config };
+  assert.is((await api('DELETE', `${base()}/${volumeId}`)).status, 202);
+  await waitForVolume(volumeId, 'gone', (v) => v === null);
+  assert.not.ok(platform.sim.sim.cluster.volumes.has(volid), 'its disk is destroyed');
+  assert.equal(keysHolding(volid), [], 'no reference is left');
+  assert.ok(platform.sim.sim.cluster.volumes.has(otherVolid), 'the other volume is kept');
+  assert.is(vmOf().config[other.status.slot], before[other.status.slot], 'the other disk is unchanged');
+  assert.is(vmOf().config.scsi0, before.scsi0, 'the boot disk is unchanged');
+  const audit = await platform.database.db.selectFrom('cloud_pod_audit').select('action')
+    .where('pod_id', '=', podId).where('category', '=', 'volume').orderBy('id').execute();
+  assert.ok(audit.map((a) => a.action).includes('volume.deleted'));
+});
+
+test('a pod still provisioning accepts a volume, which is applied once the pod is active', async () => {
+  const created = await api('POST', '/api/cloud-pods', order('late-disk'));
+  const newPod = created.body.pod.id;
+  const path = `/api/cloud-pods/${newPod}/volumes`;
+  const early = await api('POST', path, { name: 'early', size_gb: 2 });
+  assert.is(early.status, 202, JSON.stringify(early.body));
+  const volume = await waitForVolume(early.body.volume.id, 'attached', converged('attached'), path);
+  const pod = await waitForPod(platform, newPod, 'active', (p) => p?.status.phase === 'active');
+  assert.match(platform.sim.sim.cluster.vms.get(pod.status.vmid)!.config[volume.status.slot]!,
+    new RegExp(`^${volume.status.proxmox_volume_id},`));
+  const waited = await platform.database.db.selectFrom('cloud_pod_audit').select('details')
+    .where('pod_id', '=', newPod).where('action', '=', 'volume.attached').executeTakeFirstOrThrow();
+  assert.is((waited.details as any).from, 'creating');
+});
+
+test('a pod being deleted takes its volumes: rows go to deleting, disks are destroyed, rows removed', async () => {
+  const volumes = await api('GET', base());
+  const ids: string[] = volumes.body.volumes.map((v: any) => v.id);
+  const volids: string[] = volumes.body.volumes.map((v: any) => v.status.proxmox_volume_id);
+  assert.ok(ids.length > 0);
+  const { db } = platform.database;
+  const marked = await db.transaction().execute((trx) => markPodVolumesDeleting(trx, platform.app.system.jobs, podId));
+  assert.equal(marked.sort(), [...ids].sort());
+  assert.is(await podVolumesGone(db, podId), false);
+  await waitFor('volumes of the pod gone', () => podVolumesGone(db, podId), (gone) => gone);
+  for (const id of volids) assert.not.ok(platform.sim.sim.cluster.volumes.has(id), `${id} destroyed`);
+  assert.ok(vmOf().config.scsi0, 'the pod\'s own disk is not a volume and stays');
+  assert.is((await api('POST', base(), { name: 'after', size_gb: 1 })).status, 202, 'the pod itself is not deleting');
+});
+
+test.run();
