@@ -61,7 +61,7 @@ export async function startSystem({ config, logger, databaseUrl, events, proxmox
   if (proxmox) {
     registerPodController({ engine: jobs, db, logger, registry: metrics.registry, proxmox }, {
       vmids: config.proxmox.vmids, clonesPerNode: config.proxmox.concurrency.clonesPerNode,
-      taskPollMs: config.proxmox.taskPollIntervalMs,
+      taskPollMs: config.proxmox.taskPollIntervalMs, dns: pdns !== null,
     });
     registerVolumeController({ engine: jobs, db, logger, registry: metrics.registry, proxmox },
       { taskPollMs: config.proxmox.taskPollIntervalMs });
@@ -70,7 +70,7 @@ export async function startSystem({ config, logger, databaseUrl, events, proxmox
   }
   await jobs.start();
   const quotas = new CloudPodQuotasService(db, settings);
-  const app = buildApp({ config, db, logger, metrics, settings, quotas, jobs,
+  const app = buildApp({ config, db, logger, metrics, settings, quotas, jobs, pdns,
     shippedMigrations: await shippedMigrationNames() });
   let http: HttpServer;
   try {

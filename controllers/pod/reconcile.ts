@@ -10,8 +10,9 @@ import type { PodRow } from '../../src/pods/store.ts';
 import type { ProxmoxClient } from '../../src/proxmox/client.ts';
 import { ConflictError, NotFoundError } from '../../src/proxmox/errors.ts';
 import { isTrue, type ConditionUpdate } from '../../src/runtime/conditions.ts';
-import type { ReconcileContext } from '../../src/runtime/controller.ts';
+import { enqueueReconcile, type ReconcileContext } from '../../src/runtime/controller.ts';
 import { done, requeueAfter, type Result } from '../../src/runtime/result.ts';
+import { deletePodDnsRecords, podDnsRecordsGone, syncPodDnsRecords } from '../../src/dns/pod-records.ts';
 import { renderCloudInit } from '../../src/tenancy/cloud-init.ts';
 import { allocateAddress, allocationsOfPod, PoolExhaustedError, releaseAddresses } from '../../src/tenancy/ip-pools.ts';
 import { isAppStack, stackOptionSchemas } from '../../src/tenancy/stacks.ts';
@@ -34,12 +35,15 @@ export interface PodControllerOptions {
   clonesPerNode: number;
   /** How soon to look again at a running task. */
   taskPollMs: number;
+  /** Whether the DNS controller runs: then pods with a hostname get records, and deletion waits for them to go. */
+  dns: boolean;
 }
 
 /** Steps that need no waiting run back to back in one reconcile, up to this many. */
 const maxStepsPerRun = 12;
 const agentPollMs = 2_000;
 const capacityRetryMs = 30_000;
+const cloneQueueRecheckMs = 5_000;
 
 type Loaded = { pod: PodRow; template: Template; tenantSuspended: boolean };
 
@@ -94,7 +98,7 @@ export function createPodReconciler(options: PodControllerOptions) {
         result = await perform(next, loaded, observation);
         if (next.kind === 'read-config') readConfig = true;
         if (next.kind === 'settled') settled = true;
-        if (next.kind === 'finish-delete') return done();
+        if (next.kind === 'finish-delete' && !(await load(db, id))) return done();
         loaded = (await load(db, id)) ?? loaded;
       }
     } catch (error) {
@@ -117,6 +121,7 @@ export function createPodReconciler(options: PodControllerOptions) {
         case 'task-done':
           await setRow(pod.id, { task_upid: null });
           cluster.invalidate();
+          if (pod.task_upid?.includes(':qmclone:')) await wakeNextQueuedClone(pod.node!);
           return undefined;
         case 'task-failed':
           await setRow(pod.id, { task_upid: null });
@@ -144,8 +149,14 @@ export function createPodReconciler(options: PodControllerOptions) {
           updates.push({ type: 'Ready', status: 'False', reason: 'Provisioning', message: `placed on ${placement.node}` });
           return undefined;
         }
-        case 'clone':
-          return clone(pod, template);
+        case 'clone': {
+          const cloned = await clone(pod, template);
+          if (cloned !== 'queued') return cloned;
+          // Behind the node's running clones: a finishing clone wakes the oldest queued pod, so the recheck is only
+          // a safety net and can be slow.
+          ready('False', 'CloneQueued', `waiting for one of ${options.clonesPerNode} clone slots on ${pod.node}`);
+          return requeueAfter(cloneQueueRecheckMs);
+        }
         case 'new-vmid':
           log.warn({ id: pod.id, vmid: pod.vmid }, step.reason);
           await setRow(pod.id, { vmid: null, node: null });
@@ -207,6 +218,10 @@ export function createPodReconciler(options: PodControllerOptions) {
           ready('False', 'Deleting', `destroying VM ${pod.vmid}`);
           return startTask(pod, proxmox.destroy(pod.node!, pod.vmid!, { purge: true, destroyUnreferencedDisks: true }), 'Deleting');
         case 'finish-delete':
+          if (!(await dnsRecordsRemoved(pod))) {
+            ready('False', 'Deleting', 'removing the pod\'s DNS records');
+            return requeueAfter(agentPollMs);
+          }
           await finishDelete(pod);
           return done();
       }
@@ -236,7 +251,7 @@ export function createPodReconciler(options: PodControllerOptions) {
    * Clones the template into the pod's VMID, at most `clonesPerNode` at once per target node across every process
    * (an advisory lock, only ever tried, serialises the count), recording the UPID in the same transaction.
    */
-  async function clone(pod: PodRow, template: Template): Promise<Result | undefined> {
+  async function clone(pod: PodRow, template: Template): Promise<Result | 'queued' | undefined> {
     const snapshot = await cluster.snapshot();
     const source = snapshot.vms.get(template.proxmox_template_vmid);
     if (!source?.node) throw new NotFoundError(`template VM ${template.proxmox_template_vmid} is not in the cluster`);
@@ -261,12 +276,21 @@ export function createPodReconciler(options: PodControllerOptions) {
       }
     });
     cluster.invalidate();
-    if (outcome === 'busy') return requeueAfter(Math.min(250, options.taskPollMs));
+    if (outcome === 'busy') return 'queued';
     if (outcome === 'taken') {
       await setRow(pod.id, { vmid: null, node: null });
       return undefined;
     }
     return requeueAfter(options.taskPollMs);
+  }
+
+  /** A clone slot of the node came free: the longest-queued pod there gets it now rather than at its recheck. */
+  async function wakeNextQueuedClone(node: string): Promise<void> {
+    const next = await db.selectFrom('cloud_pods').select('id').where('node', '=', node).where('task_upid', 'is', null)
+      .where('deletion_requested_at', 'is', null)
+      .where(sql<boolean>`conditions @> ${JSON.stringify([{ type: 'Ready', reason: 'CloneQueued' }])}::jsonb`)
+      .orderBy('created_at').limit(1).executeTakeFirst();
+    if (next) await enqueueReconcile(engine, db, 'pod', next.id);
   }
 
   async function desiredConfigOf(pod: PodRow, template: Template) {
@@ -318,8 +342,31 @@ export function createPodReconciler(options: PodControllerOptions) {
       .map((a) => a['ip-address'])
       .filter((a) => !a.startsWith('fe80:') && !a.startsWith('127.') && a !== '::1');
     if (addresses.length === 0) return requeueAfter(agentPollMs);
-    await setRow(pod.id, { ip_addresses: JSON.stringify(addresses) });
+    await db.transaction().execute(async (trx) => {
+      await trx.updateTable('cloud_pods').set({ ip_addresses: JSON.stringify(addresses), updated_at: sql`now()` })
+        .where('id', '=', pod.id).execute();
+      // The pod's name follows its addresses in the same transaction (spec 8: records once the IPs are known).
+      if (options.dns) {
+        const sync = await syncPodDnsRecords(trx, engine, { ...pod, ip_addresses: addresses });
+        if (sync.conflicts.length > 0) log.warn({ id: pod.id, names: sync.conflicts }, 'DNS names held by another tenant');
+      }
+    });
     return undefined;
+  }
+
+  /**
+   * DNS records go before the row (spec 8: "on pod.deleted → delete record"). With the DNS controller running they
+   * are marked for deletion and awaited; without it nothing can reach PowerDNS, so the rows are dropped.
+   */
+  async function dnsRecordsRemoved(pod: PodRow): Promise<boolean> {
+    if (await podDnsRecordsGone(db, pod.id)) return true;
+    if (!options.dns) {
+      log.warn({ id: pod.id }, 'PowerDNS is not configured: dropping the pod\'s DNS rows without touching PowerDNS');
+      await db.deleteFrom('cloud_pod_dns_records').where('pod_id', '=', pod.id).execute();
+      return true;
+    }
+    await db.transaction().execute((trx) => deletePodDnsRecords(trx, engine, pod.id));
+    return false;
   }
 
   async function finishDelete(pod: PodRow): Promise<void> {

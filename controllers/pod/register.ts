@@ -14,6 +14,8 @@ export interface PodControllerSettings {
   clonesPerNode: number;
   taskPollMs: number;
   resyncEveryMs?: number;
+  /** The DNS controller runs in this system (PowerDNS configured). */
+  dns: boolean;
 }
 
 /** Registers the pod controller on the job engine (`pod.reconcile`, and `pod.resync` every minute by default). */
@@ -26,7 +28,8 @@ export function registerPodController(deps: { engine: JobEngine; db: Kysely<Data
     listIds: allPodIds,
     timeoutMs: 120_000,
     reconcile: createPodReconciler({ db: deps.db, engine: deps.engine, proxmox: deps.proxmox, cluster,
-      logger: deps.logger, vmids: settings.vmids, clonesPerNode: settings.clonesPerNode, taskPollMs: settings.taskPollMs }),
+      logger: deps.logger, vmids: settings.vmids, clonesPerNode: settings.clonesPerNode, taskPollMs: settings.taskPollMs,
+      dns: settings.dns }),
   });
   return cluster;
 }

@@ -2,6 +2,7 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { JobEngine } from '../jobs/engine.ts';
+import type { PowerDns } from '../powerdns/context.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { SystemSettingsService } from '../settings/service.ts';
 import type { CloudPodQuotasService } from '../tenancy/quotas.ts';
@@ -17,6 +18,8 @@ export interface ApiDeps {
   quotas: CloudPodQuotasService;
   /** The job engine: writes enqueue their reconciles through it, in their own transactions. */
   jobs: JobEngine;
+  /** PowerDNS, when configured: zone checks of DNS names. */
+  pdns: PowerDns | null;
   /** Names of the migrations this build ships, for /readyz. */
   shippedMigrations: readonly string[];
 }

@@ -8,7 +8,6 @@ import { findRecord, insertRecords, markForDeletion, nameClaimedByOthers, record
 import { recordView } from '../../dns/view.ts';
 import { platformServesZone, tenantMayUseZone } from '../../dns/zones.ts';
 import { recordAudit } from '../../observability/audit.ts';
-import { powerDnsFromConfig } from '../../powerdns/context.ts';
 import { findTenant } from '../../tenancy/tenants.ts';
 import { canSeeTenant, principalOf, requirePermission } from '../auth.ts';
 import type { ApiDeps, AppEnv } from '../context.ts';
@@ -30,9 +29,8 @@ const createBody = z.strictObject({
  * DNS names of one pod (spec 8): the pod's own records and extra names in zones the platform serves. Writes are
  * desired state and 202: the dns-record controller makes PowerDNS serve them and reports status.
  */
-export function dnsRecordRoutes({ db, jobs, settings, config, logger }: ApiDeps): Hono<AppEnv> {
+export function dnsRecordRoutes({ db, jobs, settings, pdns }: ApiDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const pdns = powerDnsFromConfig(config, logger);
 
   async function podFromPath(c: Context<AppEnv>) {
     const id = readParam(c, 'podId', z.uuid(), 'pod');

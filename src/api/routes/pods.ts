@@ -4,9 +4,11 @@ import { podStatuses } from '../../db/schema.ts';
 import { changePod, createPod, deletePod, requestReboot, type PodOrderDeps } from '../../pods/orders.ts';
 import { findPod, listPods } from '../../pods/store.ts';
 import { podView } from '../../pods/view.ts';
+import { platformServesZone, tenantMayUseZone } from '../../dns/zones.ts';
+import { findTenant } from '../../tenancy/tenants.ts';
 import { canSeeTenant, principalOf, requirePermission } from '../auth.ts';
 import type { ApiDeps, AppEnv } from '../context.ts';
-import { notFound } from '../errors.ts';
+import { notFound, validationError } from '../errors.ts';
 import { offsetOf, paginationMeta, paginationQuery } from '../pagination.ts';
 import { tenantFromQuery } from '../tenant-scope.ts';
 import { readJson, readParam, readQuery } from '../validation.ts';
@@ -54,13 +56,24 @@ const listQuery = z.strictObject({
 });
 
 /** CloudPods (spec and issue 7): desired state in, status out; the pod controller does the work. */
-export function podRoutes({ db, jobs, quotas }: ApiDeps): Hono<AppEnv> {
+export function podRoutes({ db, jobs, quotas, settings, pdns }: ApiDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const deps: PodOrderDeps = { db, engine: jobs, quotas };
   const view = requirePermission('cloudpods.view');
   const manage = requirePermission('cloudpods.manage');
   /** Admins may act on any tenant's pod; everyone else only on their own (others are 404). */
   const scope = (c: Context<AppEnv>) => (principalOf(c).isAdmin ? null : principalOf(c).tenantId ?? '-');
+
+  /** With DNS running, a pod's hostname gets records: its zone must be served and open to the tenant (spec 8). */
+  async function checkZone(tenantId: string, zone: string): Promise<void> {
+    const tenant = (await findTenant(db, tenantId))!;
+    if (!(await platformServesZone(settings, pdns, zone))) {
+      throw validationError([{ name: 'zone', messages: [`the platform does not serve ${zone}`] }]);
+    }
+    if (!(await tenantMayUseZone(settings, tenant, zone))) {
+      throw validationError([{ name: 'zone', messages: [`tenant ${tenant.slug} may not use ${zone}`] }]);
+    }
+  }
 
   async function visiblePod(c: Context<AppEnv>) {
     const pod = await findPod(db, readParam(c, 'id', z.uuid(), 'pod'));
@@ -73,6 +86,7 @@ export function podRoutes({ db, jobs, quotas }: ApiDeps): Hono<AppEnv> {
     const principal = principalOf(c);
     const tenantId = principal.tenantId;
     if (!tenantId) throw notFound('tenant (platform tokens order pods through a tenant token)');
+    if (body.hostname && body.zone && pdns) await checkZone(tenantId, body.zone);
     const pod = await createPod(deps, { tenantId, name: body.name, templateCode: body.template,
       cpu_cores: body.cpu_cores, memory_mb: body.memory_mb, disk_gb: body.disk_gb, hostname: body.hostname,
       zone: body.zone, ssh_keys: body.ssh_keys, power_state: body.power_state, app_options: body.app_options,

@@ -1,0 +1,56 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { queryDns } from '../src/powerdns/dns-query.ts';
+import { startPlatform, waitForPod, type Platform } from './support/platform.ts';
+import { startTestPowerDns, type TestPowerDns } from './support/powerdns.ts';
+import { assertConformanceAfterEach } from './support/proxmox-sim.ts';
+import { waitFor } from './support/wait.ts';
+
+/** Spec 8 events: a pod with a hostname is served by PowerDNS once its IPs are known, and not after it is gone. */
+const test = suite('pods and their DNS names');
+let pdns: TestPowerDns;
+let platform: Platform;
+let zone: string;
+
+test.before(async () => {
+  pdns = await startTestPowerDns();
+  zone = await pdns.aZone('pods');
+  platform = await startPlatform({ config: pdns.overrides });
+  await platform.app.system.settings.update({ 'cloudpods.dns.tenant_zones': { acme: [zone] } },
+    { type: 'system', id: 'test' });
+});
+
+test.after(async () => {
+  await platform?.stop();
+  await pdns?.close();
+});
+assertConformanceAfterEach(test, () => platform?.sim);
+
+const served = async (name: string) =>
+  (await queryDns({ host: pdns.dnsHost, port: pdns.dnsPort }, name, 'A')).answers.map((a) => a.data);
+
+test('a zone the tenant may not use is refused at order time, writing nothing', async () => {
+  const response = await platform.app.request('POST', '/api/cloud-pods', { token: platform.token, body: {
+    name: 'elsewhere', template: 'ubuntu-24.04', cpu_cores: 1, memory_mb: 1024, disk_gb: 10,
+    hostname: 'www.not-ours.test', zone: 'not-ours.test' } });
+  assert.is(response.status, 400);
+  assert.equal(response.body.error.details.fields.map((f: any) => f.name), ['zone']);
+});
+
+test('an active pod with a hostname is served its A record; deleting the pod removes it first', async () => {
+  const hostname = `web.${zone}`;
+  const created = await platform.app.request('POST', '/api/cloud-pods', { token: platform.token, body: {
+    name: 'web', template: 'ubuntu-24.04', cpu_cores: 1, memory_mb: 1024, disk_gb: 10, hostname, zone } });
+  assert.is(created.status, 202, JSON.stringify(created.body));
+  const pod = await waitForPod(platform, created.body.pod.id, 'active', (p) => p?.status.phase === 'active');
+  const answer = await waitFor(`${hostname} to be served`, () => served(hostname), (a) => a.length > 0);
+  assert.equal(answer, pod.status.ip_addresses.filter((ip: string) => ip.includes('.')));
+  const records = await platform.app.request('GET', `/api/cloud-pods/${pod.id}/dns-records`, { token: platform.token });
+  assert.equal(records.body.records.map((r: any) => [r.hostname, r.type, r.status]), [[hostname, 'A', 'active']]);
+
+  await platform.app.request('DELETE', `/api/cloud-pods/${pod.id}`, { token: platform.token });
+  await waitForPod(platform, pod.id, 'gone', (p) => p === null, 30_000);
+  assert.equal(await served(hostname), [], 'the name is no longer served');
+});
+
+test.run();
