@@ -221,4 +221,20 @@ test('a pod being deleted takes its volumes: rows go to deleting, disks are dest
   assert.is((await api('POST', base(), { name: 'after', size_gb: 1 })).status, 202, 'the pod itself is not deleting');
 });
 
+test('volumes of a pod whose VM is already gone: the rows just go', async () => {
+  const [after] = (await api('GET', base())).body.volumes;
+  const volume = await waitForVolume(after.id, 'attached', converged('attached'));
+  const client = platform.sim.client('https');
+  const node = vmOf().node;
+  await client.waitForTask(await client.stop(node, vmid));
+  await client.waitForTask(await client.destroy(node, vmid));
+  assert.not.ok(platform.sim.sim.cluster.volumes.has(volume.status.proxmox_volume_id), 'the destroy took the disk along');
+  const { db } = platform.database;
+  await db.transaction().execute((trx) => markPodVolumesDeleting(trx, platform.app.system.jobs, podId));
+  await waitFor('volumes of the pod gone', () => podVolumesGone(db, podId), (gone) => gone);
+  const deleted = await db.selectFrom('cloud_pod_audit').select('details').where('action', '=', 'volume.deleted')
+    .where('pod_id', '=', podId).execute();
+  assert.ok(deleted.some((d) => (d.details as any).volume_id === after.id));
+});
+
 test.run();

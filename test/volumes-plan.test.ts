@@ -103,6 +103,8 @@ test('locateDisk: by recorded volume id, else by serial; unused entries listed',
     { attachedAt: 'scsi1', unusedAt: [], volid: 'local-lvm:vm-1000-disk-1', sizeGiB: 20 });
   assert.equal(locateDisk(config, { volid: 'local-lvm:vm-1000-disk-9', serial: 'cpnone' }),
     { attachedAt: null, unusedAt: [], volid: 'local-lvm:vm-1000-disk-9', sizeGiB: undefined });
+  assert.equal(locateDisk(config, { volid: 'local-lvm:vm-1000-disk-2', serial }).attachedAt, null,
+    'a disk with another volume\'s serial is not this one, whatever its volume id');
   assert.is(volidOf('local-lvm:vm-1000-disk-1,size=4G'), 'local-lvm:vm-1000-disk-1');
   assert.is(volidOf('none,media=cdrom'), undefined);
 });

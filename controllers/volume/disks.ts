@@ -46,7 +46,10 @@ export function locateDisk(config: Readonly<Record<string, unknown>>, wanted: { 
     if (!diskKey.test(key) || typeof raw !== 'string') continue;
     const properties = parsePropertyString(raw, 'file');
     const volid = volidOf(raw);
-    const ours = wanted.volid ? volid === wanted.volid : properties.get('serial') === wanted.serial;
+    const serial = properties.get('serial');
+    // A disk carrying another serial is another volume's, even under a reused volume id.
+    const ours = wanted.volid ? volid === wanted.volid && (serial === undefined || serial === wanted.serial)
+      : serial === wanted.serial;
     if (!ours || !volid) continue;
     location.volid = volid;
     if (key.startsWith('unused')) {

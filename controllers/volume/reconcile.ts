@@ -122,13 +122,15 @@ export function createVolumeReconciler(options: VolumeControllerOptions) {
           await setVolumeFields(db, volume.id, { proxmox_volume_id: step.volid, ...(step.slot ? { slot: step.slot } : {}) });
           return undefined;
         case 'pick-slot':
-        case 'record-slot':
           try {
             await setVolumeFields(db, volume.id, { slot: step.slot });
           } catch (error) {
             // Another volume of the pod claimed the slot first: look again, it is no longer free for this one.
             if (!isUniqueViolation(error)) throw error;
           }
+          return undefined;
+        case 'record-slot':
+          await setVolumeFields(db, volume.id, { slot: step.slot });
           return undefined;
         case 'no-slot':
           ready('False', 'NoFreeSlot', `VM ${vmid} has no free SCSI slot (scsi1 to scsi30) for this volume`);
@@ -210,8 +212,20 @@ export function createVolumeReconciler(options: VolumeControllerOptions) {
     });
     const unreferenced = vm.facts.state === 'absent' || (vm.facts.attachedAt === null && vm.facts.unusedAt.length === 0);
     const stored = volume.proxmox_volume_id && unreferenced
-      ? await observeStored(proxmox, pod.node, pod.vmid, volume.proxmox_volume_id) : 'unknown';
+      ? await storedAsOwn(volume, pod.node, pod.vmid) : 'unknown';
     return { pod: facts, vm, stored };
+  }
+
+  /** On its storage and named by no other volume row (a volume id reissued to another volume is not this one). */
+  async function storedAsOwn(volume: VolumeRow, node: string, vmid: number): Promise<StoredFacts> {
+    if (await namedByAnother(volume)) return 'absent';
+    return observeStored(proxmox, node, vmid, volume.proxmox_volume_id!);
+  }
+
+  async function namedByAnother(volume: VolumeRow): Promise<string | undefined> {
+    const other = await db.selectFrom('cloud_pod_volumes').select('id').where('proxmox_volume_id', '=', volume.proxmox_volume_id)
+      .where('id', '!=', volume.id).executeTakeFirst();
+    return other?.id;
   }
 
   function podFacts(pod: PodOfVolume): PodFacts {
@@ -256,9 +270,8 @@ export function createVolumeReconciler(options: VolumeControllerOptions) {
     const refuse = (why: string) => new Error(`refusing to destroy ${volid} for volume ${volume.id}: ${why}`);
     if (volume.proxmox_volume_id !== volid) throw refuse('it is not the volume id recorded for this volume');
     if (volid === bootVolid) throw refuse('it is the VM\'s boot disk');
-    const other = await db.selectFrom('cloud_pod_volumes').select('id').where('proxmox_volume_id', '=', volid)
-      .where('id', '!=', volume.id).executeTakeFirst();
-    if (other) throw refuse(`volume ${other.id} names it too`);
+    const other = await namedByAnother(volume);
+    if (other) throw refuse(`volume ${other} names it too`);
     if (await observeStored(proxmox, pod.node!, pod.vmid!, volid) !== 'present') {
       throw refuse(`its storage does not list it as a disk of VM ${pod.vmid}`);
     }
