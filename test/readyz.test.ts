@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startTestApp, type TestApp } from './support/app.ts';
@@ -36,6 +37,27 @@ test('readyz is 200, turns 503 when the database goes away, and 200 again when i
   assert.type(down.body.checks.database.error, 'string');
   assert.is((await app.request('GET', '/healthz')).status, 200, 'liveness does not depend on the database');
 
+  proxy.restore();
+  await waitFor('readyz to recover', readyStatus, (status) => status === 200);
+});
+
+test('a connection lost inside an open transaction fails that transaction, not the process', async () => {
+  let cut!: () => void;
+  const cutDone = new Promise<void>((resolve) => { cut = resolve; });
+  const held = app.system.db.transaction().execute(async (trx) => {
+    await sql`select 1`.execute(trx);
+    await cutDone;
+    await sql`select 1`.execute(trx);
+  });
+  await waitFor('the transaction to hold its connection', () => proxy.connections(), (n) => n > 0);
+  proxy.cut();
+  cut();
+  try {
+    await held;
+    assert.unreachable('the transaction cannot commit without its connection');
+  } catch (error) {
+    assert.match((error as Error).message, /Connection terminated|terminated|ECONNRESET|closed/i);
+  }
   proxy.restore();
   await waitFor('readyz to recover', readyStatus, (status) => status === 200);
 });

@@ -41,7 +41,17 @@ export function openDatabase({
     statement_timeout: statementTimeoutMs,
     idle_in_transaction_session_timeout: idleInTransactionTimeoutMs,
   });
-  // An idle client that loses its server emits 'error' on the pool; unhandled, it would crash the process.
-  pool.on('error', onPoolError);
+  guardPoolClients(pool, onPoolError);
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+/**
+ * A pooled client whose server goes away emits 'error': the pool listens while the client is idle, but nobody does
+ * while it is checked out (inside a transaction, between two queries), and an unheard 'error' ends the process.
+ * Every client gets a listener of its own; the query in flight still rejects to its caller, and the pool drops the
+ * dead client when it is released.
+ */
+export function guardPoolClients(pool: pg.Pool, onError: (error: Error) => void): void {
+  pool.on('error', onError);
+  pool.on('connect', (client) => client.on('error', onError));
 }

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { guardPoolClients } from '../db/database.ts';
 import type { Registry } from 'prom-client';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
@@ -124,7 +125,7 @@ export class JobEngine {
     // Claim and completion each hold one connection; a third covers drains and overlap.
     this.#pool = new pg.Pool({ connectionString: this.#o.databaseUrl, max: 3, application_name: 'cloudpods-jobs',
       options: (this.#o.asyncHotPathCommit ?? true) ? '-c synchronous_commit=off' : undefined });
-    this.#pool.on('error', (error) => logger.warn({ err: error }, 'job engine connection lost; reconnecting'));
+    guardPoolClients(this.#pool, (error) => logger.warn({ err: error }, 'job engine connection lost; reconnecting'));
     this.#completer = new GroupCompleter(this.#pool, logger, this.metrics);
     const registered = await registerWorkers(db, queues.map((queue) => ({
       name: `${this.name}/${queue}`, queue, hostname: os.hostname(), pid: process.pid, concurrency: concurrencyOf(queue),

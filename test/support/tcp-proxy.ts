@@ -10,6 +10,8 @@ export interface TcpProxy {
   url(targetUrl: string): string;
   cut(): void;
   restore(): void;
+  /** Sockets open through the proxy now (both ends count). */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -45,6 +47,9 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     },
     restore() {
       open = true;
+    },
+    connections() {
+      return sockets.size;
     },
     close() {
       open = false;
