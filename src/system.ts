@@ -59,6 +59,8 @@ export async function startSystem({ config, logger, databaseUrl, events, proxmox
   // Controllers define their tasks before the engine starts working the queues.
   defineLifecycleEvents(jobs, db);
   if (proxmox) {
+    // Reconciles mostly wait on Proxmox tasks, holding no database connection: many may run at once.
+    jobs.defineQueue('cloudpods', { concurrency: 64 });
     registerPodController({ engine: jobs, db, logger, registry: metrics.registry, proxmox }, {
       vmids: config.proxmox.vmids, clonesPerNode: config.proxmox.concurrency.clonesPerNode,
       taskPollMs: config.proxmox.taskPollIntervalMs, dns: pdns !== null,

@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { ownerTag } from '../controllers/pod/identity.ts';
 import { assertConformanceAfterEach } from './support/proxmox-sim.ts';
 import { startPlatform, waitForPod, type Platform } from './support/platform.ts';
+import { waitFor } from './support/wait.ts';
 
 /** A pod's life through the REST API, converged on the simulated cluster over the SSH transport. */
 const test = suite('pod controller');
@@ -132,7 +133,15 @@ test('a broken leftover VM of the pod (its disk gone) is destroyed and cloned ag
   assert.is(ours.length, 1, 'exactly one VM for the pod');
 });
 
-test('deleting a pod stops and destroys its VM, frees its address and removes the row', async () => {
+test('deleting a pod stops and destroys its VM and its volumes, frees its address and removes the row', async () => {
+  const volume = await platform.app.request('POST', `/api/cloud-pods/${podId}/volumes`, { token: platform.token,
+    body: { name: 'data', size_gb: 5 } });
+  assert.is(volume.status, 202, JSON.stringify(volume.body));
+  const attached = await waitFor('the volume to be attached', async () => (await platform.app.request('GET',
+    `/api/cloud-pods/${podId}/volumes/${volume.body.volume.id}`, { token: platform.token })).body.volume,
+  (v) => v.status.phase === 'attached' && Boolean(v.status.proxmox_volume_id));
+  const volid: string = attached.status.proxmox_volume_id;
+  assert.ok(platform.sim.sim.cluster.volumes.has(volid));
   const address = String(vmOf(vmid)!.config.ipconfig0).split(/[=/]/)[1]!;
   const deleted = await platform.app.request('DELETE', `/api/cloud-pods/${podId}`, { token: platform.token });
   assert.is(deleted.status, 202);
@@ -146,6 +155,9 @@ test('deleting a pod stops and destroys its VM, frees its address and removes th
   assert.ok(audit.map((a) => a.action).includes('pod.deleted'));
   const volumes = [...platform.sim.sim.cluster.volumes.keys()].filter((v) => v.includes(`vm-${vmid}-`));
   assert.equal(volumes, [], 'no disk is left behind');
+  assert.not.ok(platform.sim.sim.cluster.volumes.has(volid), 'the volume went with its pod');
+  const rows = await platform.database.db.selectFrom('cloud_pod_volumes').select('id').where('pod_id', '=', podId).execute();
+  assert.equal(rows, []);
 });
 
 test.run();

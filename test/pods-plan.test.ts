@@ -10,7 +10,7 @@ import { podPhase } from '../controllers/pod/status.ts';
 const test = suite('pod controller decisions');
 
 const base: PodFacts = { deleting: false, vmid: 1000, node: 'pve1', task: null, hasAddress: true, desiredPower: 'running',
-  rebootWanted: false, ipsKnown: true, specObserved: true, terminalReason: null };
+  rebootWanted: false, ipsKnown: true, specObserved: true, terminalReason: null, volumesRemaining: false };
 const empty = { set: {}, delete: [] };
 const running: VmFacts = { state: 'owned', status: 'running', lock: undefined };
 const withConfig = (write = empty, diskGiB = 10, status: 'running' | 'stopped' = 'running'): VmFacts =>
@@ -40,6 +40,7 @@ test('planPodStep: one next step for every situation', () => {
     ['a broken leftover of ours (no boot disk) is destroyed to clone again', { specObserved: false },
       { state: 'owned', status: 'stopped', lock: undefined, config: { write: empty, disk: undefined, diskGiB: undefined, digest: 'd' } },
       'destroy'],
+    ['deleting waits for the pod\'s volumes to go first', { deleting: true, volumesRemaining: true }, running, 'wait'],
     ['deleting with no VM finishes', { deleting: true }, { state: 'absent' }, 'finish-delete'],
     ['deleting never touches a foreign VM', { deleting: true }, { state: 'foreign' }, 'finish-delete'],
     ['a terminal error waits for a new spec', { terminalReason: 'TemplateInvalid' }, { state: 'absent' }, 'wait'],

@@ -30,7 +30,7 @@ async function templateOnSharedStorage(proxmox: ProxmoxClient, cluster: ClusterV
 /**
  * Chooses the node and the VMID of a new pod's VM and records both before any clone, so a crash never leaves a
  * VM whose number nobody wrote down. The VMID is the lowest of the configured range held neither by a pod row nor
- * by any VM of the cluster; a pod row racing for the same number loses on the unique index and tries the next.
+ * by any VM of the cluster, chosen under the placement lock (the unique index stands behind it).
  */
 export async function placePod(db: Kysely<Database>, proxmox: ProxmoxClient, cluster: ClusterView, pod: PodRow,
   template: Template, range: { min: number; max: number }): Promise<PlaceOutcome> {
@@ -40,39 +40,35 @@ export async function placePod(db: Kysely<Database>, proxmox: ProxmoxClient, clu
     return { ok: false, reason: 'TemplateInvalid',
       message: `template ${template.code}: VM ${template.proxmox_template_vmid} does not exist in the cluster` };
   }
-  const committed = await db.selectFrom('cloud_pods').select(['node', sql<number>`sum(memory_mb)::int`.as('mb')])
-    .where('node', 'is not', null).groupBy('node').execute();
-  const candidates: NodeCandidate[] = snapshot.nodes.map((n) => {
-    const storage = snapshot.storages.find((s) => s.storage === template.storage_pool && s.node === n.node);
-    return {
-      node: n.node!, online: n.status === 'online',
-      storageAvailBytes: storage?.maxdisk !== undefined ? storage.maxdisk - (storage.disk ?? 0) : undefined,
-      maxMemBytes: n.maxmem ?? 0, committedMemMb: committed.find((c) => c.node === n.node)?.mb ?? 0,
-    };
-  });
-  const placement = choosePlacement({
-    requestedNode: pod.requested_node, defaultNode: template.default_node, templateNode: source.node,
-    crossNodeClone: await templateOnSharedStorage(proxmox, cluster, source.node, template.proxmox_template_vmid),
-    diskGiB: pod.disk_gb, memoryMb: pod.memory_mb,
-  }, candidates);
-  if (!placement.ok) return placement;
-
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const held = await db.selectFrom('cloud_pods').select('vmid').where('vmid', '>=', range.min)
+  const crossNodeClone = await templateOnSharedStorage(proxmox, cluster, source.node, template.proxmox_template_vmid);
+  // One placement at a time, so each sees the memory the previous ones committed (concurrent reconciles would
+  // otherwise all pick the same least-loaded node). The lock is held for a few queries only.
+  return db.transaction().execute(async (trx) => {
+    await sql`select pg_advisory_xact_lock(hashtext('cloudpods-placement'))`.execute(trx);
+    const committed = await trx.selectFrom('cloud_pods').select(['node', sql<number>`sum(memory_mb)::int`.as('mb')])
+      .where('node', 'is not', null).groupBy('node').execute();
+    const candidates: NodeCandidate[] = snapshot.nodes.map((n) => {
+      const storage = snapshot.storages.find((s) => s.storage === template.storage_pool && s.node === n.node);
+      return {
+        node: n.node!, online: n.status === 'online',
+        storageAvailBytes: storage?.maxdisk !== undefined ? storage.maxdisk - (storage.disk ?? 0) : undefined,
+        maxMemBytes: n.maxmem ?? 0, committedMemMb: committed.find((c) => c.node === n.node)?.mb ?? 0,
+      };
+    });
+    const placement = choosePlacement({
+      requestedNode: pod.requested_node, defaultNode: template.default_node, templateNode: source.node!,
+      crossNodeClone, diskGiB: pod.disk_gb, memoryMb: pod.memory_mb,
+    }, candidates);
+    if (!placement.ok) return placement;
+    const held = await trx.selectFrom('cloud_pods').select('vmid').where('vmid', '>=', range.min)
       .where('vmid', '<=', range.max).execute();
-    const taken = new Set<number>([...held.map((r) => r.vmid!), ...snapshot.vms.keys()]);
-    const vmid = chooseVmid(range, taken);
+    const vmid = chooseVmid(range, new Set<number>([...held.map((r) => r.vmid!), ...snapshot.vms.keys()]));
     if (vmid === undefined) {
-      return { ok: false, reason: 'NoVmid', message: `every VMID from ${range.min} to ${range.max} is in use` };
+      return { ok: false, reason: 'NoVmid', message: `every VMID from ${range.min} to ${range.max} is in use` } as const;
     }
-    try {
-      const claimed = await db.updateTable('cloud_pods').set({ vmid, node: placement.node, updated_at: sql`now()` })
-        .where('id', '=', pod.id).where('vmid', 'is', null).executeTakeFirst();
-      if (claimed.numUpdatedRows === 0n) return { ok: false, reason: 'NoVmid', message: 'the pod was placed meanwhile' };
-      return { ok: true, node: placement.node, vmid };
-    } catch (error) {
-      if ((error as { code?: string }).code !== '23505') throw error;
-    }
-  }
-  return { ok: false, reason: 'NoVmid', message: 'other pods kept taking the chosen VMIDs; trying again' };
+    const claimed = await trx.updateTable('cloud_pods').set({ vmid, node: placement.node, updated_at: sql`now()` })
+      .where('id', '=', pod.id).where('vmid', 'is', null).executeTakeFirst();
+    if (claimed.numUpdatedRows === 0n) return { ok: false, reason: 'NoVmid', message: 'the pod was placed meanwhile' } as const;
+    return { ok: true, node: placement.node, vmid } as const;
+  });
 }

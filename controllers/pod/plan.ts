@@ -20,6 +20,8 @@ export interface PodFacts {
   specObserved: boolean;
   /** The last reconcile of this generation ended in a terminal error: wait for the spec to change. */
   terminalReason: string | null;
+  /** Volume rows of the pod that still exist: on deletion, they are destroyed before the VM. */
+  volumesRemaining: boolean;
 }
 
 export type TaskFacts =
@@ -75,6 +77,7 @@ export function planPodStep(pod: PodFacts, vm: VmFacts, size: DesiredSize): PodS
   }
 
   if (pod.deleting) {
+    if (pod.volumesRemaining) return { kind: 'wait', reason: 'the pod\'s volumes are being removed' };
     if (vm.state !== 'owned') return { kind: 'finish-delete' };
     if (vm.lock) return { kind: 'wait', reason: `VM is locked (${vm.lock})` };
     return vm.status === 'running' ? { kind: 'stop' } : { kind: 'destroy' };

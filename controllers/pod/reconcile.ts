@@ -13,6 +13,7 @@ import { isTrue, type ConditionUpdate } from '../../src/runtime/conditions.ts';
 import { enqueueReconcile, type ReconcileContext } from '../../src/runtime/controller.ts';
 import { done, requeueAfter, type Result } from '../../src/runtime/result.ts';
 import { deletePodDnsRecords, podDnsRecordsGone, syncPodDnsRecords } from '../../src/dns/pod-records.ts';
+import { markPodVolumesDeleting, podVolumesGone } from '../../src/volumes/pod-volumes.ts';
 import { renderCloudInit } from '../../src/tenancy/cloud-init.ts';
 import { allocateAddress, allocationsOfPod, PoolExhaustedError, releaseAddresses } from '../../src/tenancy/ip-pools.ts';
 import { isAppStack, stackOptionSchemas } from '../../src/tenancy/stacks.ts';
@@ -40,8 +41,14 @@ export interface PodControllerOptions {
 }
 
 /** Steps that need no waiting run back to back in one reconcile, up to this many. */
-const maxStepsPerRun = 12;
+const maxStepsPerRun = 24;
 const agentPollMs = 2_000;
+/**
+ * A reconcile waits for the task it started, or for the guest agent, up to this long before handing the pod back
+ * to the queue: one run instead of a poll job every few hundred milliseconds. The UPID is recorded first, so a
+ * crash meanwhile only means the next run waits on the same task.
+ */
+const waitBudgetMs = 30_000;
 const capacityRetryMs = 30_000;
 const cloneQueueRecheckMs = 5_000;
 
@@ -65,7 +72,7 @@ export function createPodReconciler(options: PodControllerOptions) {
   const { db, engine, proxmox, cluster, logger } = options;
   const log = logger.child({ controller: 'pod' });
 
-  return async function reconcilePod(id: string, _context: ReconcileContext): Promise<Result> {
+  return async function reconcilePod(id: string, { signal }: ReconcileContext): Promise<Result> {
     let loaded = await load(db, id);
     if (!loaded) return done();
     const original = loaded.pod;
@@ -94,6 +101,7 @@ export function createPodReconciler(options: PodControllerOptions) {
           ipsKnown: pod.ip_addresses.length > 0,
           specObserved: specObserved(pod) && !readConfig,
           terminalReason: terminalReasonOf(pod.conditions, pod.generation),
+          volumesRemaining: pod.deletion_requested_at !== null && !(await volumesGone(pod.id)),
         }, observation?.facts ?? (pod.vmid === null ? { state: 'absent' } : { state: 'absent' }), { diskGiB: pod.disk_gb });
         result = await perform(next, loaded, observation);
         if (next.kind === 'read-config') readConfig = true;
@@ -116,7 +124,8 @@ export function createPodReconciler(options: PodControllerOptions) {
       switch (step.kind) {
         case 'wait':
           if (terminalReasonOf(pod.conditions, pod.generation)) return done();
-          ready('False', step.reason.startsWith('VM is locked') ? 'Locked' : 'Provisioning', step.reason);
+          ready('False', step.reason.startsWith('VM is locked') ? 'Locked'
+            : pod.deletion_requested_at ? 'Deleting' : 'Provisioning', step.reason);
           return requeueAfter(step.reason.includes('task') ? options.taskPollMs : agentPollMs);
         case 'task-done':
           await setRow(pod.id, { task_upid: null });
@@ -150,7 +159,7 @@ export function createPodReconciler(options: PodControllerOptions) {
           return undefined;
         }
         case 'clone': {
-          const cloned = await clone(pod, template);
+          const cloned = await clone(pod, template, signal);
           if (cloned !== 'queued') return cloned;
           // Behind the node's running clones: a finishing clone wakes the oldest queued pod, so the recheck is only
           // a safety net and can be slow.
@@ -187,24 +196,24 @@ export function createPodReconciler(options: PodControllerOptions) {
           return undefined;
         }
         case 'resize':
-          return startTask(pod, proxmox.resize(pod.node!, pod.vmid!, step.disk, `${pod.disk_gb}G`), 'Resizing');
+          return startTask(pod, proxmox.resize(pod.node!, pod.vmid!, step.disk, `${pod.disk_gb}G`), 'Resizing', signal);
         case 'start':
           if (loaded?.tenantSuspended) {
             ready('False', 'TenantSuspended', 'the tenant is suspended: its pods are not started');
             return done();
           }
-          return startTask(pod, proxmox.start(pod.node!, pod.vmid!), 'Starting');
+          return startTask(pod, proxmox.start(pod.node!, pod.vmid!), 'Starting', signal);
         case 'stop':
           await proveOwnership(pod);
           return startTask(pod, pod.deletion_requested_at ? proxmox.stop(pod.node!, pod.vmid!)
-            : proxmox.shutdown(pod.node!, pod.vmid!, { timeout: 60, forceStop: true }), 'Stopping');
+            : proxmox.shutdown(pod.node!, pod.vmid!, { timeout: 60, forceStop: true }), 'Stopping', signal);
         case 'reboot':
           await proveOwnership(pod);
           await setRow(pod.id, { rebooted_at: sql`now()` });
           updates.push({ type: 'NeedsReboot', status: 'False', reason: 'Rebooted', message: 'pending changes applied' });
-          return startTask(pod, proxmox.shutdown(pod.node!, pod.vmid!, { timeout: 60, forceStop: true }), 'Rebooting');
+          return startTask(pod, proxmox.shutdown(pod.node!, pod.vmid!, { timeout: 60, forceStop: true }), 'Rebooting', signal);
         case 'read-ips':
-          return readIps(pod, observation);
+          return readIps(pod, observation, signal);
         case 'settled':
           ready('True', pod.power_state === 'running' ? 'Active' : 'Stopped',
             pod.power_state === 'running' ? `running on ${pod.node} as VM ${pod.vmid}` : 'stopped as asked');
@@ -216,7 +225,8 @@ export function createPodReconciler(options: PodControllerOptions) {
         case 'destroy':
           await proveOwnership(pod);
           ready('False', 'Deleting', `destroying VM ${pod.vmid}`);
-          return startTask(pod, proxmox.destroy(pod.node!, pod.vmid!, { purge: true, destroyUnreferencedDisks: true }), 'Deleting');
+          return startTask(pod, proxmox.destroy(pod.node!, pod.vmid!, { purge: true, destroyUnreferencedDisks: true }), 'Deleting',
+            signal);
         case 'finish-delete':
           if (!(await dnsRecordsRemoved(pod))) {
             ready('False', 'Deleting', 'removing the pod\'s DNS records');
@@ -228,6 +238,13 @@ export function createPodReconciler(options: PodControllerOptions) {
     }
   };
 
+  /** Volumes of a pod being deleted are marked (again, harmlessly: a Kubernetes deletion comes this way too). */
+  async function volumesGone(podId: string): Promise<boolean> {
+    if (await podVolumesGone(db, podId)) return true;
+    await db.transaction().execute((trx) => markPodVolumesDeleting(trx, engine, podId));
+    return false;
+  }
+
   function specObserved(pod: PodRow): boolean {
     return pod.observed_generation === pod.generation && isTrue(pod.conditions, 'Ready');
   }
@@ -236,22 +253,33 @@ export function createPodReconciler(options: PodControllerOptions) {
     await db.updateTable('cloud_pods').set({ ...values, updated_at: sql`now()` }).where('id', '=', id).execute();
   }
 
-  /** Records a task's UPID before anything else happens, so a restart waits on the same task. */
-  async function startTask(pod: PodRow, submitted: Promise<string>, reason: string): Promise<Result> {
+  /** Records a task's UPID before anything else happens, so a restart waits on the same task; then waits for it. */
+  async function startTask(pod: PodRow, submitted: Promise<string>, reason: string, signal: AbortSignal)
+    : Promise<Result | undefined> {
     const upid = await submitted;
     await setRow(pod.id, { task_upid: upid });
     cluster.invalidate();
     await db.updateTable('cloud_pods').set({ conditions: JSON.stringify(withConditions(pod.conditions,
       [{ type: 'Ready', status: 'False', reason, message: `task ${upid.split(':')[5]} running` }], pod.generation)) })
       .where('id', '=', pod.id).execute();
-    return requeueAfter(options.taskPollMs);
+    return waitForTask(upid, signal);
+  }
+
+  /** Waits within the budget; whatever the task came to, the next step observes it (done, failed or running). */
+  async function waitForTask(upid: string, signal: AbortSignal): Promise<Result | undefined> {
+    try {
+      await proxmox.waitForTask(upid, { pollIntervalMs: options.taskPollMs, timeoutMs: waitBudgetMs, signal });
+    } catch {
+      // Failed, still running after the budget, or aborted: observeTask tells which.
+    }
+    return signal.aborted ? requeueAfter(options.taskPollMs) : undefined;
   }
 
   /**
    * Clones the template into the pod's VMID, at most `clonesPerNode` at once per target node across every process
    * (an advisory lock, only ever tried, serialises the count), recording the UPID in the same transaction.
    */
-  async function clone(pod: PodRow, template: Template): Promise<Result | 'queued' | undefined> {
+  async function clone(pod: PodRow, template: Template, signal: AbortSignal): Promise<Result | 'queued' | undefined> {
     const snapshot = await cluster.snapshot();
     const source = snapshot.vms.get(template.proxmox_template_vmid);
     if (!source?.node) throw new NotFoundError(`template VM ${template.proxmox_template_vmid} is not in the cluster`);
@@ -281,7 +309,9 @@ export function createPodReconciler(options: PodControllerOptions) {
       await setRow(pod.id, { vmid: null, node: null });
       return undefined;
     }
-    return requeueAfter(options.taskPollMs);
+    const { task_upid: upid } = await db.selectFrom('cloud_pods').select('task_upid').where('id', '=', pod.id)
+      .executeTakeFirstOrThrow();
+    return upid ? waitForTask(upid, signal) : undefined;
   }
 
   /** A clone slot of the node came free: the longest-queued pod there gets it now rather than at its recheck. */
@@ -326,8 +356,14 @@ export function createPodReconciler(options: PodControllerOptions) {
       .where('id', '=', pod.id).execute();
   }
 
-  async function readIps(pod: PodRow, observation: VmObservation | undefined): Promise<Result | undefined> {
-    const interfaces = await proxmox.guestNetworkInterfaces(pod.node!, pod.vmid!);
+  async function readIps(pod: PodRow, observation: VmObservation | undefined, signal: AbortSignal)
+    : Promise<Result | undefined> {
+    let interfaces = await proxmox.guestNetworkInterfaces(pod.node!, pod.vmid!);
+    // The agent answers some seconds after boot: ask again now and then within the budget.
+    for (const deadline = Date.now() + waitBudgetMs; !interfaces && Date.now() < deadline && !signal.aborted;) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(500, options.taskPollMs * 2)));
+      interfaces = await proxmox.guestNetworkInterfaces(pod.node!, pod.vmid!);
+    }
     if (!interfaces) {
       await db.updateTable('cloud_pods').set({ conditions: JSON.stringify(withConditions(pod.conditions,
         [{ type: 'Ready', status: 'False', reason: 'WaitingForAgent', message: 'the guest agent has not answered yet' }],
@@ -401,6 +437,9 @@ export function createPodReconciler(options: PodControllerOptions) {
         tenantId: pod.tenant_id, podId: pod.id, details: { from: current.status, to: phase, vmid: current.vmid, node: current.node } });
       const firstActive = phase === 'active' && !isTrue(current.conditions, 'Provisioned');
       if (firstActive) {
+        // Volumes ordered while the pod was provisioning apply now.
+        const volumes = await trx.selectFrom('cloud_pod_volumes').select('id').where('pod_id', '=', pod.id).execute();
+        for (const volume of volumes) await enqueueReconcile(engine, trx, 'volume', volume.id);
         await publishLifecycleEvent(trx, engine, { event: 'pod.post_create', podId: pod.id, tenantId: pod.tenant_id,
           data: { name: pod.name, vmid: current.vmid, node: current.node, ip_addresses: current.ip_addresses } });
       }

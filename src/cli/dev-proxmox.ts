@@ -3,7 +3,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { ProxmoxClient } from '../proxmox/client.ts';
 import { proxmoxClientFromConfig } from '../proxmox/from-config.ts';
 import { platformCluster } from '../sim/proxmox/presets.ts';
-import { startProxmoxSimulator } from '../sim/proxmox/simulator.ts';
+import { startProxmoxSimulator, type ProxmoxSimulator } from '../sim/proxmox/simulator.ts';
 
 /** What `.cloudpods/dev.json` says about the Proxmox VE that dev talks to. */
 export interface DevProxmoxInfo {
@@ -33,7 +33,18 @@ export async function startDevProxmox(config: Config, logger: Logger): Promise<D
     return { client, info: { simulated: false, url: config.proxmox.url }, stop: async () => {} };
   }
   const sim = await startProxmoxSimulator(platformCluster({ logger: logger.child({ service: 'sim' }) }));
-  const client = proxmoxClientFromConfig({
+  const client = simulatorClient(sim, config, logger);
+  return {
+    client,
+    info: { simulated: true, url: sim.url, sshPort: sim.sshPort, tokenId: sim.token.id, tokenSecret: sim.token.secret,
+      tlsFingerprint: sim.tlsFingerprint, hostKeyFingerprint: sim.hostKeyFingerprint },
+    stop: () => sim.stop(),
+  };
+}
+
+/** A client for a running simulator, built by the production path from configuration with its endpoints filled in. */
+export function simulatorClient(sim: ProxmoxSimulator, config: Config, logger: Logger): ProxmoxClient {
+  return proxmoxClientFromConfig({
     ...config.proxmox,
     url: sim.url,
     token: { id: sim.token.id, secret: sim.token.secret },
@@ -41,10 +52,4 @@ export async function startDevProxmox(config: Config, logger: Logger): Promise<D
     ssh: { ...config.proxmox.ssh, host: sim.host, port: sim.sshPort, user: sim.sshUser, privateKey: sim.sshPrivateKey!,
       hostKeyFingerprint: sim.hostKeyFingerprint },
   }, logger);
-  return {
-    client,
-    info: { simulated: true, url: sim.url, sshPort: sim.sshPort, tokenId: sim.token.id, tokenSecret: sim.token.secret,
-      tlsFingerprint: sim.tlsFingerprint, hostKeyFingerprint: sim.hostKeyFingerprint },
-    stop: () => sim.stop(),
-  };
 }

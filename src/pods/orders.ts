@@ -4,11 +4,13 @@ import type { Condition, Database, PowerState } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
 import type { JobEngine } from '../jobs/engine.ts';
 import { recordAudit, type Actor } from '../observability/audit.ts';
+import { markPodVolumesDeleting } from '../volumes/pod-volumes.ts';
 import { publishLifecycleEvent } from './lifecycle.ts';
 import { enqueueReconcile } from '../runtime/controller.ts';
 import { TenantSuspendedError } from '../tenancy/errors.ts';
 import type { CloudPodQuotasService } from '../tenancy/quotas.ts';
 import { findTemplate, parseAppOptions, validateTemplateForTenant } from '../tenancy/templates.ts';
+import { KeyedMutex } from '../util/mutex.ts';
 import { findPod, lockPod, type Pod, type PodRow } from './store.ts';
 
 /** The writes of the pods' front doors (REST now, Kubernetes later): desired state plus its reconcile, atomically. */
@@ -43,6 +45,12 @@ export interface NewPodOrder extends PodSpecInput {
   templateCode: string;
 }
 
+/**
+ * Orders of one tenant take the tenant row's lock in turn; queueing them here first keeps a burst from holding a
+ * pooled connection each while they wait (the row lock still orders them across processes).
+ */
+const tenantOrders = new KeyedMutex();
+
 const pendingCondition = (generation: number): Condition => ({
   type: 'Ready', status: 'False', reason: 'Pending', message: 'waiting for the controller',
   lastTransitionTime: new Date().toISOString(), observedGeneration: generation,
@@ -54,7 +62,7 @@ const pendingCondition = (generation: number): Condition => ({
  * reconcile. Nothing is written when any check fails.
  */
 export async function createPod(deps: PodOrderDeps, order: NewPodOrder, actor: Actor, requestId?: string): Promise<Pod> {
-  const id = await deps.db.transaction().execute(async (trx) => {
+  const id = await tenantOrders.run(order.tenantId, () => deps.db.transaction().execute(async (trx) => {
     const template = await findTemplate(trx, order.templateCode);
     if (!template || !template.is_active) {
       throw new PodOrderError(400, 'validation_error', [{ name: 'template', messages: ['no such active template'] }]);
@@ -88,7 +96,7 @@ export async function createPod(deps: PodOrderDeps, order: NewPodOrder, actor: A
       data: { name: order.name, template: template.code, hostname: order.hostname ?? null } });
     await enqueueReconcile(deps.engine, trx, 'pod', row.id);
     return row.id;
-  });
+  }));
   return (await findPod(deps.db, id))!;
 }
 
@@ -180,6 +188,8 @@ export async function deletePod(deps: PodOrderDeps, id: string, tenantId: string
       podId: id, requestId, details: { name: pod.name, vmid: pod.vmid } });
     await publishLifecycleEvent(trx, deps.engine, { event: 'pod.pre_destroy', podId: id, tenantId: pod.tenant_id,
       data: { name: pod.name, vmid: pod.vmid, node: pod.node } });
+    // Spec 7: a pod's volumes go with it; the controller destroys the VM once they are gone.
+    await markPodVolumesDeleting(trx, deps.engine, id);
     await enqueueReconcile(deps.engine, trx, 'pod', id);
   });
   return (await findPod(deps.db, id))!;

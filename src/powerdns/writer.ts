@@ -1,7 +1,7 @@
 import type { Logger } from '../observability/logger.ts';
 import type { PowerDnsClient } from './client.ts';
 import { isTransient, PowerDnsPermanentError } from './errors.ts';
-import { Mutex } from './mutex.ts';
+import { Mutex } from '../util/mutex.ts';
 import type { PdnsZone, RRsetChange } from './types.ts';
 
 export interface ZoneWriterOptions {

@@ -16,7 +16,8 @@ export const devPlans: PlanFields[] = [
     cpu_cores: 8, memory_mb: 16384, disk_gb: 320, bandwidth_gb: 8000, ipv4_count: 4, price_monthly: '48.00' },
 ];
 
-const simulator = { node: 'pve1', storage: 'local-lvm', bridge: 'vmbr0', debian: 9000, ubuntu: 9001 };
+/** No preferred node: the templates sit on shared storage, so pods spread to the least-loaded node. */
+const simulator = { node: null, storage: 'local-lvm', bridge: 'vmbr0', debian: 9000, ubuntu: 9001 };
 
 export const devTemplates: TemplateFields[] = [
   { code: 'ubuntu-24.04', name: 'Ubuntu 24.04 LTS', type: 'os', proxmox_template_vmid: simulator.ubuntu,
