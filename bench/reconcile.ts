@@ -54,7 +54,7 @@ await admin.query('create database bench');
 await admin.end();
 const databaseUrl = Object.assign(new URL(postgres.adminUrl), { pathname: '/bench' }).toString();
 
-const logger = createLogger({ level: 'error', service: 'bench' });
+const logger = createLogger({ level: process.env.BENCH_LOG_LEVEL ?? 'error', service: 'bench' });
 const sim = await startProxmoxSimulator(platformCluster({ nodes: NODES, durations }));
 sim.faults.addLatency({ ms: LATENCY_MS });
 const config = loadConfig({ mode: 'dev', env: {}, overrides: {
@@ -97,10 +97,10 @@ await Promise.all(Array.from({ length: ORDER_CONCURRENCY }, async () => {
 const ordered = performance.now();
 for (let last = -1; ;) {
   const active = Number(await activeCount());
-  if (active !== last) log(`  ${active} / ${PODS} active after ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  if (active !== last && (active % 50 === 0 || active === PODS)) log(`  ${active} / ${PODS} active after ${((performance.now() - started) / 1000).toFixed(1)} s`);
   last = active;
   if (active >= PODS) break;
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  await new Promise((resolve) => setTimeout(resolve, 100));
 }
 const seconds = (performance.now() - started) / 1000;
 const rounds = Math.ceil(PODS / (NODES * CLONES_PER_NODE));

@@ -60,11 +60,13 @@ test('failed tasks: a missing template is terminal, a taken VMID means another, 
 });
 
 test('placement: requested node, template default, least loaded, shared storage and capacity', () => {
-  const node = (name: string, online = true, avail = 100, committedMemMb = 0): NodeCandidate =>
-    ({ node: name, online, storageAvailBytes: avail * 1024 ** 3, maxMemBytes: 64 * 1024 ** 3, committedMemMb });
+  const node = (name: string, online = true, avail = 100, committedMemMb = 0, provisioning = 0): NodeCandidate =>
+    ({ node: name, online, storageAvailBytes: avail * 1024 ** 3, maxMemBytes: 64 * 1024 ** 3, committedMemMb, provisioning });
   const nodes = [node('pve1', true, 100, 8000), node('pve2', true, 100, 1000), node('pve3', false)];
   const request = { requestedNode: null, defaultNode: null, templateNode: 'pve1', crossNodeClone: true, diskGiB: 10, memoryMb: 2048 };
   assert.equal(choosePlacement(request, nodes), { ok: true, node: 'pve2' }, 'least loaded');
+  assert.equal(choosePlacement(request, [node('pve1', true, 100, 8000, 0), node('pve2', true, 100, 1000, 3)]),
+    { ok: true, node: 'pve1' }, 'the shortest clone queue first');
   assert.equal(choosePlacement({ ...request, defaultNode: 'pve1' }, nodes), { ok: true, node: 'pve1' }, 'template default');
   assert.equal(choosePlacement({ ...request, crossNodeClone: false }, nodes), { ok: true, node: 'pve1' },
     'local template storage: the template node only');

@@ -45,7 +45,8 @@ export async function placePod(db: Kysely<Database>, proxmox: ProxmoxClient, clu
   // otherwise all pick the same least-loaded node). The lock is held for a few queries only.
   return db.transaction().execute(async (trx) => {
     await sql`select pg_advisory_xact_lock(hashtext('cloudpods-placement'))`.execute(trx);
-    const committed = await trx.selectFrom('cloud_pods').select(['node', sql<number>`sum(memory_mb)::int`.as('mb')])
+    const committed = await trx.selectFrom('cloud_pods').select(['node', sql<number>`sum(memory_mb)::int`.as('mb'),
+      sql<number>`(count(*) filter (where status in ('pending', 'provisioning')))::int`.as('provisioning')])
       .where('node', 'is not', null).groupBy('node').execute();
     const candidates: NodeCandidate[] = snapshot.nodes.map((n) => {
       const storage = snapshot.storages.find((s) => s.storage === template.storage_pool && s.node === n.node);
@@ -53,6 +54,7 @@ export async function placePod(db: Kysely<Database>, proxmox: ProxmoxClient, clu
         node: n.node!, online: n.status === 'online',
         storageAvailBytes: storage?.maxdisk !== undefined ? storage.maxdisk - (storage.disk ?? 0) : undefined,
         maxMemBytes: n.maxmem ?? 0, committedMemMb: committed.find((c) => c.node === n.node)?.mb ?? 0,
+        provisioning: committed.find((c) => c.node === n.node)?.provisioning ?? 0,
       };
     });
     const placement = choosePlacement({

@@ -8,6 +8,8 @@ export interface NodeCandidate {
   maxMemBytes: number;
   /** Memory promised to pods already placed here (MiB), which running VMs have not all claimed yet. */
   committedMemMb: number;
+  /** Pods placed here and still being provisioned: the node's clone queue. */
+  provisioning: number;
 }
 
 export interface PlacementRequest {
@@ -42,9 +44,10 @@ export function choosePlacement(request: PlacementRequest, candidates: readonly 
   const usable = reachable.filter(fits);
   const preferred = usable.find((c) => c.node === request.defaultNode);
   if (preferred) return { ok: true, node: preferred.node };
-  // Least loaded: the most memory left after what is promised to pods already placed there.
+  // Least loaded: the shortest clone queue (clones run a few at a time per node, so a burst spreads evenly), then
+  // the most memory left after what is promised to pods already placed there.
   const ranked = usable.map((c) => ({ c, free: c.maxMemBytes / (1024 * 1024) - c.committedMemMb - request.memoryMb }))
-    .sort((a, b) => b.free - a.free || a.c.node.localeCompare(b.c.node));
+    .sort((a, b) => a.c.provisioning - b.c.provisioning || b.free - a.free || a.c.node.localeCompare(b.c.node));
   if (ranked[0]) return { ok: true, node: ranked[0].c.node };
   return { ok: false, reason: reachable.some((c) => c.online) ? 'NoCapacity' : 'NodeUnavailable',
     message: reachable.some((c) => c.online) ? `no node has ${request.diskGiB} GiB free for the pod's disk`

@@ -51,6 +51,7 @@ const agentPollMs = 2_000;
 const waitBudgetMs = 30_000;
 const capacityRetryMs = 30_000;
 const cloneQueueRecheckMs = 5_000;
+const lockRetryMs = 100;
 
 type Loaded = { pod: PodRow; template: Template; tenantSuspended: boolean };
 
@@ -103,6 +104,7 @@ export function createPodReconciler(options: PodControllerOptions) {
           terminalReason: terminalReasonOf(pod.conditions, pod.generation),
           volumesRemaining: pod.deletion_requested_at !== null && !(await volumesGone(pod.id)),
         }, observation?.facts ?? (pod.vmid === null ? { state: 'absent' } : { state: 'absent' }), { diskGiB: pod.disk_gb });
+        log.debug({ id, step: next.kind, ...(next.kind === 'wait' ? { reason: next.reason } : {}) }, 'pod step');
         result = await perform(next, loaded, observation);
         if (next.kind === 'read-config') readConfig = true;
         if (next.kind === 'settled') settled = true;
@@ -287,7 +289,7 @@ export function createPodReconciler(options: PodControllerOptions) {
       // Never wait for the lock while holding a pooled connection: another process is counting; look again soon.
       const locked = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(hashtext(${`cloudpods-clone:${pod.node}`})) as ok`
         .execute(trx);
-      if (!locked.rows[0]?.ok) return 'busy' as const;
+      if (!locked.rows[0]?.ok) return 'contended' as const;
       const running = await trx.selectFrom('cloud_pods').select(sql<number>`count(*)::int`.as('n'))
         .where('node', '=', pod.node).where('task_upid', 'like', '%:qmclone:%').executeTakeFirstOrThrow();
       if (running.n >= options.clonesPerNode) return 'busy' as const;
@@ -304,6 +306,8 @@ export function createPodReconciler(options: PodControllerOptions) {
       }
     });
     cluster.invalidate();
+    // Another reconcile is counting this very moment: look again right away rather than queueing.
+    if (outcome === 'contended') return requeueAfter(lockRetryMs);
     if (outcome === 'busy') return 'queued';
     if (outcome === 'taken') {
       await setRow(pod.id, { vmid: null, node: null });
@@ -314,13 +318,17 @@ export function createPodReconciler(options: PodControllerOptions) {
     return upid ? waitForTask(upid, signal) : undefined;
   }
 
-  /** A clone slot of the node came free: the longest-queued pod there gets it now rather than at its recheck. */
+  /**
+   * A clone slot of the node came free: the longest-queued pods there try now rather than at their recheck. As
+   * many as the node has slots are woken, since clones finishing together would otherwise all wake the same pod;
+   * those that find no slot stay queued.
+   */
   async function wakeNextQueuedClone(node: string): Promise<void> {
     const next = await db.selectFrom('cloud_pods').select('id').where('node', '=', node).where('task_upid', 'is', null)
       .where('deletion_requested_at', 'is', null)
       .where(sql<boolean>`conditions @> ${JSON.stringify([{ type: 'Ready', reason: 'CloneQueued' }])}::jsonb`)
-      .orderBy('created_at').limit(1).executeTakeFirst();
-    if (next) await enqueueReconcile(engine, db, 'pod', next.id);
+      .orderBy('created_at').limit(options.clonesPerNode).execute();
+    for (const { id } of next) await enqueueReconcile(engine, db, 'pod', id);
   }
 
   async function desiredConfigOf(pod: PodRow, template: Template) {
