@@ -108,6 +108,8 @@ const lowerBound = (rounds * durations.cloneMs + durations.resizeMs + durations.
   + SERIAL_CALLS_AFTER_CLONE * LATENCY_MS) / 1000;
 
 // ------------------------------------------------------------------ steady state
+// Let the controller's shared cluster snapshot (2 s) expire, so the resync pays for a fresh one as on any minute.
+await new Promise((resolve) => setTimeout(resolve, 2_500));
 const before = sim.stats.requests;
 await system.jobs.enqueueMany(system.db, (await system.db.selectFrom('cloud_pods').select('id').execute())
   .map(({ id }) => ({ queue: 'cloudpods', type: 'pod.reconcile', key: `pod:${id}`, payload: { id } })));
