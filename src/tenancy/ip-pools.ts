@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import type { CloudIpAllocationsTable, CloudIpPoolsTable, Database } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
 import { recordAudit, type Actor } from '../observability/audit.ts';
@@ -29,19 +29,8 @@ export async function findPool(db: Kysely<Database>, id: string): Promise<IpPool
   return row && toPool(row);
 }
 
-export interface PoolFields {
-  name: string;
-  family: 4 | 6;
-  cidr: string;
-  gateway: string;
-  range_start: string;
-  range_end: string;
-  bridge: string;
-  vlan?: number | null;
-  nodes?: string[];
-  nameservers?: string[];
-  is_active?: boolean;
-}
+/** What an admin gives when creating a pool: the table's columns but for the generated ones. */
+export type PoolFields = Omit<Insertable<CloudIpPoolsTable>, 'id' | 'created_at' | 'updated_at'>;
 
 export async function createPool(db: Kysely<Database>, fields: PoolFields, actor: Actor): Promise<IpPool> {
   return db.transaction().execute(async (trx) => {
