@@ -1,0 +1,56 @@
+import { podStatuses, powerStates } from '../../db/schema.ts';
+import { ageColumn, commonStatus, dnsNamePattern, immutable, integer, labelPattern, nodePattern, phaseColumn, readyColumn,
+  sshKeyPattern, string, type KindDefinition } from './schema.ts';
+
+/** CloudPod: the REST API's POST /api/cloud-pods body, camelCased; metadata.name is the pod's name. */
+export const cloudPod: KindDefinition = {
+  kind: 'CloudPod',
+  plural: 'cloudpods',
+  singular: 'cloudpod',
+  shortNames: ['cpod', 'cvm'],
+  description: 'A Proxmox VE virtual machine cloned from a template, in the quota of the namespace\'s tenant.',
+  rootRules: [{ rule: `self.metadata.name.matches('${labelPattern}')`,
+    message: 'metadata.name must be a DNS label: lower-case letters, digits and inner hyphens, at most 63 characters' }],
+  spec: {
+    type: 'object',
+    required: ['template', 'cpuCores', 'memoryMb', 'diskGb'],
+    properties: {
+      template: string('Template code (GET /api/cloud-pods/templates).', { minLength: 1, maxLength: 63,
+        'x-kubernetes-validations': immutable('template') }),
+      cpuCores: integer(1, 128, 'Virtual CPU cores.'),
+      memoryMb: integer(256, 1_048_576, 'Memory in MiB.'),
+      diskGb: integer(1, 65_536, 'Boot disk size in GiB; it can grow but never shrink.', {
+        'x-kubernetes-validations': [{ rule: 'self >= oldSelf', message: 'diskGb cannot shrink' }] }),
+      hostname: string('DNS name of the pod inside zone.', { maxLength: 253, pattern: dnsNamePattern,
+        'x-kubernetes-validations': immutable('hostname') }),
+      zone: string('DNS zone of the hostname.', { maxLength: 253, pattern: dnsNamePattern,
+        'x-kubernetes-validations': immutable('zone') }),
+      sshKeys: { type: 'array', description: 'OpenSSH public keys for the default user.', maxItems: 20,
+        items: string('An OpenSSH public key.', { maxLength: 16_384, pattern: sshKeyPattern }),
+        'x-kubernetes-validations': immutable('sshKeys') },
+      powerState: string('Desired power state.', { enum: [...powerStates], default: 'running' }),
+      appOptions: { type: 'object', description: 'Install options of the template\'s app stack.',
+        'x-kubernetes-preserve-unknown-fields': true, 'x-kubernetes-validations': immutable('appOptions') },
+      node: string('Proxmox node to place the pod on.', { pattern: nodePattern,
+        'x-kubernetes-validations': immutable('node') }),
+    },
+    'x-kubernetes-validations': [
+      { rule: '!has(self.hostname) || has(self.zone)', message: 'zone is required with a hostname' },
+      { rule: '!has(self.hostname) || !has(self.zone) || self.hostname == self.zone || self.hostname.endsWith(\'.\' + self.zone)',
+        message: 'hostname must be inside the zone' },
+      { rule: 'has(self.hostname) == has(oldSelf.hostname) && has(self.zone) == has(oldSelf.zone)',
+        message: 'hostname and zone cannot be added or removed' },
+    ],
+  },
+  status: commonStatus(podStatuses, {
+    vmid: integer(100, 999_999_999, 'Proxmox VMID.'),
+    node: string('Proxmox node running the VM.'),
+    ipAddresses: { type: 'array', description: 'Addresses read from the guest agent.', items: { type: 'string' } },
+    podId: string('Id of the pod in the CloudPods API.'),
+  }),
+  columns: [phaseColumn, readyColumn,
+    { name: 'IP', type: 'string', jsonPath: '.status.ipAddresses[0]' },
+    { name: 'Node', type: 'string', jsonPath: '.status.node' },
+    { name: 'VMID', type: 'integer', jsonPath: '.status.vmid' },
+    ageColumn],
+};

@@ -1,0 +1,36 @@
+import { isDeepStrictEqual } from 'node:util';
+
+/**
+ * The CEL rules our CRDs use, evaluated in JavaScript. A CRD naming any other rule fails to load, so a new rule
+ * cannot silently go unchecked in tests. Rules reading `oldSelf` are transition rules: checked on update only,
+ * and only when the old value exists (as the apiserver does).
+ */
+type Rule = (self: any, oldSelf: any) => boolean;
+
+const fixed: Record<string, Rule> = {
+  'self == oldSelf': (self, old) => isDeepStrictEqual(self, old),
+  'self >= oldSelf': (self, old) => self >= old,
+  '!has(self.hostname) || has(self.zone)': (s) => s.hostname === undefined || s.zone !== undefined,
+  "!has(self.hostname) || !has(self.zone) || self.hostname == self.zone || self.hostname.endsWith('.' + self.zone)":
+    (s) => s.hostname === undefined || s.zone === undefined || s.hostname === s.zone || s.hostname.endsWith(`.${s.zone}`),
+  'has(self.hostname) == has(oldSelf.hostname) && has(self.zone) == has(oldSelf.zone)':
+    (s, o) => (s.hostname === undefined) === (o.hostname === undefined) && (s.zone === undefined) === (o.zone === undefined),
+  "self.type != 'http' || self.target.startsWith('https://') || self.target.startsWith('http://')":
+    (s) => s.type !== 'http' || s.target.startsWith('https://') || s.target.startsWith('http://'),
+};
+
+export interface CompiledRule {
+  transition: boolean;
+  check: Rule;
+}
+
+export function compileRule(rule: string): CompiledRule {
+  const name = /^self\.metadata\.name\.matches\('(.*)'\)$/.exec(rule);
+  if (name) {
+    const pattern = new RegExp(name[1]!);
+    return { transition: false, check: (self) => pattern.test(self?.metadata?.name ?? '') };
+  }
+  const check = fixed[rule];
+  if (!check) throw new Error(`the fake apiserver cannot evaluate the CEL rule ${JSON.stringify(rule)}: add it to cel.ts`);
+  return { transition: rule.includes('oldSelf'), check };
+}
