@@ -6,6 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { shippedMigrationNames } from '../src/db/migrate.ts';
 import { freePort } from '../src/net/free-port.ts';
+import { queryDns } from '../src/powerdns/dns-query.ts';
 import { startTestApp } from './support/app.ts';
 import { aTenant } from './support/fixtures.ts';
 import { testDatabase, type TestDatabase } from './support/postgres.ts';
@@ -158,11 +159,18 @@ test('dev comes up with no configuration, prints tokens, writes dev.json, and ke
     assert.equal([dev.proxmox.simulated, typeof dev.proxmox.tlsFingerprint], [true, 'string'], 'dev.json names the simulator');
     const ordered = await (await fetch(`${dev.apiUrl}/api/cloud-pods`, { method: 'POST',
       headers: { authorization: `Bearer ${dev.tenantToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'web-1', template: 'ubuntu-24.04', cpu_cores: 1, memory_mb: 1024, disk_gb: 10 }) }))
+      body: JSON.stringify({ name: 'web-1', template: 'ubuntu-24.04', cpu_cores: 1, memory_mb: 1024, disk_gb: 10,
+        ...(dev.powerdns ? { hostname: `web-1.${dev.powerdns.zone}`, zone: dev.powerdns.zone } : {}) }) }))
       .json() as any;
+    assert.ok(ordered.pod, JSON.stringify(ordered));
     const active = await waitFor('the dev pod to become active on the simulator',
       () => tenantGet(`/api/cloud-pods/${ordered.pod.id}`), (p) => p.pod?.status.phase === 'active', { timeoutMs: 60_000 });
     assert.ok(active.pod.status.vmid >= 10_000, 'a VMID from the default range');
+    assert.ok(dev.powerdns, 'PowerDNS is installed here (.ci/run installs it), so dev runs it');
+    const { answers } = await waitFor('the dev pod\'s name to be served', () => queryDns(
+      { host: dev.powerdns.dnsHost, port: dev.powerdns.dnsPort }, `web-1.${dev.powerdns.zone}`, 'A'), (r) => r.answers.length > 0,
+    { timeoutMs: 30_000 });
+    assert.equal(answers.map((a) => a.data), active.pod.status.ip_addresses.filter((ip: string) => ip.includes('.')));
     // One-off commands find the running dev database through dev.json.
     const listed = run(['token', 'list', '--tenant', 'demo'], { CLOUDPODS_DATA_DIR: dataDir });
     assert.is(listed.status, 0, listed.stderr);

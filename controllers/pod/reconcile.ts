@@ -76,7 +76,6 @@ export function createPodReconciler(options: PodControllerOptions) {
   return async function reconcilePod(id: string, { signal }: ReconcileContext): Promise<Result> {
     let loaded = await load(db, id);
     if (!loaded) return done();
-    const original = loaded.pod;
     const updates: ConditionUpdate[] = [];
     let settled = false;
     let readConfig = false;
@@ -96,14 +95,13 @@ export function createPodReconciler(options: PodControllerOptions) {
         const next = planPodStep({
           deleting: pod.deletion_requested_at !== null, vmid: pod.vmid, node: pod.node, task,
           hasAddress: (await allocationsOfPod(db, pod.id)).some((a) => a.family === 4),
-          desiredPower: loaded.tenantSuspended && pod.power_state === 'running' && observation?.facts.state === 'owned'
-            && observation.facts.status === 'stopped' ? 'stopped' : pod.power_state,
+          desiredPower: pod.power_state,
           rebootWanted: pod.reboot_requested_at !== null && (pod.rebooted_at === null || pod.rebooted_at < pod.reboot_requested_at),
           ipsKnown: pod.ip_addresses.length > 0,
           specObserved: specObserved(pod) && !readConfig,
           terminalReason: terminalReasonOf(pod.conditions, pod.generation),
           volumesRemaining: pod.deletion_requested_at !== null && !(await volumesGone(pod.id)),
-        }, observation?.facts ?? (pod.vmid === null ? { state: 'absent' } : { state: 'absent' }), { diskGiB: pod.disk_gb });
+        }, observation?.facts ?? { state: 'absent' }, { diskGiB: pod.disk_gb });
         log.debug({ id, step: next.kind, ...(next.kind === 'wait' ? { reason: next.reason } : {}) }, 'pod step');
         result = await perform(next, loaded, observation);
         if (next.kind === 'read-config') readConfig = true;
@@ -200,6 +198,7 @@ export function createPodReconciler(options: PodControllerOptions) {
         case 'resize':
           return startTask(pod, proxmox.resize(pod.node!, pod.vmid!, step.disk, `${pod.disk_gb}G`), 'Resizing', signal);
         case 'start':
+          // A suspended tenant's pods are not started (spec: suspension blocks creating and starting pods).
           if (loaded?.tenantSuspended) {
             ready('False', 'TenantSuspended', 'the tenant is suspended: its pods are not started');
             return done();

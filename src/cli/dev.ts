@@ -11,6 +11,7 @@ import { migrateToLatest } from '../db/migrate.ts';
 import { systemActor } from '../observability/audit.ts';
 import { maskSecretsInText } from '../observability/logger.ts';
 import { createProcessLogging } from '../observability/process-logging.ts';
+import type { SystemSettingsService } from '../settings/service.ts';
 import { startSystem } from '../system.ts';
 import { startDevPowerDns } from '../powerdns/dev.ts';
 import { startDevProxmox } from './dev-proxmox.ts';
@@ -73,7 +74,10 @@ export async function devCommand(args: string[]): Promise<number> {
   });
   devFile.apiUrl = system.http.url;
   devFile.proxmox = proxmox.info;
-  if (dns.info) devFile.powerdns = dns.info;
+  if (dns.info) {
+    devFile.powerdns = dns.info;
+    await allowDemoZone(system.settings, dns.info.zone);
+  }
   await fs.writeFile(devFilePath(config), `${JSON.stringify(devFile, null, 2)}\n`, { mode: 0o600 });
   printBanner(devFile, config.dev.dataDir, embedded !== undefined);
 
@@ -84,6 +88,14 @@ export async function devCommand(args: string[]): Promise<number> {
   await dns.stop();
   await embedded?.stop();
   return 0;
+}
+
+/** The demo tenant may name its pods in the demo zone, so `hostname` works in dev without setup. */
+async function allowDemoZone(settings: SystemSettingsService, zone: string): Promise<void> {
+  const zones = await settings.getJson<Record<string, string[]>>('cloudpods.dns.tenant_zones');
+  if (zones[demoTenant.slug]?.includes(zone)) return;
+  await settings.update({ 'cloudpods.dns.tenant_zones': { ...zones, [demoTenant.slug]: [...(zones[demoTenant.slug] ?? []), zone] } },
+    devActor);
 }
 
 async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
