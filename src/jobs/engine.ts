@@ -83,6 +83,11 @@ export class JobEngine {
     return this;
   }
 
+  /** Whether this process has a handler for the job type (work of an undefined type would only fail). */
+  handles(queue: string, type: string): boolean {
+    return this.#tasks.get(queue)?.has(type) ?? false;
+  }
+
   defineQueue(queue: string, options: QueueOptions): this {
     this.#queueOptions.set(queue, options);
     return this;

@@ -35,7 +35,9 @@ export function defineLifecycleEvents(engine: JobEngine, db: Kysely<Database>): 
       const { event, tenant_id: tenantId } = job.payload as { event: HookEvent; tenant_id: string };
       const hooks = await db.selectFrom('cloud_pod_hooks').select('id').where('tenant_id', '=', tenantId)
         .where('event', '=', event).where('is_active', '=', true).where('deletion_requested_at', 'is', null).execute();
-      if (hooks.length === 0) return;
+      // Until hook delivery is part of this build there is nothing to hand the event to; the event job itself
+      // remains the record that it happened.
+      if (hooks.length === 0 || !engine.handles(lifecycleQueue, 'hook.execute')) return;
       await engine.enqueueMany(db, hooks.map((hook) => ({
         queue: lifecycleQueue, type: 'hook.execute', payload: { hook_id: hook.id, event: job.payload },
       })));

@@ -1,0 +1,66 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { RunningJob } from '../src/jobs/types.ts';
+import { defineLifecycleEvents, publishLifecycleEvent } from '../src/pods/lifecycle.ts';
+import { aTenant } from './support/fixtures.ts';
+import { anEngine } from './support/jobs.ts';
+import { testDatabase, type TestDatabase } from './support/postgres.ts';
+import { waitFor } from './support/wait.ts';
+
+const test = suite('lifecycle events');
+let database: TestDatabase;
+
+test.before(async () => { database = await testDatabase(); });
+test.after(async () => { await database?.drop(); });
+
+test('an event reaches one delivery per active hook of its tenant and event, once delivery exists', async () => {
+  const db = database.db;
+  const acme = await aTenant(db);
+  const other = await aTenant(db);
+  const hook = (tenantId: string, event: string, isActive = true) => ({ tenant_id: tenantId, name: `h-${event}-${isActive}`,
+    event: event as 'pod.post_create', type: 'http' as const, target: 'https://hooks.acme.test/cloudpods', is_active: isActive });
+  const [wanted] = await db.insertInto('cloud_pod_hooks').values([hook(acme.id, 'pod.post_create'),
+    hook(acme.id, 'pod.pre_destroy'), hook(acme.id, 'pod.post_create', false), hook(other.id, 'pod.post_create')])
+    .returning('id').execute();
+
+  const delivered: RunningJob[] = [];
+  const engine = anEngine(database, { tasks: [{ queue: 'webhooks', type: 'hook.execute',
+    handler: async (job) => { delivered.push(job); } }] });
+  defineLifecycleEvents(engine, db);
+  await engine.start();
+  try {
+    await db.transaction().execute((trx) => publishLifecycleEvent(trx, engine, { event: 'pod.post_create',
+      podId: '00000000-0000-4000-8000-000000000001', tenantId: acme.id, data: { name: 'web-1' } }));
+    await waitFor('the delivery to run', () => delivered.length, (n) => n >= 1);
+    const lifecycleDone = await waitFor('the event job to finish', () => db.selectFrom('jobs').select('status')
+      .where('type', '=', 'lifecycle.event').execute(), (rows) => rows.every((r) => r.status === 'completed'));
+    assert.is(lifecycleDone.length, 1);
+    assert.is(delivered.length, 1, 'only the active hook of that tenant and event');
+    assert.equal([delivered[0]!.payload.hook_id, (delivered[0]!.payload.event as any).event], [wanted!.id, 'pod.post_create']);
+  } finally {
+    await engine.stop();
+  }
+});
+
+test('without hook delivery in the build, events fan out nothing (no job that could only fail)', async () => {
+  const db = database.db;
+  const tenant = await aTenant(db);
+  await db.insertInto('cloud_pod_hooks').values({ tenant_id: tenant.id, name: 'h', event: 'pod.post_create', type: 'http',
+    target: 'https://hooks.acme.test/x' }).execute();
+  const engine = anEngine(database);
+  defineLifecycleEvents(engine, db);
+  await engine.start();
+  try {
+    await db.transaction().execute((trx) => publishLifecycleEvent(trx, engine, { event: 'pod.post_create',
+      podId: '00000000-0000-4000-8000-000000000002', tenantId: tenant.id, data: {} }));
+    await waitFor('the event job to finish', () => db.selectFrom('jobs').select('status').where('type', '=', 'lifecycle.event')
+      .where('status', 'in', ['pending', 'running']).execute(), (rows) => rows.length === 0);
+    const deliveries = await db.selectFrom('jobs').select('id').where('type', '=', 'hook.execute')
+      .where('payload', '@>', JSON.stringify({ event: { tenant_id: tenant.id } }) as never).execute();
+    assert.equal(deliveries, []);
+  } finally {
+    await engine.stop();
+  }
+});
+
+test.run();
