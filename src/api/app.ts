@@ -13,6 +13,7 @@ import { jobRoutes } from './routes/jobs.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { systemEventRoutes } from './routes/system-events.ts';
 import { tokenRoutes } from './routes/tokens.ts';
+import { dashboardRoutes } from './routes/dashboard.ts';
 import { ipPoolRoutes } from './routes/ip-pools.ts';
 import { planRoutes } from './routes/plans.ts';
 import { podRoutes } from './routes/pods.ts';
@@ -47,6 +48,7 @@ export function buildApp(deps: ApiDeps): Hono<AppEnv> {
   app.route('/api/admin/ip-pools', ipPoolRoutes(deps));
   app.route('/api/cloud-pods/:podId/dns-records', dnsRecordRoutes(deps));
   // Fixed paths under /api/cloud-pods come before the pod routes' /:id.
+  app.route('/api/cloud-pods/admin', dashboardRoutes(deps));
   app.route('/api/cloud-pods/plans', planRoutes(deps));
   app.route('/api/cloud-pods/templates', templateRoutes(deps));
   app.route('/api/cloud-pods/quota', quotaRoutes(deps));

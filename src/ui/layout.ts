@@ -14,7 +14,7 @@ export interface PageOptions {
   title: string;
   branding: Branding;
   /** Which navigation entry is current; none on the login page. */
-  section?: 'settings' | 'health';
+  section?: 'dashboard' | 'settings' | 'health';
   /** The CSRF token for the logout form; absent when signed out. */
   csrf?: string;
   body: Markup;
@@ -66,6 +66,7 @@ export function page({ title, branding, section, csrf, body }: PageOptions): Mar
 <header>
   <span class="brand" data-testid="brand">${branding.brandName}</span>
   ${csrf ? html`<nav>
+    <a href="/admin/dashboard" class="${section === 'dashboard' ? 'current' : ''}">Dashboard</a>
     <a href="/admin/settings" class="${section === 'settings' ? 'current' : ''}">Settings</a>
     <a href="/admin/health" class="${section === 'health' ? 'current' : ''}">System health</a>
   </nav>

@@ -11,6 +11,8 @@ import type { SystemSettingsService } from '../settings/service.ts';
 import { coerceFormValue } from '../settings/validate.ts';
 import { definitionByName } from '../settings/registry.ts';
 import type { Branding } from './layout.ts';
+import { adminOverview } from '../dashboard/overview.ts';
+import { dashboardPage } from './pages/dashboard.ts';
 import { forbiddenPage } from './pages/forbidden.ts';
 import { healthPage } from './pages/health.ts';
 import { loginPage } from './pages/login.ts';
@@ -42,7 +44,7 @@ export function adminRoutes({ db, settings, config }: ApiDeps): Hono<AdminEnv> {
     return Object.fromEntries(Object.entries(form).filter((e): e is [string, string] => typeof e[1] === 'string'));
   }
 
-  app.get('/', (c) => c.redirect('/admin/settings', 303));
+  app.get('/', (c) => c.redirect('/admin/dashboard', 303));
 
   app.get('/login', async (c) => c.html(loginPage(await branding(settings), c.req.query('reason'))));
 
@@ -60,6 +62,7 @@ export function adminRoutes({ db, settings, config }: ApiDeps): Hono<AdminEnv> {
   app.use('/settings/*', requireSession(db));
   app.use('/settings', requireSession(db));
   app.use('/health', requireSession(db));
+  app.use('/dashboard', requireSession(db));
   app.use('/logout', requireSession(db));
 
   app.post('/logout', async (c) => {
@@ -101,6 +104,14 @@ export function adminRoutes({ db, settings, config }: ApiDeps): Hono<AdminEnv> {
     }
     await settings.update(changes, principal.actor, c.get('requestId'));
     return c.redirect(`/admin/settings?saved=${encodeURIComponent(namespace)}#ns-${namespace}`, 303);
+  });
+
+  app.get('/dashboard', async (c) => {
+    const { permissions } = c.get('principal');
+    if (!permissions.has('cloudpods.view') || !permissions.has('health.view')) {
+      return forbidden(c, 'The dashboard needs a token with cloudpods.view and health.view.');
+    }
+    return c.html(dashboardPage(await branding(settings), csrfTokenFor(c.get('sessionToken')), await adminOverview(db)));
   });
 
   app.get('/health', async (c) => {
