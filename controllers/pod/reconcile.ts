@@ -1,44 +1,23 @@
-import { createHmac } from 'node:crypto';
-import { isDeepStrictEqual } from 'node:util';
 import { sql, type Kysely } from 'kysely';
-import type { Database, PodStatus } from '../../src/db/schema.ts';
-import type { JobEngine } from '../../src/jobs/engine.ts';
-import { recordAudit } from '../../src/observability/audit.ts';
-import type { Logger } from '../../src/observability/logger.ts';
-import { publishLifecycleEvent } from '../../src/pods/lifecycle.ts';
+import type { Database } from '../../src/db/schema.ts';
 import type { PodRow } from '../../src/pods/store.ts';
-import type { ProxmoxClient } from '../../src/proxmox/client.ts';
-import { ConflictError, NotFoundError } from '../../src/proxmox/errors.ts';
+import { ConflictError } from '../../src/proxmox/errors.ts';
 import { isTrue, type ConditionUpdate } from '../../src/runtime/conditions.ts';
-import { enqueueReconcile, type ReconcileContext } from '../../src/runtime/controller.ts';
+import type { ReconcileContext } from '../../src/runtime/controller.ts';
 import { done, requeueAfter, type Result } from '../../src/runtime/result.ts';
-import { deletePodDnsRecords, podDnsRecordsGone, syncPodDnsRecords } from '../../src/dns/pod-records.ts';
-import { markPodVolumesDeleting, podVolumesGone } from '../../src/volumes/pod-volumes.ts';
-import { renderCloudInit } from '../../src/tenancy/cloud-init.ts';
-import { allocateAddress, allocationsOfPod, PoolExhaustedError, releaseAddresses } from '../../src/tenancy/ip-pools.ts';
-import { isAppStack, stackOptionSchemas } from '../../src/tenancy/stacks.ts';
+import { allocateAddress, allocationsOfPod, PoolExhaustedError } from '../../src/tenancy/ip-pools.ts';
 import type { Template } from '../../src/tenancy/templates.ts';
-import type { ClusterView } from './cluster-view.ts';
-import { desiredVmConfig, type PodAddress } from './desired-config.ts';
-import { ownedBy, ownerMarker } from './identity.ts';
+import { cloneIntoSlot, wakeQueuedClones } from './clone-slots.ts';
+import type { PodContext, PodControllerOptions } from './context.ts';
 import { observeTask, observeVm, type VmObservation } from './observe.ts';
 import { placePod } from './place.ts';
 import { planPodStep, type PodStep } from './plan.ts';
-import { podPhase, terminalReasonOf, withConditions } from './status.ts';
+import { terminalReasonOf, withConditions } from './status.ts';
+import { dnsRecordsRemoved, finishDelete, volumesGone } from './teardown.ts';
+import { desiredConfigOf, noteNeedsReboot, podAddressesFrom, proveOwnership, recordAddresses } from './vm.ts';
+import { writePodStatus } from './write-status.ts';
 
-export interface PodControllerOptions {
-  db: Kysely<Database>;
-  engine: JobEngine;
-  proxmox: ProxmoxClient;
-  cluster: ClusterView;
-  logger: Logger;
-  vmids: { min: number; max: number };
-  clonesPerNode: number;
-  /** How soon to look again at a running task. */
-  taskPollMs: number;
-  /** Whether the DNS controller runs: then pods with a hostname get records, and deletion waits for them to go. */
-  dns: boolean;
-}
+export type { PodControllerOptions } from './context.ts';
 
 /** Steps that need no waiting run back to back in one reconcile, up to this many. */
 const maxStepsPerRun = 24;
@@ -50,7 +29,9 @@ const agentPollMs = 2_000;
  */
 const waitBudgetMs = 30_000;
 const capacityRetryMs = 30_000;
+/** Queued clones are woken when a slot frees; this recheck is only a safety net. */
 const cloneQueueRecheckMs = 5_000;
+/** Another reconcile is counting clone slots this very moment: look again right away. */
 const lockRetryMs = 100;
 
 type Loaded = { pod: PodRow; template: Template; tenantSuspended: boolean };
@@ -64,14 +45,13 @@ async function load(db: Kysely<Database>, id: string): Promise<Loaded | undefine
   return { pod, template, tenantSuspended: tenant.status === 'suspended' };
 }
 
-/** Per-pod secrets derive from the pod's seed, so user-data rendered again is the same bytes. */
-const derivedSecret = (seed: string, purpose: string) =>
-  createHmac('sha256', seed).update(purpose).digest('base64url').slice(0, 24);
+/** The spec's generation was converged before, so steady state needs no configuration read. */
+const specObserved = (pod: PodRow) => pod.observed_generation === pod.generation && isTrue(pod.conditions, 'Ready');
 
 /** Converges one pod to its spec on Proxmox. Level-triggered: everything is re-read on every run. */
 export function createPodReconciler(options: PodControllerOptions) {
-  const { db, engine, proxmox, cluster, logger } = options;
-  const log = logger.child({ controller: 'pod' });
+  const ctx: PodContext = { ...options, log: options.logger.child({ controller: 'pod' }) };
+  const { db, proxmox, cluster, log } = ctx;
 
   return async function reconcilePod(id: string, { signal }: ReconcileContext): Promise<Result> {
     let loaded = await load(db, id);
@@ -86,38 +66,40 @@ export function createPodReconciler(options: PodControllerOptions) {
         const { pod, template } = loaded;
         const observation = pod.vmid !== null && pod.node !== null && !pod.task_upid
           ? await observeVm(proxmox, cluster, {
-            podId: pod.id, vmid: pod.vmid, node: pod.node, direct: readConfig || !specObserved(pod) || pod.deletion_requested_at !== null,
-            desired: () => desiredConfigOf(pod, template),
+            podId: pod.id, vmid: pod.vmid, node: pod.node,
+            direct: readConfig || !specObserved(pod) || pod.deletion_requested_at !== null,
+            desired: () => desiredConfigOf(ctx, pod, template),
           })
           : undefined;
         if (observation?.node && observation.node !== pod.node) await setRow(pod.id, { node: observation.node });
-        const task = pod.task_upid ? await observeTask(proxmox, pod.task_upid) : null;
         const next = planPodStep({
-          deleting: pod.deletion_requested_at !== null, vmid: pod.vmid, node: pod.node, task,
+          deleting: pod.deletion_requested_at !== null, vmid: pod.vmid, node: pod.node,
+          task: pod.task_upid ? await observeTask(proxmox, pod.task_upid) : null,
           hasAddress: (await allocationsOfPod(db, pod.id)).some((a) => a.family === 4),
           desiredPower: pod.power_state,
           rebootWanted: pod.reboot_requested_at !== null && (pod.rebooted_at === null || pod.rebooted_at < pod.reboot_requested_at),
           ipsKnown: pod.ip_addresses.length > 0,
           specObserved: specObserved(pod) && !readConfig,
           terminalReason: terminalReasonOf(pod.conditions, pod.generation),
-          volumesRemaining: pod.deletion_requested_at !== null && !(await volumesGone(pod.id)),
+          volumesRemaining: pod.deletion_requested_at !== null && !(await volumesGone(ctx, pod.id)),
         }, observation?.facts ?? { state: 'absent' }, { diskGiB: pod.disk_gb });
         log.debug({ id, step: next.kind, ...(next.kind === 'wait' ? { reason: next.reason } : {}) }, 'pod step');
         result = await perform(next, loaded, observation);
-        if (next.kind === 'read-config') readConfig = true;
+        if (next.kind === 'read-config' || next.kind === 'configure') readConfig = true;
         if (next.kind === 'settled') settled = true;
-        if (next.kind === 'finish-delete' && !(await load(db, id))) return done();
-        loaded = (await load(db, id)) ?? loaded;
+        const reloaded = await load(db, id);
+        if (!reloaded) return done();
+        loaded = reloaded;
       }
     } catch (error) {
-      await writeStatus(loaded, false, updates).catch((e) => log.warn({ err: e, id }, 'could not record pod status'));
+      await writePodStatus(ctx, id, false, updates).catch((e) => log.warn({ err: e, id }, 'could not record pod status'));
       throw error;
     }
-    await writeStatus(loaded, settled, updates);
+    await writePodStatus(ctx, id, settled, updates);
     return result ?? requeueAfter(0);
 
     /** Performs one step; undefined means "go on with the next step now". */
-    async function perform(step: PodStep, { pod, template }: Loaded, observation: VmObservation | undefined)
+    async function perform(step: PodStep, { pod, template, tenantSuspended }: Loaded, observation: VmObservation | undefined)
       : Promise<Result | undefined> {
       const ready = (status: 'True' | 'False', reason: string, message: string) =>
         updates.push({ type: 'Ready', status, reason, message });
@@ -130,7 +112,7 @@ export function createPodReconciler(options: PodControllerOptions) {
         case 'task-done':
           await setRow(pod.id, { task_upid: null });
           cluster.invalidate();
-          if (pod.task_upid?.includes(':qmclone:')) await wakeNextQueuedClone(pod.node!);
+          if (pod.task_upid?.includes(':qmclone:')) await wakeQueuedClones(ctx, pod.node!);
           return undefined;
         case 'task-failed':
           await setRow(pod.id, { task_upid: null });
@@ -147,24 +129,29 @@ export function createPodReconciler(options: PodControllerOptions) {
           throw new Error(step.message);
         case 'place': {
           const placement = await placePod(db, proxmox, cluster, pod, template, options.vmids);
-          if (!placement.ok) {
-            ready('False', placement.reason, placement.message);
-            if (placement.reason === 'TemplateInvalid') {
-              updates.push({ type: 'TemplateInvalid', status: 'True', reason: 'TemplateInvalid', message: placement.message });
-              return done();
-            }
-            return requeueAfter(capacityRetryMs);
+          if (placement.ok) {
+            ready('False', 'Provisioning', `placed on ${placement.node}`);
+            return undefined;
           }
-          updates.push({ type: 'Ready', status: 'False', reason: 'Provisioning', message: `placed on ${placement.node}` });
-          return undefined;
+          ready('False', placement.reason, placement.message);
+          if (placement.reason !== 'TemplateInvalid') return requeueAfter(capacityRetryMs);
+          updates.push({ type: 'TemplateInvalid', status: 'True', reason: 'TemplateInvalid', message: placement.message });
+          return done();
         }
         case 'clone': {
-          const cloned = await clone(pod, template, signal);
-          if (cloned !== 'queued') return cloned;
-          // Behind the node's running clones: a finishing clone wakes the oldest queued pod, so the recheck is only
-          // a safety net and can be slow.
-          ready('False', 'CloneQueued', `waiting for one of ${options.clonesPerNode} clone slots on ${pod.node}`);
-          return requeueAfter(cloneQueueRecheckMs);
+          const outcome = await cloneIntoSlot(ctx, pod, template);
+          if (outcome === 'contended') return requeueAfter(lockRetryMs);
+          if (outcome === 'busy') {
+            ready('False', 'CloneQueued', `waiting for one of ${options.clonesPerNode} clone slots on ${pod.node}`);
+            return requeueAfter(cloneQueueRecheckMs);
+          }
+          if (outcome === 'taken') {
+            await setRow(pod.id, { vmid: null, node: null });
+            return undefined;
+          }
+          const { task_upid: upid } = await db.selectFrom('cloud_pods').select('task_upid').where('id', '=', pod.id)
+            .executeTakeFirstOrThrow();
+          return upid ? waitForTask(upid, signal) : undefined;
         }
         case 'new-vmid':
           log.warn({ id: pod.id, vmid: pod.vmid }, step.reason);
@@ -191,25 +178,24 @@ export function createPodReconciler(options: PodControllerOptions) {
             if (error instanceof ConflictError && error.reason === 'modified') return undefined;
             throw error;
           }
-          readConfig = true;
-          if (facts.status === 'running') await noteNeedsReboot(pod);
+          if (facts.status === 'running') await noteNeedsReboot(ctx, pod);
           return undefined;
         }
         case 'resize':
           return startTask(pod, proxmox.resize(pod.node!, pod.vmid!, step.disk, `${pod.disk_gb}G`), 'Resizing', signal);
         case 'start':
           // A suspended tenant's pods are not started (spec: suspension blocks creating and starting pods).
-          if (loaded?.tenantSuspended) {
+          if (tenantSuspended) {
             ready('False', 'TenantSuspended', 'the tenant is suspended: its pods are not started');
             return done();
           }
           return startTask(pod, proxmox.start(pod.node!, pod.vmid!), 'Starting', signal);
         case 'stop':
-          await proveOwnership(pod);
+          await proveOwnership(ctx, pod);
           return startTask(pod, pod.deletion_requested_at ? proxmox.stop(pod.node!, pod.vmid!)
             : proxmox.shutdown(pod.node!, pod.vmid!, { timeout: 60, forceStop: true }), 'Stopping', signal);
         case 'reboot':
-          await proveOwnership(pod);
+          await proveOwnership(ctx, pod);
           await setRow(pod.id, { rebooted_at: sql`now()` });
           updates.push({ type: 'NeedsReboot', status: 'False', reason: 'Rebooted', message: 'pending changes applied' });
           return startTask(pod, proxmox.shutdown(pod.node!, pod.vmid!, { timeout: 60, forceStop: true }), 'Rebooting', signal);
@@ -224,31 +210,39 @@ export function createPodReconciler(options: PodControllerOptions) {
           }
           return done();
         case 'destroy':
-          await proveOwnership(pod);
+          await proveOwnership(ctx, pod);
           ready('False', 'Deleting', `destroying VM ${pod.vmid}`);
-          return startTask(pod, proxmox.destroy(pod.node!, pod.vmid!, { purge: true, destroyUnreferencedDisks: true }), 'Deleting',
-            signal);
+          return startTask(pod, proxmox.destroy(pod.node!, pod.vmid!, { purge: true, destroyUnreferencedDisks: true }),
+            'Deleting', signal);
         case 'finish-delete':
-          if (!(await dnsRecordsRemoved(pod))) {
+          if (!(await dnsRecordsRemoved(ctx, pod))) {
             ready('False', 'Deleting', 'removing the pod\'s DNS records');
             return requeueAfter(agentPollMs);
           }
-          await finishDelete(pod);
+          await finishDelete(ctx, pod);
           return done();
       }
     }
+
+    /** The guest agent answers some seconds after boot: it is asked now and then within the budget. */
+    async function readIps(pod: PodRow, observation: VmObservation | undefined, signal: AbortSignal)
+      : Promise<Result | undefined> {
+      let interfaces = await proxmox.guestNetworkInterfaces(pod.node!, pod.vmid!);
+      for (const deadline = Date.now() + waitBudgetMs; !interfaces && Date.now() < deadline && !signal.aborted;) {
+        await new Promise((resolve) => setTimeout(resolve, Math.min(500, options.taskPollMs * 2)));
+        interfaces = await proxmox.guestNetworkInterfaces(pod.node!, pod.vmid!);
+      }
+      if (!interfaces) {
+        updates.push({ type: 'Ready', status: 'False', reason: 'WaitingForAgent', message: 'the guest agent has not answered yet' });
+        return requeueAfter(agentPollMs);
+      }
+      const config = observation?.config ?? await proxmox.getConfig(pod.node!, pod.vmid!);
+      const addresses = podAddressesFrom(interfaces, config.net0 === undefined ? undefined : String(config.net0));
+      if (addresses.length === 0) return requeueAfter(agentPollMs);
+      await recordAddresses(ctx, pod, addresses);
+      return undefined;
+    }
   };
-
-  /** Volumes of a pod being deleted are marked (again, harmlessly: a Kubernetes deletion comes this way too). */
-  async function volumesGone(podId: string): Promise<boolean> {
-    if (await podVolumesGone(db, podId)) return true;
-    await db.transaction().execute((trx) => markPodVolumesDeleting(trx, engine, podId));
-    return false;
-  }
-
-  function specObserved(pod: PodRow): boolean {
-    return pod.observed_generation === pod.generation && isTrue(pod.conditions, 'Ready');
-  }
 
   async function setRow(id: string, values: Record<string, unknown>): Promise<void> {
     await db.updateTable('cloud_pods').set({ ...values, updated_at: sql`now()` }).where('id', '=', id).execute();
@@ -258,11 +252,9 @@ export function createPodReconciler(options: PodControllerOptions) {
   async function startTask(pod: PodRow, submitted: Promise<string>, reason: string, signal: AbortSignal)
     : Promise<Result | undefined> {
     const upid = await submitted;
-    await setRow(pod.id, { task_upid: upid });
+    await setRow(pod.id, { task_upid: upid, conditions: JSON.stringify(withConditions(pod.conditions,
+      [{ type: 'Ready', status: 'False', reason, message: `task ${upid.split(':')[5]} running` }], pod.generation)) });
     cluster.invalidate();
-    await db.updateTable('cloud_pods').set({ conditions: JSON.stringify(withConditions(pod.conditions,
-      [{ type: 'Ready', status: 'False', reason, message: `task ${upid.split(':')[5]} running` }], pod.generation)) })
-      .where('id', '=', pod.id).execute();
     return waitForTask(upid, signal);
   }
 
@@ -276,180 +268,4 @@ export function createPodReconciler(options: PodControllerOptions) {
     return signal.aborted ? requeueAfter(options.taskPollMs) : undefined;
   }
 
-  /**
-   * Clones the template into the pod's VMID, at most `clonesPerNode` at once per target node across every process
-   * (an advisory lock, only ever tried, serialises the count), recording the UPID in the same transaction.
-   */
-  async function clone(pod: PodRow, template: Template, signal: AbortSignal): Promise<Result | 'queued' | undefined> {
-    const snapshot = await cluster.snapshot();
-    const source = snapshot.vms.get(template.proxmox_template_vmid);
-    if (!source?.node) throw new NotFoundError(`template VM ${template.proxmox_template_vmid} is not in the cluster`);
-    const outcome = await db.transaction().execute(async (trx) => {
-      // Never wait for the lock while holding a pooled connection: another process is counting; look again soon.
-      const locked = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(hashtext(${`cloudpods-clone:${pod.node}`})) as ok`
-        .execute(trx);
-      if (!locked.rows[0]?.ok) return 'contended' as const;
-      const running = await trx.selectFrom('cloud_pods').select(sql<number>`count(*)::int`.as('n'))
-        .where('node', '=', pod.node).where('task_upid', 'like', '%:qmclone:%').executeTakeFirstOrThrow();
-      if (running.n >= options.clonesPerNode) return 'busy' as const;
-      try {
-        const upid = await proxmox.clone(source.node!, template.proxmox_template_vmid, {
-          newid: pod.vmid!, name: pod.name, full: true, storage: template.storage_pool,
-          description: ownerMarker(pod.id), ...(pod.node !== source.node ? { target: pod.node! } : {}),
-        });
-        await trx.updateTable('cloud_pods').set({ task_upid: upid, updated_at: sql`now()` }).where('id', '=', pod.id).execute();
-        return 'started' as const;
-      } catch (error) {
-        if (error instanceof ConflictError && error.reason === 'already-exists') return 'taken' as const;
-        throw error;
-      }
-    });
-    cluster.invalidate();
-    // Another reconcile is counting this very moment: look again right away rather than queueing.
-    if (outcome === 'contended') return requeueAfter(lockRetryMs);
-    if (outcome === 'busy') return 'queued';
-    if (outcome === 'taken') {
-      await setRow(pod.id, { vmid: null, node: null });
-      return undefined;
-    }
-    const { task_upid: upid } = await db.selectFrom('cloud_pods').select('task_upid').where('id', '=', pod.id)
-      .executeTakeFirstOrThrow();
-    return upid ? waitForTask(upid, signal) : undefined;
-  }
-
-  /**
-   * A clone slot of the node came free: the longest-queued pods there try now rather than at their recheck. As
-   * many as the node has slots are woken, since clones finishing together would otherwise all wake the same pod;
-   * those that find no slot stay queued.
-   */
-  async function wakeNextQueuedClone(node: string): Promise<void> {
-    const next = await db.selectFrom('cloud_pods').select('id').where('node', '=', node).where('task_upid', 'is', null)
-      .where('deletion_requested_at', 'is', null)
-      .where(sql<boolean>`conditions @> ${JSON.stringify([{ type: 'Ready', reason: 'CloneQueued' }])}::jsonb`)
-      .orderBy('created_at').limit(options.clonesPerNode).execute();
-    for (const { id } of next) await enqueueReconcile(engine, db, 'pod', id);
-  }
-
-  async function desiredConfigOf(pod: PodRow, template: Template) {
-    const addresses: PodAddress[] = (await allocationsOfPod(db, pod.id)).map((a) => ({
-      address: a.address, family: a.family, prefix: Number(a.pool.cidr.split('/')[1]), gateway: a.pool.gateway,
-      bridge: a.pool.bridge, vlan: a.pool.vlan, nameservers: a.pool.nameservers,
-    }));
-    let userDataVolid: string | null = null;
-    if (template.app_stack && isAppStack(template.app_stack) && pod.node) {
-      const options = stackOptionSchemas[template.app_stack].parse(pod.app_options);
-      const userData = renderCloudInit(template.app_stack, options as never, {
-        hostname: pod.hostname ?? pod.name, databasePassword: derivedSecret(pod.secret_seed ?? pod.id, 'database'),
-      });
-      userDataVolid = await proxmox.uploadSnippet(pod.node, `cloudpods-${pod.id}.yaml`, userData);
-    }
-    return desiredVmConfig({ pod, templateBridge: template.network_bridge, addresses, userDataVolid });
-  }
-
-  /** Right before a stop or destroy: a fresh read of the VM must carry this pod's marks, or nothing happens. */
-  async function proveOwnership(pod: PodRow): Promise<void> {
-    const config = await proxmox.getConfig(pod.node!, pod.vmid!);
-    if (!ownedBy(pod.id, { tags: String(config.tags ?? ''), description: String(config.description ?? '') })) {
-      throw new Error(`VM ${pod.vmid} on ${pod.node} does not carry pod ${pod.id}'s marks: refusing to stop or destroy it`);
-    }
-  }
-
-  async function noteNeedsReboot(pod: PodRow): Promise<void> {
-    const pending = await proxmox.pending(pod.node!, pod.vmid!);
-    const waiting = pending.filter((p) => p.pending !== undefined || p.delete).map((p) => p.key);
-    await db.updateTable('cloud_pods').set({ conditions: JSON.stringify(withConditions(pod.conditions, [waiting.length > 0
-      ? { type: 'NeedsReboot', status: 'True', reason: 'PendingChanges', message: `applied at the next reboot: ${waiting.join(', ')}` }
-      : { type: 'NeedsReboot', status: 'False', reason: 'Applied', message: 'no pending changes' }], pod.generation)) })
-      .where('id', '=', pod.id).execute();
-  }
-
-  async function readIps(pod: PodRow, observation: VmObservation | undefined, signal: AbortSignal)
-    : Promise<Result | undefined> {
-    let interfaces = await proxmox.guestNetworkInterfaces(pod.node!, pod.vmid!);
-    // The agent answers some seconds after boot: ask again now and then within the budget.
-    for (const deadline = Date.now() + waitBudgetMs; !interfaces && Date.now() < deadline && !signal.aborted;) {
-      await new Promise((resolve) => setTimeout(resolve, Math.min(500, options.taskPollMs * 2)));
-      interfaces = await proxmox.guestNetworkInterfaces(pod.node!, pod.vmid!);
-    }
-    if (!interfaces) {
-      await db.updateTable('cloud_pods').set({ conditions: JSON.stringify(withConditions(pod.conditions,
-        [{ type: 'Ready', status: 'False', reason: 'WaitingForAgent', message: 'the guest agent has not answered yet' }],
-        pod.generation)) }).where('id', '=', pod.id).execute();
-      return requeueAfter(agentPollMs);
-    }
-    const config = observation?.config ?? await proxmox.getConfig(pod.node!, pod.vmid!);
-    const mac = /=([0-9A-Fa-f:]{17})/.exec(String(config.net0 ?? ''))?.[1]?.toUpperCase();
-    const addresses = interfaces
-      .filter((i) => i.name !== 'lo' && (!mac || i['hardware-address']?.toUpperCase() === mac))
-      .flatMap((i) => i['ip-addresses'] ?? [])
-      .map((a) => a['ip-address'])
-      .filter((a) => !a.startsWith('fe80:') && !a.startsWith('127.') && a !== '::1');
-    if (addresses.length === 0) return requeueAfter(agentPollMs);
-    await db.transaction().execute(async (trx) => {
-      await trx.updateTable('cloud_pods').set({ ip_addresses: JSON.stringify(addresses), updated_at: sql`now()` })
-        .where('id', '=', pod.id).execute();
-      // The pod's name follows its addresses in the same transaction (spec 8: records once the IPs are known).
-      if (options.dns) {
-        const sync = await syncPodDnsRecords(trx, engine, { ...pod, ip_addresses: addresses });
-        if (sync.conflicts.length > 0) log.warn({ id: pod.id, names: sync.conflicts }, 'DNS names held by another tenant');
-      }
-    });
-    return undefined;
-  }
-
-  /**
-   * DNS records go before the row (spec 8: "on pod.deleted → delete record"). With the DNS controller running they
-   * are marked for deletion and awaited; without it nothing can reach PowerDNS, so the rows are dropped.
-   */
-  async function dnsRecordsRemoved(pod: PodRow): Promise<boolean> {
-    if (await podDnsRecordsGone(db, pod.id)) return true;
-    if (!options.dns) {
-      log.warn({ id: pod.id }, 'PowerDNS is not configured: dropping the pod\'s DNS rows without touching PowerDNS');
-      await db.deleteFrom('cloud_pod_dns_records').where('pod_id', '=', pod.id).execute();
-      return true;
-    }
-    await db.transaction().execute((trx) => deletePodDnsRecords(trx, engine, pod.id));
-    return false;
-  }
-
-  async function finishDelete(pod: PodRow): Promise<void> {
-    await db.transaction().execute(async (trx) => {
-      const released = await releaseAddresses(trx, pod.id);
-      await publishLifecycleEvent(trx, engine, { event: 'pod.post_destroy', podId: pod.id, tenantId: pod.tenant_id,
-        data: { name: pod.name, vmid: pod.vmid, node: pod.node } });
-      await recordAudit(trx, { actor: { type: 'controller', id: 'pod' }, category: 'lifecycle', action: 'pod.deleted',
-        tenantId: pod.tenant_id, podId: pod.id, details: { name: pod.name, vmid: pod.vmid, node: pod.node, released } });
-      await trx.deleteFrom('cloud_pods').where('id', '=', pod.id).execute();
-    });
-  }
-
-  /** Writes phase, conditions and observed generation only when they changed; records transitions in the audit. */
-  async function writeStatus({ pod }: Loaded, settled: boolean, updates: ConditionUpdate[]): Promise<void> {
-    const current = await db.selectFrom('cloud_pods').selectAll().where('id', '=', pod.id).executeTakeFirst();
-    if (!current) return;
-    const conditions = withConditions(current.conditions, updates, current.generation);
-    const terminal = terminalReasonOf(conditions, current.generation) !== null;
-    const phase: PodStatus = podPhase({
-      deleting: current.deletion_requested_at !== null, settled, terminal, placed: current.vmid !== null,
-      desiredPower: current.power_state, current: current.status, provisioned: isTrue(conditions, 'Provisioned'),
-    });
-    const observedGeneration = settled || terminal ? current.generation : current.observed_generation;
-    if (phase === current.status && observedGeneration === current.observed_generation
-      && isDeepStrictEqual(conditions, current.conditions)) return;
-    await db.transaction().execute(async (trx) => {
-      await trx.updateTable('cloud_pods').set({ status: phase, conditions: JSON.stringify(conditions),
-        observed_generation: observedGeneration, updated_at: sql`now()` }).where('id', '=', pod.id).execute();
-      if (phase === current.status) return;
-      await recordAudit(trx, { actor: { type: 'controller', id: 'pod' }, category: 'lifecycle', action: `pod.${phase}`,
-        tenantId: pod.tenant_id, podId: pod.id, details: { from: current.status, to: phase, vmid: current.vmid, node: current.node } });
-      const firstActive = phase === 'active' && !isTrue(current.conditions, 'Provisioned');
-      if (firstActive) {
-        // Volumes ordered while the pod was provisioning apply now.
-        const volumes = await trx.selectFrom('cloud_pod_volumes').select('id').where('pod_id', '=', pod.id).execute();
-        for (const volume of volumes) await enqueueReconcile(engine, trx, 'volume', volume.id);
-        await publishLifecycleEvent(trx, engine, { event: 'pod.post_create', podId: pod.id, tenantId: pod.tenant_id,
-          data: { name: pod.name, vmid: current.vmid, node: current.node, ip_addresses: current.ip_addresses } });
-      }
-    });
-  }
 }
