@@ -88,6 +88,21 @@ export const configSchema = z.strictObject({
   }).superRefine((value, context) => {
     if (value.apiUrl && !value.apiKey) context.addIssue({ code: 'custom', path: ['apiKey'], message: 'required with powerdns.apiUrl' });
   }).prefault({}),
+  kube: z.strictObject({
+    enabled: z.union([z.boolean(), z.stringbool()], { error: 'expected true or false' }).default(true),
+    kubeconfig: z.string().min(1, 'must not be empty').optional(),
+    leaseNamespace: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'expected a namespace name').optional(),
+    leaseName: z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/, 'expected a Lease name').default('cloudpods-bridge'),
+    leaseDurationSeconds: integer(1, 3600).default(15),
+    renewDeadlineSeconds: integer(1, 3600).default(10),
+    retryPeriodMs: integer(50, 600_000).default(2000),
+    resyncIntervalMs: integer(50, 3_600_000).default(2000),
+    watchInactivitySeconds: integer(1, 3600).default(70),
+  }).superRefine((value, context) => {
+    if (value.renewDeadlineSeconds >= value.leaseDurationSeconds) {
+      context.addIssue({ code: 'custom', path: ['renewDeadlineSeconds'], message: 'must be below kube.leaseDurationSeconds' });
+    }
+  }).prefault({}),
 });
 
 type ParsedConfig = z.infer<typeof configSchema>;
@@ -178,6 +193,22 @@ export const configVariables: readonly ConfigVariable[] = [
     description: 'This installation\'s name in the ownership marker on its records; unique per installation sharing zones.' },
   { path: 'powerdns.requestTimeoutMs', env: 'CLOUDPODS_PDNS_REQUEST_TIMEOUT_MS',
     description: 'A PowerDNS API call without an answer after this long fails as transient.' },
+  { path: 'kube.enabled', env: 'CLOUDPODS_KUBE_ENABLED',
+    description: 'Run the Kubernetes front door (CloudPod resources) when a kubeconfig or in-cluster service account is present.' },
+  { path: 'kube.kubeconfig', env: 'CLOUDPODS_KUBECONFIG', defaultText: 'none: the in-cluster service account, if any',
+    description: 'kubeconfig file of the cluster whose CloudPod resources this installation serves.' },
+  { path: 'kube.leaseNamespace', env: 'CLOUDPODS_KUBE_LEASE_NAMESPACE', defaultText: 'the pod\'s namespace (in cluster), else `default`',
+    description: 'Namespace of the leader-election Lease.' },
+  { path: 'kube.leaseName', env: 'CLOUDPODS_KUBE_LEASE_NAME', description: 'Name of the Lease electing the one replica that runs the bridge.' },
+  { path: 'kube.leaseDurationSeconds', env: 'CLOUDPODS_KUBE_LEASE_DURATION_SECONDS',
+    description: 'How long a lease holds without renewal; another replica takes over after it.' },
+  { path: 'kube.renewDeadlineSeconds', env: 'CLOUDPODS_KUBE_RENEW_DEADLINE_SECONDS',
+    description: 'A leader that cannot renew for this long stops bridging.' },
+  { path: 'kube.retryPeriodMs', env: 'CLOUDPODS_KUBE_RETRY_PERIOD_MS', description: 'How often the lease is renewed or tried.' },
+  { path: 'kube.resyncIntervalMs', env: 'CLOUDPODS_KUBE_RESYNC_INTERVAL_MS',
+    description: 'How often every resource is synced again: status written back (only when changed), refused orders retried.' },
+  { path: 'kube.watchInactivitySeconds', env: 'CLOUDPODS_KUBE_WATCH_INACTIVITY_SECONDS',
+    description: 'A watch silent this long (no event, no bookmark) is cut and re-opened.' },
 ];
 
 export const configFileVariable = 'CLOUDPODS_CONFIG';

@@ -16,6 +16,7 @@ import type { ProxmoxClient } from './proxmox/client.ts';
 import { proxmoxClientFromConfig } from './proxmox/from-config.ts';
 import { registerDnsWork } from './dns/wire.ts';
 import { powerDnsFromConfig } from './powerdns/context.ts';
+import { startKubeFrontDoor, type KubeFrontDoor } from './kube/front-door.ts';
 
 /** Everything one CloudPods process runs; `dev` and `serve` both start it, differing only in how they get here. */
 export interface RunningSystem {
@@ -26,6 +27,8 @@ export interface RunningSystem {
   /** The job engine, running the maintenance schedules; everything enqueues through it. */
   jobs: JobEngine;
   http: HttpServer;
+  /** The Kubernetes front door, when a cluster is configured (only the Lease holder bridges). */
+  kube: KubeFrontDoor | null;
   stop(): Promise<void>;
 }
 
@@ -85,6 +88,7 @@ export async function startSystem({ config, logger, databaseUrl, events, proxmox
     throw error;
   }
   logger.info({ url: http.url }, 'API listening');
+  const kube = startKubeFrontDoor(config.kube, { db, engine: jobs, quotas }, logger);
 
   let stopping: Promise<void> | undefined;
   return {
@@ -94,8 +98,10 @@ export async function startSystem({ config, logger, databaseUrl, events, proxmox
     quotas,
     jobs,
     http,
+    kube,
     stop() {
       stopping ??= (async () => {
+        await kube?.stop();
         await http.close(config.server.shutdownTimeoutMs);
         await jobs.stop(); // drain: in-flight jobs finish or are handed back
         await proxmox?.close();

@@ -46,6 +46,14 @@ export interface NewPodOrder extends PodSpecInput {
 }
 
 /**
+ * The front door an order comes through: the REST API (default), or the Kubernetes bridge on behalf of one
+ * resource, whose row then carries managed_by 'kubernetes' and the resource's identity. Each front door may change
+ * only the objects it owns (ARCHITECTURE.md, one writer per field).
+ */
+export type FrontDoor = { managedBy: 'api' } | { managedBy: 'kubernetes'; uid: string; namespace: string; name: string };
+const restApi: FrontDoor = { managedBy: 'api' };
+
+/**
  * Orders of one tenant take the tenant row's lock in turn; queueing them here first keeps a burst from holding a
  * pooled connection each while they wait (the row lock still orders them across processes).
  */
@@ -61,7 +69,8 @@ const pendingCondition = (generation: number): Condition => ({
  * stack, tenant active and within quota (one IPv4 address included), then the row, its audit entry and its
  * reconcile. Nothing is written when any check fails.
  */
-export async function createPod(deps: PodOrderDeps, order: NewPodOrder, actor: Actor, requestId?: string): Promise<Pod> {
+export async function createPod(deps: PodOrderDeps, order: NewPodOrder, actor: Actor, requestId?: string,
+  door: FrontDoor = restApi): Promise<Pod> {
   const id = await tenantOrders.run(order.tenantId, () => deps.db.transaction().execute(async (trx) => {
     const template = await findTemplate(trx, order.templateCode);
     if (!template || !template.is_active) {
@@ -88,6 +97,8 @@ export async function createPod(deps: PodOrderDeps, order: NewPodOrder, actor: A
       power_state: order.power_state ?? 'running', requested_node: order.node ?? null,
       secret_seed: randomBytes(32).toString('base64url'),
       conditions: JSON.stringify([pendingCondition(1)]),
+      ...(door.managedBy === 'kubernetes'
+        ? { managed_by: 'kubernetes' as const, kube_uid: door.uid, kube_namespace: door.namespace, kube_name: door.name } : {}),
     }).returning('id').executeTakeFirstOrThrow();
     await recordAudit(trx, { actor, category: 'lifecycle', action: 'pod.created', tenantId: order.tenantId,
       podId: row.id, requestId, details: { name: order.name, template: template.code, cpu_cores: order.cpu_cores,
@@ -100,14 +111,22 @@ export async function createPod(deps: PodOrderDeps, order: NewPodOrder, actor: A
   return (await findPod(deps.db, id))!;
 }
 
-/** The pod for a spec change: it must exist for this tenant, be the API's to change, and not be going away. */
-async function lockForChange(trx: Kysely<Database>, id: string, tenantId: string | null): Promise<PodRow> {
-  const pod = await lockPod(trx, id);
-  if (!pod || (tenantId !== null && pod.tenant_id !== tenantId)) throw new AppError(404, 'not_found', 'pod not found');
+/** Refuses a write through a front door that does not own the pod. */
+function assertOwnedBy(pod: PodRow, door: FrontDoor, verb: string): void {
+  if (pod.managed_by === door.managedBy) return;
   if (pod.managed_by === 'kubernetes') {
     throw new AppError(409, 'managed_by_kubernetes',
-      `pod ${pod.name} is managed through Kubernetes (${pod.kube_namespace}/${pod.kube_name}): change it there`);
+      `pod ${pod.name} is managed through Kubernetes (${pod.kube_namespace}/${pod.kube_name}): ${verb} it there`);
   }
+  throw new AppError(409, 'managed_by_api', `pod ${pod.name} is managed through the REST API`);
+}
+
+/** The pod for a spec change: it must exist for this tenant, be this front door's to change, and not be going away. */
+async function lockForChange(trx: Kysely<Database>, id: string, tenantId: string | null, door: FrontDoor = restApi)
+  : Promise<PodRow> {
+  const pod = await lockPod(trx, id);
+  if (!pod || (tenantId !== null && pod.tenant_id !== tenantId)) throw new AppError(404, 'not_found', 'pod not found');
+  assertOwnedBy(pod, door, 'change');
   if (pod.deletion_requested_at) throw new AppError(409, 'conflict', `pod ${pod.name} is being deleted`);
   return pod;
 }
@@ -130,9 +149,9 @@ export interface PodChange {
  * never shrinks (422); starting needs an active tenant. The generation moves, so the controller acts.
  */
 export async function changePod(deps: PodOrderDeps, id: string, tenantId: string | null, change: PodChange,
-  actor: Actor, requestId?: string): Promise<Pod> {
+  actor: Actor, requestId?: string, door: FrontDoor = restApi): Promise<Pod> {
   await deps.db.transaction().execute(async (trx) => {
-    const pod = await lockForChange(trx, id, tenantId);
+    const pod = await lockForChange(trx, id, tenantId, door);
     if (change.disk_gb !== undefined && change.disk_gb < pod.disk_gb) {
       throw new PodOrderError(422, 'validation_error',
         [{ name: 'disk_gb', messages: [`a disk cannot shrink: it has ${pod.disk_gb} GB`] }]);
@@ -173,14 +192,11 @@ export async function requestReboot(deps: PodOrderDeps, id: string, tenantId: st
 
 /** Marks a pod for deletion; the controller tears it down and removes the row. Asking twice changes nothing. */
 export async function deletePod(deps: PodOrderDeps, id: string, tenantId: string | null, actor: Actor,
-  requestId?: string): Promise<Pod> {
+  requestId?: string, door: FrontDoor = restApi): Promise<Pod> {
   await deps.db.transaction().execute(async (trx) => {
     const pod = await lockPod(trx, id);
     if (!pod || (tenantId !== null && pod.tenant_id !== tenantId)) throw new AppError(404, 'not_found', 'pod not found');
-    if (pod.managed_by === 'kubernetes') {
-      throw new AppError(409, 'managed_by_kubernetes',
-        `pod ${pod.name} is managed through Kubernetes (${pod.kube_namespace}/${pod.kube_name}): delete it there`);
-    }
+    assertOwnedBy(pod, door, 'delete');
     if (pod.deletion_requested_at) return;
     await trx.updateTable('cloud_pods').set({ deletion_requested_at: sql`now()`, status: 'deleting',
       generation: sql`generation + 1`, updated_at: sql`now()` }).where('id', '=', id).execute();

@@ -1,0 +1,89 @@
+import type { Logger } from '../observability/logger.ts';
+import { deletePod, type PodOrderDeps } from '../pods/orders.ts';
+import type { KubeClient } from './client.ts';
+import type { EventRecorder } from './events.ts';
+import { cloudPodsPath, syncCloudPod } from './pod-bridge.ts';
+import { runReflector, type ReflectorOptions } from './reflector.ts';
+
+export interface BridgeOptions {
+  client: KubeClient;
+  orders: PodOrderDeps;
+  events: EventRecorder;
+  logger: Logger;
+  /** How often every known resource is synced again: status write-back and refused orders retried. */
+  resyncMs: number;
+  inactivityMs?: number;
+  onRestart?: ReflectorOptions['onRestart'];
+}
+
+/**
+ * The Kubernetes front door while this replica leads: a list+watch per kind into a cache of resources, and one
+ * sync per resource at a time (a request arriving meanwhile runs once more after it, like a workqueue key).
+ * Every resource is synced again every `resyncMs`, which is how row status reaches the status subresource.
+ */
+export async function runBridge(options: BridgeOptions, signal: AbortSignal): Promise<void> {
+  const { client, orders, events, logger, resyncMs } = options;
+  const log = logger.child({ component: 'kube-bridge' });
+  const cache = new Map<string, any>();
+  const running = new Map<string, Promise<void>>();
+  const again = new Set<string>();
+  const deps = { db: orders.db, orders, client, events, logger: log };
+
+  function sync(uid: string): void {
+    if (running.has(uid)) { again.add(uid); return; }
+    const work = (async () => {
+      do {
+        again.delete(uid);
+        const resource = cache.get(uid);
+        if (!resource || signal.aborted) return;
+        try {
+          await syncCloudPod(deps, resource);
+        } catch (error) {
+          log.warn({ err: error, resource: `${resource.metadata.namespace}/${resource.metadata.name}` },
+            'CloudPod sync failed; retried at the next resync');
+        }
+      } while (again.has(uid));
+    })().finally(() => running.delete(uid));
+    running.set(uid, work);
+  }
+
+  /** A resource gone from Kubernetes without our finalizer's teardown (forced removal): its row goes too. */
+  async function orphaned(resource: any): Promise<void> {
+    const row = await orders.db.selectFrom('cloud_pods').select(['id', 'deletion_requested_at'])
+      .where('kube_uid', '=', resource.metadata.uid).executeTakeFirst();
+    if (row && !row.deletion_requested_at) {
+      await deletePod(orders, row.id, null, { type: 'kubernetes', id: 'bridge' }, undefined, { managedBy: 'kubernetes',
+        uid: resource.metadata.uid, namespace: resource.metadata.namespace, name: resource.metadata.name });
+    }
+  }
+
+  const reflector = runReflector({
+    client, logger: log, path: `${cloudPodsPath}/cloudpods`,
+    ...(options.inactivityMs ? { inactivityMs: options.inactivityMs } : {}),
+    ...(options.onRestart ? { onRestart: options.onRestart } : {}),
+    async onList(items) {
+      const seen = new Set(items.map((item) => item.metadata.uid as string));
+      for (const [uid, resource] of cache) {
+        if (!seen.has(uid)) { cache.delete(uid); await orphaned(resource).catch((error) => log.warn({ err: error }, 'orphan cleanup failed')); }
+      }
+      for (const item of items) { cache.set(item.metadata.uid, item); sync(item.metadata.uid); }
+    },
+    async onEvent(type, object) {
+      if (type === 'DELETED') {
+        cache.delete(object.metadata.uid);
+        await orphaned(object).catch((error) => log.warn({ err: error }, 'orphan cleanup failed'));
+        return;
+      }
+      cache.set(object.metadata.uid, object);
+      sync(object.metadata.uid);
+    },
+  }, signal);
+
+  const resync = setInterval(() => { for (const uid of cache.keys()) sync(uid); }, resyncMs);
+  try {
+    await reflector;
+  } finally {
+    clearInterval(resync);
+    await Promise.allSettled([...running.values()]);
+  }
+}

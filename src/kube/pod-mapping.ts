@@ -1,0 +1,94 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { Condition } from '../db/schema.ts';
+import type { NewPodOrder, PodChange } from '../pods/orders.ts';
+import type { Pod } from '../pods/store.ts';
+import { setCondition } from '../runtime/conditions.ts';
+
+/** Pure mapping between a CloudPod resource and its cloud_pods row. */
+
+export interface CloudPodSpec {
+  template: string;
+  cpuCores: number;
+  memoryMb: number;
+  diskGb: number;
+  hostname?: string;
+  zone?: string;
+  sshKeys?: string[];
+  powerState?: 'running' | 'stopped';
+  appOptions?: Record<string, unknown>;
+  node?: string;
+}
+
+export interface CloudPodStatus {
+  phase?: string;
+  observedGeneration?: number;
+  conditions?: Condition[];
+  vmid?: number;
+  node?: string;
+  ipAddresses?: string[];
+  podId?: string;
+}
+
+/** The REST API's order for a new resource, in the namespace's tenant. */
+export function orderOf(tenantId: string, name: string, spec: CloudPodSpec): NewPodOrder {
+  return { tenantId, name, templateCode: spec.template, cpu_cores: spec.cpuCores, memory_mb: spec.memoryMb,
+    disk_gb: spec.diskGb, hostname: spec.hostname ?? null, zone: spec.zone ?? null, ssh_keys: spec.sshKeys ?? [],
+    power_state: spec.powerState ?? 'running', app_options: spec.appOptions ?? {}, node: spec.node ?? null };
+}
+
+/** The fields the row must change to match the spec (the mutable ones: resources and power); empty when none. */
+export function changeOf(pod: Pod, spec: CloudPodSpec): PodChange {
+  const change: PodChange = {};
+  if (spec.cpuCores !== pod.cpu_cores) change.cpu_cores = spec.cpuCores;
+  if (spec.memoryMb !== pod.memory_mb) change.memory_mb = spec.memoryMb;
+  if (spec.diskGb !== pod.disk_gb) change.disk_gb = spec.diskGb;
+  if ((spec.powerState ?? 'running') !== pod.power_state) change.power_state = spec.powerState ?? 'running';
+  return change;
+}
+
+/**
+ * The status subresource for a row. Generations differ between the row and the resource, so the resource's
+ * generation counts as observed only when the row has converged and holds exactly the resource's spec;
+ * otherwise the last observed one stays.
+ */
+export function statusOf(pod: Pod, resource: { metadata: { generation?: number }; spec: CloudPodSpec; status?: CloudPodStatus })
+  : CloudPodStatus {
+  const converged = pod.observed_generation >= pod.generation && Object.keys(changeOf(pod, resource.spec)).length === 0;
+  const observedGeneration = converged ? resource.metadata.generation : resource.status?.observedGeneration;
+  const status: CloudPodStatus = {
+    phase: pod.status,
+    conditions: pod.conditions.map((c) => {
+      const { observedGeneration: _rowGeneration, ...rest } = c;
+      return observedGeneration === undefined ? rest as Condition : { ...rest, observedGeneration };
+    }),
+    podId: pod.id,
+    ipAddresses: pod.ip_addresses,
+  };
+  if (observedGeneration !== undefined) status.observedGeneration = observedGeneration;
+  if (pod.vmid !== null) status.vmid = pod.vmid;
+  if (pod.node !== null) status.node = pod.node;
+  return status;
+}
+
+/** The status of a resource that has no row because its order was refused: Ready=False with the reason. */
+export function refusedStatus(previous: CloudPodStatus | undefined, generation: number, reason: string, message: string,
+  now = new Date()): CloudPodStatus {
+  const conditions = setCondition(previous?.conditions ?? [], { type: 'Ready', status: 'False', reason, message }, generation, now);
+  return { phase: 'pending', observedGeneration: generation, conditions };
+}
+
+/** Whether a status write would change anything (status is written only when it changed). */
+export const statusDiffers = (current: CloudPodStatus | undefined, next: CloudPodStatus): boolean =>
+  !isDeepStrictEqual(JSON.parse(JSON.stringify(current ?? {})), JSON.parse(JSON.stringify(next)));
+
+/** The reason a refused order shows on its resource, from the front door's error code. */
+export function refusalReason(code: string, message: string): string {
+  switch (code) {
+    case 'resource_limit_exceeded': return 'QuotaExceeded';
+    case 'tenant_suspended': return 'TenantSuspended';
+    case 'plan_required': return 'PlanRequired';
+    case 'conflict': return 'NameConflict';
+    case 'validation_error': return /template/.test(message) ? 'TemplateInvalid' : 'SpecInvalid';
+    default: return 'OrderRefused';
+  }
+}

@@ -1,0 +1,128 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { cloudPod, podsPath, readyOf, startKubePlatform, type KubePlatform } from './support/kube.ts';
+import { waitFor } from './support/wait.ts';
+
+/** CloudPod resources through the bridge, end to end against the Proxmox simulator and the fake kube-apiserver. */
+const test = suite('kube bridge');
+let k: KubePlatform;
+test.before(async () => { k = await startKubePlatform(); });
+test.after(async () => { await k?.stop(); });
+
+const get = (name: string, namespace = k.namespace) => k.call('GET', podsPath(namespace, name));
+const waitResource = (name: string, what: string, accept: (r: any) => boolean, timeoutMs = 30_000) =>
+  waitFor(`CloudPod ${name} ${what}`, async () => (await get(name)).body, accept, { timeoutMs, intervalMs: 100 });
+const rowOf = (uid: string) => k.platform.database.db.selectFrom('cloud_pods').selectAll().where('kube_uid', '=', uid)
+  .executeTakeFirst();
+
+let uid: string;
+let podId: string;
+let vmid: number;
+
+test('an applied CloudPod gets the finalizer, a kube-managed row and an active VM, with status written back', async () => {
+  const created = await k.call('POST', podsPath(k.namespace), cloudPod('web-1', { cpuCores: 2, memoryMb: 2048 }));
+  assert.is(created.status, 201, JSON.stringify(created.body));
+  uid = created.body.metadata.uid;
+  const resource = await waitResource('web-1', 'Ready', (r) => readyOf(r)?.status === 'True' && r.status.phase === 'active');
+  assert.equal(resource.metadata.finalizers, ['cloudpods.mpanel.io/finalizer']);
+  assert.is(resource.status.observedGeneration, 1);
+  assert.is(readyOf(resource).observedGeneration, 1);
+  assert.ok(resource.status.ipAddresses.length > 0);
+  vmid = resource.status.vmid;
+  assert.ok(k.platform.sim.sim.cluster.vms.get(vmid)?.running, 'the VM runs');
+  assert.ok(k.platform.sim.sim.nodes.includes(resource.status.node));
+  const row = (await rowOf(uid))!;
+  assert.equal([row.managed_by, row.kube_namespace, row.kube_name, row.tenant_id, row.cpu_cores],
+    ['kubernetes', k.namespace, 'web-1', k.platform.tenant.id, 2]);
+  podId = row.id;
+  assert.is(resource.status.podId, podId);
+  const events = (await k.call('GET', `/apis/events.k8s.io/v1/namespaces/${k.namespace}/events`)).body.items;
+  assert.ok(events.some((e: any) => e.reason === 'Created' && e.type === 'Normal' && e.regarding.uid === uid));
+  assert.ok(events.some((e: any) => e.reason === 'Ready' && e.regarding.uid === uid));
+});
+
+test('REST refuses spec writes to a kube-managed pod (409 managed_by_kubernetes) and keeps serving its status', async () => {
+  const token = k.platform.token;
+  for (const [method, path, body] of [['PATCH', `/api/cloud-pods/${podId}`, { cpu_cores: 4 }],
+    ['DELETE', `/api/cloud-pods/${podId}`, undefined], ['POST', `/api/cloud-pods/${podId}/actions/stop`, undefined]] as const) {
+    const response = await k.platform.app.request(method, path, { token, ...(body ? { body } : {}) });
+    assert.equal([response.status, response.body.error?.code], [409, 'managed_by_kubernetes'], `${method} ${path}`);
+  }
+  const shown = await k.platform.app.request('GET', `/api/cloud-pods/${podId}`, { token });
+  assert.equal([shown.status, shown.body.pod.managed_by, shown.body.pod.status.phase], [200, 'kubernetes', 'active']);
+});
+
+test('a spec edit is reconciled: the VM grows and observedGeneration follows', async () => {
+  const patched = await k.call('PATCH', podsPath(k.namespace, 'web-1'), { spec: { cpuCores: 3, diskGb: 20 } },
+    'application/merge-patch+json');
+  assert.is(patched.body.metadata.generation, 2);
+  await waitResource('web-1', 'observed generation 2', (r) => r.status?.observedGeneration === 2 && readyOf(r)?.status === 'True');
+  const vm = k.platform.sim.sim.cluster.vms.get(vmid)!;
+  assert.match(String(vm.config.scsi0), /size=20G/);
+  assert.is(String(vm.pending.cores ?? vm.config.cores), '3');
+  assert.is((await rowOf(uid))!.cpu_cores, 3);
+});
+
+test('a resource in an unlabelled namespace only reports TenantUnknown', async () => {
+  await k.call('POST', '/api/v1/namespaces', { metadata: { name: 'stray' } });
+  const created = await k.call('POST', podsPath('stray'), cloudPod('lost'));
+  const resource = await waitFor('TenantUnknown', async () => (await get('lost', 'stray')).body,
+    (r) => readyOf(r)?.reason === 'TenantUnknown', { timeoutMs: 10_000 });
+  assert.is(readyOf(resource).status, 'False');
+  assert.is(await rowOf(created.body.metadata.uid), undefined, 'no row, nothing provisioned');
+});
+
+test('an order over quota is refused as a QuotaExceeded condition, not provisioned', async () => {
+  const created = await k.call('POST', podsPath(k.namespace), cloudPod('huge', { cpuCores: 128, memoryMb: 1_048_576, diskGb: 65_536 }));
+  await k.platform.app.system.quotas.setOverride(k.platform.tenant.id, { pods: 1000, cpu_cores: 100, memory_mb: 100_000_000,
+    disk_gb: 1_000_000, bandwidth_gb: null, ipv4: null }, { type: 'system', id: 'test' });
+  const resource = await waitResource('huge', 'QuotaExceeded', (r) => readyOf(r)?.reason === 'QuotaExceeded', 10_000);
+  assert.match(readyOf(resource).message, /cpu_cores/);
+  assert.is(await rowOf(created.body.metadata.uid), undefined);
+  await k.call('DELETE', podsPath(k.namespace, 'huge'));
+  await waitResource('huge', 'gone', (r) => r.code === 404, 10_000);
+});
+
+test('conflicting status writes are retried', async () => {
+  k.api.faults.failNth({ method: 'PATCH', path: '/cloudpods/web-1/status', status: 409, times: 2 });
+  await k.call('PATCH', podsPath(k.namespace, 'web-1'), { spec: { powerState: 'stopped' } }, 'application/merge-patch+json');
+  const resource = await waitResource('web-1', 'stopped', (r) => r.status?.phase === 'stopped' && r.status.observedGeneration === 3);
+  assert.is(resource.status.phase, 'stopped');
+  assert.is(k.platform.sim.sim.cluster.vms.get(vmid)!.running, false);
+});
+
+test('a watch dropped, frozen or answered 410 recovers without losing an event', async () => {
+  const seen = async (name: string) => waitResource(name, 'picked up', (r) => r.metadata?.finalizers?.length === 1, 15_000);
+  assert.ok(k.api.faults.dropWatches('/cloudpods?') >= 1, 'the bridge watches CloudPods');
+  await k.call('POST', podsPath(k.namespace), cloudPod('after-drop', { powerState: 'stopped' }));
+  await seen('after-drop');
+  await waitFor('watch re-opened', () => k.api.faults.openWatches('/cloudpods?'), (n) => n >= 1);
+  k.api.faults.freezeWatches('/cloudpods?');
+  await k.call('POST', podsPath(k.namespace), cloudPod('after-freeze', { powerState: 'stopped' }));
+  await seen('after-freeze');
+  await waitFor('watch re-opened', () => k.api.faults.openWatches('/cloudpods?'), (n) => n >= 1);
+  k.api.faults.compact();
+  k.api.faults.dropWatches('/cloudpods?');
+  await k.call('POST', podsPath(k.namespace), cloudPod('after-410', { powerState: 'stopped' }));
+  await seen('after-410');
+  const relists = k.api.calls.filter((c) => c.method === 'GET' && c.path === '/apis/cloudpods.mpanel.io/v1alpha1/cloudpods');
+  assert.ok(relists.length >= 2, 'the 410 made the bridge relist');
+  for (const name of ['after-drop', 'after-freeze', 'after-410']) await k.call('DELETE', podsPath(k.namespace, name));
+  for (const name of ['after-drop', 'after-freeze', 'after-410']) await waitResource(name, 'gone', (r) => r.code === 404);
+});
+
+test('delete: the VM goes first, then the finalizer, then the resource', async () => {
+  const deleting = await k.call('DELETE', podsPath(k.namespace, 'web-1'));
+  assert.ok(deleting.body.metadata.deletionTimestamp);
+  const rv = deleting.body.metadata.resourceVersion;
+  await waitResource('web-1', 'gone', (r) => r.code === 404, 30_000);
+  assert.is(k.platform.sim.sim.cluster.vms.get(vmid), undefined, 'the VM is destroyed');
+  assert.is(await rowOf(uid), undefined, 'the row is gone');
+  const events = (await k.call('GET', `/apis/events.k8s.io/v1/namespaces/${k.namespace}/events`)).body.items
+    .filter((e: any) => e.regarding.uid === uid).map((e: any) => e.reason);
+  assert.ok(events.indexOf('Deleting') < events.indexOf('Deleted'), events.join(','));
+  // The resource was removed by the finalizer's removal, after the row went (the only path that removes it).
+  assert.ok(Number(rv) > 0);
+});
+
+test.run();

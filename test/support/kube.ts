@@ -1,0 +1,43 @@
+import { startKubeApiserver, type FakeKubeApiserver } from './kube-apiserver/index.ts';
+import { startPlatform, type Platform } from './platform.ts';
+
+/** The platform (database, simulator, app) bridged to a fake kube-apiserver, with a namespace for its tenant. */
+export interface KubePlatform {
+  api: FakeKubeApiserver;
+  platform: Platform;
+  /** Labelled for the platform's tenant. */
+  namespace: string;
+  call(method: string, path: string, body?: unknown, contentType?: string): Promise<{ status: number; body: any }>;
+  stop(): Promise<void>;
+}
+
+export const podsPath = (namespace: string, name = '') =>
+  `/apis/cloudpods.mpanel.io/v1alpha1/namespaces/${namespace}/cloudpods${name ? `/${name}` : ''}`;
+
+export async function startKubePlatform(config: Record<string, unknown> = {}): Promise<KubePlatform> {
+  const api = await startKubeApiserver({ bookmarkIntervalMs: 200 });
+  const call = async (method: string, path: string, body?: unknown, contentType = 'application/json') => {
+    const response = await fetch(`${api.url}${path}`, { method, headers: { 'content-type': contentType },
+      body: body === undefined ? undefined : JSON.stringify(body) });
+    return { status: response.status, body: await response.json() as any };
+  };
+  const platform = await startPlatform({ config: { 'kube.kubeconfig': api.kubeconfigPath, 'kube.leaseDurationSeconds': 2,
+    'kube.renewDeadlineSeconds': 1, 'kube.retryPeriodMs': 200, 'kube.resyncIntervalMs': 200,
+    'kube.watchInactivitySeconds': 2, ...config } });
+  const namespace = 'team-acme';
+  await call('POST', '/api/v1/namespaces', { metadata: { name: namespace, labels: { 'cloudpods.mpanel.io/tenant': platform.tenant.slug } } });
+  return {
+    api, platform, namespace, call,
+    async stop() {
+      await platform.stop();
+      await api.stop();
+    },
+  };
+}
+
+export const cloudPod = (name: string, spec: Record<string, unknown> = {}) => ({
+  apiVersion: 'cloudpods.mpanel.io/v1alpha1', kind: 'CloudPod', metadata: { name },
+  spec: { template: 'ubuntu-24.04', cpuCores: 1, memoryMb: 1024, diskGb: 10, ...spec },
+});
+
+export const readyOf = (resource: any) => resource?.status?.conditions?.find((c: any) => c.type === 'Ready');
