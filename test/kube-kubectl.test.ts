@@ -1,0 +1,47 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { podsPath, startKubePlatform, type KubePlatform } from './support/kube.ts';
+
+/** Acceptance with the real kubectl against the fake apiserver and the whole platform on the simulator. */
+const test = suite('kubectl');
+let k: KubePlatform;
+test.before(async () => { k = await startKubePlatform(); });
+test.after(async () => { await k?.stop(); });
+
+const run = promisify(execFile);
+const example = path.join(import.meta.dirname, '../examples/cloudpod.yaml');
+const kubectl = async (...args: string[]) => (await run('kubectl', ['-n', k.namespace, ...args],
+  { env: { ...process.env, KUBECONFIG: k.api.kubeconfigPath }, timeout: 60_000 })).stdout;
+
+let vmid: number;
+
+test('kubectl apply -f examples/cloudpod.yaml, then wait for Ready', async () => {
+  assert.match(await kubectl('apply', '-f', example), /cloudpod\.cloudpods\.mpanel\.io\/web-1 created/);
+  assert.match(await kubectl('wait', '--for=condition=Ready', 'cloudpod/web-1', '--timeout=60s'), /condition met/);
+});
+
+test('kubectl get cloudpods shows Phase, Ready, IP, Node, VMID and Age', async () => {
+  const output = await kubectl('get', 'cloudpods');
+  const [header, row] = output.trim().split('\n');
+  assert.equal(header!.split(/\s+/), ['NAME', 'PHASE', 'READY', 'IP', 'NODE', 'VMID', 'AGE']);
+  const cells = row!.split(/\s+/);
+  // `cloudpods` is also the category of all four kinds, so kubectl names rows with their kind.
+  assert.equal(cells.slice(0, 3), ['cloudpod.cloudpods.mpanel.io/web-1', 'active', 'True']);
+  assert.match(cells[3]!, /^192\.0\.2\.\d+$/);
+  vmid = Number(cells[5]);
+  assert.ok(k.platform.sim.sim.cluster.vms.get(vmid)?.running, `VM ${vmid} runs`);
+  assert.match(await kubectl('get', 'cvm', 'web-1', '-o', 'jsonpath={.status.phase}'), /^active$/, 'short name');
+  const single = (await kubectl('get', 'cloudpod')).trim().split('\n');
+  assert.equal(single[1]!.split(/\s+/).slice(0, 3), ['web-1', 'active', 'True'], 'the singular names one kind');
+});
+
+test('kubectl delete completes once the VM is gone', async () => {
+  assert.match(await kubectl('delete', '-f', example, '--timeout=60s'), /deleted/);
+  assert.is(k.platform.sim.sim.cluster.vms.get(vmid), undefined, 'the VM is gone when kubectl returns');
+  assert.is((await k.call('GET', podsPath(k.namespace, 'web-1'))).status, 404);
+});
+
+test.run();
