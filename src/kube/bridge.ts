@@ -2,8 +2,33 @@ import type { Logger } from '../observability/logger.ts';
 import { deletePod, type PodOrderDeps } from '../pods/orders.ts';
 import type { KubeClient } from './client.ts';
 import type { EventRecorder } from './events.ts';
-import { cloudPodsPath, syncCloudPod } from './pod-bridge.ts';
+import { syncCloudPodHook } from './hook-bridge.ts';
+import { syncCloudPod, type PodBridgeDeps } from './pod-bridge.ts';
 import { runReflector, type ReflectorOptions } from './reflector.ts';
+import { groupPath } from './resource-writes.ts';
+
+/** One kind the bridge serves: how to sync a resource and what to do when one vanished without teardown. */
+interface KindBridge {
+  plural: string;
+  sync(deps: PodBridgeDeps, resource: any): Promise<void>;
+  orphaned(deps: PodBridgeDeps, resource: any): Promise<void>;
+}
+
+const bridgedKinds: KindBridge[] = [
+  { plural: 'cloudpods', sync: syncCloudPod, orphaned: orphanedPod },
+  { plural: 'cloudpodhooks', sync: syncCloudPodHook,
+    orphaned: async (deps, resource) => { await deps.db.deleteFrom('cloud_pod_hooks').where('kube_uid', '=', resource.metadata.uid).execute(); } },
+];
+
+/** A CloudPod gone from Kubernetes without our finalizer's teardown (forced removal): its pod is deleted too. */
+async function orphanedPod({ orders }: PodBridgeDeps, resource: any): Promise<void> {
+  const row = await orders.db.selectFrom('cloud_pods').select(['id', 'deletion_requested_at'])
+    .where('kube_uid', '=', resource.metadata.uid).executeTakeFirst();
+  if (row && !row.deletion_requested_at) {
+    await deletePod(orders, row.id, null, { type: 'kubernetes', id: 'bridge' }, undefined, { managedBy: 'kubernetes',
+      uid: resource.metadata.uid, namespace: resource.metadata.namespace, name: resource.metadata.name });
+  }
+}
 
 export interface BridgeOptions {
   client: KubeClient;
@@ -22,12 +47,17 @@ export interface BridgeOptions {
  * Every resource is synced again every `resyncMs`, which is how row status reaches the status subresource.
  */
 export async function runBridge(options: BridgeOptions, signal: AbortSignal): Promise<void> {
-  const { client, orders, events, logger, resyncMs } = options;
-  const log = logger.child({ component: 'kube-bridge' });
+  const log = options.logger.child({ component: 'kube-bridge' });
+  const deps: PodBridgeDeps = { db: options.orders.db, orders: options.orders, client: options.client, events: options.events,
+    logger: log };
+  await Promise.all(bridgedKinds.map((kind) => runKind(kind, deps, options, signal)));
+}
+
+async function runKind(kind: KindBridge, deps: PodBridgeDeps, options: BridgeOptions, signal: AbortSignal): Promise<void> {
+  const log = deps.logger;
   const cache = new Map<string, any>();
   const running = new Map<string, Promise<void>>();
   const again = new Set<string>();
-  const deps = { db: orders.db, orders, client, events, logger: log };
 
   function sync(uid: string): void {
     if (running.has(uid)) { again.add(uid); return; }
@@ -37,41 +67,34 @@ export async function runBridge(options: BridgeOptions, signal: AbortSignal): Pr
         const resource = cache.get(uid);
         if (!resource || signal.aborted) return;
         try {
-          await syncCloudPod(deps, resource);
+          await kind.sync(deps, resource);
         } catch (error) {
-          log.warn({ err: error, resource: `${resource.metadata.namespace}/${resource.metadata.name}` },
-            'CloudPod sync failed; retried at the next resync');
+          log.warn({ err: error, kind: kind.plural, resource: `${resource.metadata.namespace}/${resource.metadata.name}` },
+            'sync failed; retried at the next resync');
         }
       } while (again.has(uid));
     })().finally(() => running.delete(uid));
     running.set(uid, work);
   }
 
-  /** A resource gone from Kubernetes without our finalizer's teardown (forced removal): its row goes too. */
-  async function orphaned(resource: any): Promise<void> {
-    const row = await orders.db.selectFrom('cloud_pods').select(['id', 'deletion_requested_at'])
-      .where('kube_uid', '=', resource.metadata.uid).executeTakeFirst();
-    if (row && !row.deletion_requested_at) {
-      await deletePod(orders, row.id, null, { type: 'kubernetes', id: 'bridge' }, undefined, { managedBy: 'kubernetes',
-        uid: resource.metadata.uid, namespace: resource.metadata.namespace, name: resource.metadata.name });
-    }
-  }
+  const orphaned = (resource: any) => kind.orphaned(deps, resource)
+    .catch((error) => log.warn({ err: error, kind: kind.plural }, 'cleanup of a vanished resource failed'));
 
   const reflector = runReflector({
-    client, logger: log, path: `${cloudPodsPath}/cloudpods`,
+    client: deps.client, logger: log, path: `${groupPath}/${kind.plural}`,
     ...(options.inactivityMs ? { inactivityMs: options.inactivityMs } : {}),
     ...(options.onRestart ? { onRestart: options.onRestart } : {}),
     async onList(items) {
       const seen = new Set(items.map((item) => item.metadata.uid as string));
       for (const [uid, resource] of cache) {
-        if (!seen.has(uid)) { cache.delete(uid); await orphaned(resource).catch((error) => log.warn({ err: error }, 'orphan cleanup failed')); }
+        if (!seen.has(uid)) { cache.delete(uid); await orphaned(resource); }
       }
       for (const item of items) { cache.set(item.metadata.uid, item); sync(item.metadata.uid); }
     },
     async onEvent(type, object) {
       if (type === 'DELETED') {
         cache.delete(object.metadata.uid);
-        await orphaned(object).catch((error) => log.warn({ err: error }, 'orphan cleanup failed'));
+        await orphaned(object);
         return;
       }
       cache.set(object.metadata.uid, object);
@@ -79,7 +102,7 @@ export async function runBridge(options: BridgeOptions, signal: AbortSignal): Pr
     },
   }, signal);
 
-  const resync = setInterval(() => { for (const uid of cache.keys()) sync(uid); }, resyncMs);
+  const resync = setInterval(() => { for (const uid of cache.keys()) sync(uid); }, options.resyncMs);
   try {
     await reflector;
   } finally {

@@ -1,4 +1,3 @@
-import { isDeepStrictEqual } from 'node:util';
 import type { Condition } from '../db/schema.ts';
 import type { NewPodOrder, PodChange } from '../pods/orders.ts';
 import type { Pod } from '../pods/store.ts';
@@ -76,10 +75,6 @@ export function refusedStatus(previous: CloudPodStatus | undefined, generation: 
   const conditions = setCondition(previous?.conditions ?? [], { type: 'Ready', status: 'False', reason, message }, generation, now);
   return { phase: 'pending', observedGeneration: generation, conditions };
 }
-
-/** Whether a status write would change anything (status is written only when it changed). */
-export const statusDiffers = (current: CloudPodStatus | undefined, next: CloudPodStatus): boolean =>
-  !isDeepStrictEqual(JSON.parse(JSON.stringify(current ?? {})), JSON.parse(JSON.stringify(next)));
 
 /** The reason a refused order shows on its resource, from the front door's error code. */
 export function refusalReason(code: string, message: string): string {

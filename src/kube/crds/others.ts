@@ -89,6 +89,8 @@ export const cloudPodHook: KindDefinition = {
     'x-kubernetes-validations': [
       { rule: 'self.type != \'http\' || self.target.startsWith(\'https://\') || self.target.startsWith(\'http://\')',
         message: 'an http hook\'s target is an http(s) URL' },
+      { rule: 'self.type != \'script\' || self.target.matches(\'^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$\')',
+        message: 'a script hook\'s target is an allow-listed script identifier' },
     ],
   },
   status: commonStatus(['pending', 'active', 'error'], {}),

@@ -17,6 +17,8 @@ const fixed: Record<string, Rule> = {
     (s, o) => (s.hostname === undefined) === (o.hostname === undefined) && (s.zone === undefined) === (o.zone === undefined),
   "self.type != 'http' || self.target.startsWith('https://') || self.target.startsWith('http://')":
     (s) => s.type !== 'http' || s.target.startsWith('https://') || s.target.startsWith('http://'),
+  "self.type != 'script' || self.target.matches('^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$')":
+    (s) => s.type !== 'script' || /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(s.target),
 };
 
 export interface CompiledRule {
