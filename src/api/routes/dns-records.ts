@@ -11,6 +11,7 @@ import { recordAudit } from '../../observability/audit.ts';
 import { findTenant } from '../../tenancy/tenants.ts';
 import { canSeeTenant, principalOf, requirePermission } from '../auth.ts';
 import type { ApiDeps, AppEnv } from '../context.ts';
+import { AppError } from '../../errors.ts';
 import { ApiError, notFound, validationError } from '../errors.ts';
 import { readJson, readParam } from '../validation.ts';
 
@@ -101,6 +102,10 @@ export function dnsRecordRoutes({ db, jobs, settings, pdns }: ApiDeps): Hono<App
     const id = readParam(c, 'id', z.uuid(), 'DNS record');
     const record = await findRecord(db, id);
     if (!record || record.pod_id !== pod.id) throw notFound('DNS record');
+    if (record.managed_by === 'kubernetes') {
+      throw new AppError(409, 'managed_by_kubernetes',
+        `this record is managed through Kubernetes (${record.kube_namespace}/${record.kube_name}): delete it there`);
+    }
     if (record.origin === 'pod') {
       throw new ApiError(409, 'conflict', 'this record follows the pod\'s hostname; change or delete the pod instead');
     }

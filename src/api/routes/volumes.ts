@@ -6,6 +6,7 @@ import { findVolume, listVolumesOfPod } from '../../volumes/store.ts';
 import { volumeView } from '../../volumes/view.ts';
 import { canSeeTenant, principalOf, requirePermission } from '../auth.ts';
 import type { ApiDeps, AppEnv } from '../context.ts';
+import { AppError } from '../../errors.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { offsetOf, paginationMeta, paginationQuery } from '../pagination.ts';
 import { readJson, readParam, readQuery } from '../validation.ts';
@@ -62,6 +63,17 @@ export function volumeRoutes({ db, jobs, quotas }: ApiDeps): Hono<AppEnv> {
 
   const volumeId = (c: Context<AppEnv>) => readParam(c, 'id', z.uuid(), 'volume');
 
+  /** A volume from Kubernetes changes only there (one writer per field); its status stays readable here. */
+  async function changeableVolumeId(c: Context<AppEnv>): Promise<string> {
+    const id = volumeId(c);
+    const volume = await findVolume(db, id);
+    if (volume?.managed_by === 'kubernetes') {
+      throw new AppError(409, 'managed_by_kubernetes',
+        `volume ${volume.name} is managed through Kubernetes (${volume.kube_namespace}/${volume.kube_name}): change it there`);
+    }
+    return id;
+  }
+
   app.get('/', view, async (c) => {
     const pod = await podFromPath(c);
     const query = readQuery(c, listQuery);
@@ -87,14 +99,14 @@ export function volumeRoutes({ db, jobs, quotas }: ApiDeps): Hono<AppEnv> {
   for (const action of ['attach', 'detach'] as const) {
     app.post(`/:id/${action}`, manage, async (c) => {
       const scope = await scopeOf(c);
-      const volume = await setAttached(deps, scope, volumeId(c), action === 'attach');
+      const volume = await setAttached(deps, scope, await changeableVolumeId(c), action === 'attach');
       return c.json({ volume: volumeView(volume) }, 202);
     });
   }
 
   app.post('/:id/resize', manage, async (c) => {
     const scope = await scopeOf(c);
-    const id = volumeId(c);
+    const id = await changeableVolumeId(c);
     const body = await readJson(c, resizeBody);
     const volume = await resizeVolume(deps, scope, id, body.size_gb);
     return c.json({ volume: volumeView(volume) }, 202);
@@ -102,7 +114,7 @@ export function volumeRoutes({ db, jobs, quotas }: ApiDeps): Hono<AppEnv> {
 
   app.delete('/:id', manage, async (c) => {
     const scope = await scopeOf(c);
-    const volume = await deleteVolume(deps, scope, volumeId(c));
+    const volume = await deleteVolume(deps, scope, await changeableVolumeId(c));
     return c.json({ volume: volume ? volumeView(volume) : null }, 202);
   });
 
