@@ -48,6 +48,8 @@ export async function runReflector(options: ReflectorOptions, signal: AbortSigna
       const [low, high] = watchTimeoutSeconds;
       const timeout = Math.floor(low + Math.random() * (high - low));
       let gone = false;
+      let delivered = false;
+      const openedAt = Date.now();
       await client.watch(`${path}?watch=true&allowWatchBookmarks=true&timeoutSeconds=${timeout}&resourceVersion=${resourceVersion}`,
         async (event: WatchEvent) => {
           if (event.type === 'ERROR') {
@@ -58,8 +60,11 @@ export async function runReflector(options: ReflectorOptions, signal: AbortSigna
           const rv = event.object?.metadata?.resourceVersion;
           if (event.type !== 'BOOKMARK') await options.onEvent(event.type, event.object);
           if (rv) resourceVersion = String(rv);
+          delivered = true;
           failures = 0;
         }, { signal, inactivityMs });
+      // A watch the server ends at once without a word is a failing server, not a timeout: back off, don't spin.
+      if (!gone && !delivered && Date.now() - openedAt < 1000) throw new Error('the watch closed at once');
       if (gone) {
         logger.info({ path }, 'watch history expired (410): relisting');
         resourceVersion = null;
