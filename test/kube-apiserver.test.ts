@@ -85,6 +85,9 @@ test('schema validation: bounds, patterns, required, unknown fields pruned, CEL 
   const pruned = await call('POST', base, pod('b', { colour: 'blue' }));
   assert.is(pruned.status, 201);
   assert.is(pruned.body.spec.colour, undefined);
+  const strict = await call('POST', `${base}?fieldValidation=Strict`, pod('c', { colour: 'blue' }));
+  assert.equal([strict.status, strict.body.reason], [400, 'BadRequest']);
+  assert.match(strict.body.message, /unknown field "spec.colour"/);
   const shrink = await call('PATCH', `${base}/b`, { spec: { diskGb: 5 } }, 'application/merge-patch+json');
   assert.equal([shrink.status, shrink.body.reason], [422, 'Invalid']);
   assert.match(shrink.body.message, /diskGb cannot shrink/);

@@ -20,6 +20,8 @@ let vmid: number;
 
 test('kubectl apply -f examples/cloudpod.yaml, then wait for Ready', async () => {
   assert.match(await kubectl('apply', '-f', example), /cloudpod\.cloudpods\.mpanel\.io\/web-1 created/);
+  assert.ok(k.api.calls.some((c) => c.method === 'POST' && c.path.includes('fieldValidation=Strict')),
+    'kubectl leaves field validation to the server, as with a real one');
   assert.match(await kubectl('wait', '--for=condition=Ready', 'cloudpod/web-1', '--timeout=60s'), /condition met/);
 });
 

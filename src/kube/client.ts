@@ -67,6 +67,8 @@ export class KubeClient {
       if (token) options.headers = { ...options.headers, authorization: `Bearer ${token}` };
     }
     const transport = secure ? https : http;
+    // An abort that came before this call would never fire the listener below: a watch would then live on.
+    if (signal?.aborted) throw new Error('aborted');
     return new Promise((resolve, reject) => {
       const request = transport.request(options, resolve);
       request.setTimeout(timeoutMs, () => request.destroy(new Error(`no answer from the kube-apiserver in ${timeoutMs} ms`)));

@@ -90,6 +90,7 @@ export class LeaderElector {
         logger.warn({ err: error }, 'leader election: could not reach the lease');
       }
       if (held) lastRenew = Date.now();
+      if (this.stopped.signal.aborted) break;
       if (held && !this.leading) {
         logger.info({ lease: this.options.name, identity: this.options.identity }, 'became the Kubernetes bridge leader');
         this.begin();
@@ -98,6 +99,7 @@ export class LeaderElector {
         this.end();
       }
       await new Promise<void>((resolve) => {
+        if (this.stopped.signal.aborted) { resolve(); return; }
         const timer = setTimeout(resolve, retryPeriodMs);
         this.stopped.signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
       });
@@ -126,6 +128,7 @@ export class LeaderElector {
     this.stopped.abort();
     this.end();
     await this.running;
+    this.end(); // in case an attempt in flight at stop() had just won the lease
     await this.work;
   }
 }

@@ -33,6 +33,7 @@ export async function runReflector(options: ReflectorOptions, signal: AbortSigna
   let failures = 0;
   let resourceVersion: string | null = null;
   const sleep = (ms: number) => new Promise<void>((resolve) => {
+    if (signal.aborted) { resolve(); return; }
     const timer = setTimeout(resolve, ms);
     signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
   });

@@ -16,19 +16,24 @@ type Schema = Record<string, any>;
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** Drops fields the schema does not name (unless it preserves unknown fields) and fills defaults. Mutates. */
-export function pruneAndDefault(value: unknown, schema: Schema): unknown {
+/**
+ * Drops fields the schema does not name (unless it preserves unknown fields) and fills defaults. Mutates; the
+ * paths of dropped fields go to `pruned` (a `fieldValidation=Strict` request refuses them instead).
+ */
+export function pruneAndDefault(value: unknown, schema: Schema, pruned: string[] = [], path = ''): unknown {
   if (schema.type === 'object' && isObject(value)) {
     const properties: Record<string, Schema> = schema.properties ?? {};
     if (!schema['x-kubernetes-preserve-unknown-fields'] && schema.properties) {
-      for (const key of Object.keys(value)) if (!(key in properties)) delete value[key];
+      for (const key of Object.keys(value)) {
+        if (!(key in properties)) { delete value[key]; pruned.push(path ? `${path}.${key}` : key); }
+      }
     }
     for (const [key, child] of Object.entries(properties)) {
       if (value[key] === undefined && child.default !== undefined) value[key] = structuredClone(child.default);
-      if (value[key] !== undefined && key !== 'metadata') value[key] = pruneAndDefault(value[key], child);
+      if (value[key] !== undefined && key !== 'metadata') value[key] = pruneAndDefault(value[key], child, pruned, path ? `${path}.${key}` : key);
     }
   } else if (schema.type === 'array' && Array.isArray(value) && schema.items) {
-    return value.map((item) => pruneAndDefault(item, schema.items));
+    return value.map((item, index) => pruneAndDefault(item, schema.items, pruned, `${path}[${index}]`));
   }
   return value;
 }

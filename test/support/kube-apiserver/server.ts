@@ -238,6 +238,11 @@ export async function startFakeKubeApiserver({ crdsDirectory, bookmarkIntervalMs
       return send(response, 404, new StatusError(404, 'NotFound', 'the server could not find the requested resource').toStatus());
     }
     const query = url.searchParams;
+    /** Store calls are synchronous: the flag holds for exactly this request's write. */
+    const strictly = <T>(write: () => T): T => {
+      store.strict = query.get('fieldValidation') === 'Strict';
+      try { return write(); } finally { store.strict = false; }
+    };
     const wantsTable = (request.headers.accept ?? '').includes('as=Table');
     if (method === 'GET' && !name) {
       const filter = filterOf(namespace, query);
@@ -248,7 +253,8 @@ export async function startFakeKubeApiserver({ crdsDirectory, bookmarkIntervalMs
       return send(response, 200, { kind: `${type.kind}List`, apiVersion: groupVersion(type), metadata: list.metadata, items: list.items });
     }
     if (method === 'POST' && !name) {
-      return send(response, 201, store.create(type, namespace, await readBody(request)));
+      const body = await readBody(request);
+      return send(response, 201, strictly(() => store.create(type, namespace, body)));
     }
     if (!name) return send(response, 405, new StatusError(405, 'MethodNotAllowed', `${method} is not allowed on a collection`).toStatus());
     switch (method) {
@@ -256,9 +262,15 @@ export async function startFakeKubeApiserver({ crdsDirectory, bookmarkIntervalMs
         const object = store.get(type, namespace, name);
         return send(response, 200, wantsTable ? toTable(type, [object], object.metadata.resourceVersion) : object);
       }
-      case 'PUT': return send(response, 200, store.update(type, namespace, name, await readBody(request), subresource));
-      case 'PATCH': return send(response, 200, store.patch(type, namespace, name, request.headers['content-type'] ?? '',
-        await readBody(request), subresource));
+      case 'PUT': {
+        const body = await readBody(request);
+        return send(response, 200, strictly(() => store.update(type, namespace, name, body, subresource)));
+      }
+      case 'PATCH': {
+        const body = await readBody(request);
+        return send(response, 200, strictly(() => store.patch(type, namespace, name, request.headers['content-type'] ?? '',
+          body, subresource)));
+      }
       case 'DELETE': {
         const body = (await readBody(request)) as { preconditions?: { resourceVersion?: string; uid?: string } } | undefined;
         return send(response, 200, store.delete(type, namespace, name, body?.preconditions ?? {}));

@@ -172,9 +172,16 @@ export class Store {
     return this.commit(type, 'ADDED', object, undefined);
   }
 
+  /** `fieldValidation=Strict` on the request in progress: unknown fields are refused, not pruned (kubectl's default). */
+  strict = false;
+
   private check(type: ResourceType, object: any, old: any): void {
     if (!type.schema) return;
-    pruneAndDefault(object, type.schema);
+    const pruned: string[] = [];
+    pruneAndDefault(object, type.schema, pruned);
+    if (this.strict && pruned.length) {
+      throw new StatusError(400, 'BadRequest', `strict decoding error: ${pruned.map((f) => `unknown field "${f}"`).join(', ')}`);
+    }
     const causes = validate(object, type.schema, '', old).map((c) => ({ ...c, field: c.field.replace(/^\./, '') }));
     if (causes.length) throw this.invalid(type, object.metadata.name, causes);
   }
