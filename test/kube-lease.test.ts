@@ -1,72 +1,85 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startTestApp, type TestApp } from './support/app.ts';
 import { aTenant } from './support/fixtures.ts';
 import { startKubeApiserver, type FakeKubeApiserver } from './support/kube-apiserver/index.ts';
 import { cloudPod, podsPath } from './support/kube.ts';
 import { testDatabase, type TestDatabase } from './support/postgres.ts';
 import { waitFor } from './support/wait.ts';
 
-/** Two replicas on one database and one Lease: one bridges, the other takes over when it dies. */
+/** Two `cloudpods serve` processes on one database and one Lease: one bridges; SIGKILL it and the other takes over. */
 const test = suite('kube lease');
 let api: FakeKubeApiserver;
 let database: TestDatabase;
-const apps: TestApp[] = [];
+const replicas: Array<{ child: ChildProcess; output: string[] }> = [];
 const leaseSeconds = 2;
+const leasePath = '/apis/coordination.k8s.io/v1/namespaces/default/leases/cloudpods-bridge';
 
-test.before(async () => {
-  api = await startKubeApiserver({ bookmarkIntervalMs: 200 });
-  database = await testDatabase();
-  await aTenant(database.db, 'acme');
-  for (let i = 0; i < 2; i++) {
-    apps.push(await startTestApp({ databaseUrl: database.url, overrides: { 'kube.kubeconfig': api.kubeconfigPath,
-      'kube.leaseDurationSeconds': leaseSeconds, 'kube.renewDeadlineSeconds': 1, 'kube.retryPeriodMs': 200,
-      'kube.resyncIntervalMs': 200 } }));
-  }
-});
-test.after(async () => {
-  for (const app of apps) await app.stop();
-  await api?.stop();
-  await database?.drop();
-});
+function startReplica(): { child: ChildProcess; output: string[] } {
+  const child = spawn(process.execPath, ['src/cli.ts', 'serve'], { stdio: ['ignore', 'pipe', 'pipe'], env: {
+    ...process.env, DATABASE_URL: database.url, CLOUDPODS_PORT: '0', CLOUDPODS_HOST: '127.0.0.1', LOG_LEVEL: 'info',
+    CLOUDPODS_KUBECONFIG: api.kubeconfigPath, CLOUDPODS_KUBE_LEASE_DURATION_SECONDS: String(leaseSeconds),
+    CLOUDPODS_KUBE_RENEW_DEADLINE_SECONDS: '1', CLOUDPODS_KUBE_RETRY_PERIOD_MS: '200', CLOUDPODS_KUBE_RESYNC_INTERVAL_MS: '200',
+  } });
+  const replica = { child, output: [] as string[] };
+  child.stdout!.on('data', (chunk) => replica.output.push(...String(chunk).split('\n').filter(Boolean)));
+  child.stderr!.on('data', (chunk) => replica.output.push(String(chunk)));
+  replicas.push(replica);
+  return replica;
+}
 
-const leaders = () => apps.filter((app) => app.system.kube?.elector.isLeader);
 const call = async (method: string, path: string, body?: unknown) => {
   const response = await fetch(`${api.url}${path}`, { method, headers: { 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body) });
   return response.json() as Promise<any>;
 };
+const holder = async () => (await call('GET', leasePath)).spec?.holderIdentity as string | undefined;
+const pidOf = (identity: string | undefined) => Number(identity?.split('_').at(-2));
+
+test.before(async () => {
+  api = await startKubeApiserver({ bookmarkIntervalMs: 200 });
+  database = await testDatabase();
+  await aTenant(database.db, 'acme');
+  await call('POST', '/api/v1/namespaces', { metadata: { name: 'team', labels: { 'cloudpods.mpanel.io/tenant': 'acme' } } });
+  startReplica();
+  startReplica();
+});
+test.after(async () => {
+  for (const { child } of replicas) if (child.exitCode === null) child.kill('SIGKILL');
+  await api?.stop();
+  await database?.drop();
+});
 
 test('only one replica holds the lease and bridges', async () => {
-  await waitFor('a leader', () => leaders().length, (n) => n === 1);
+  await waitFor('both replicas started the front door', () => replicas.map((r) => r.output.some((l) => l.includes('front door started'))),
+    (started) => started.every(Boolean), { timeoutMs: 20_000 });
+  const leader = pidOf(await waitFor('a lease holder', holder, Boolean));
+  assert.ok(replicas.some((r) => r.child.pid === leader), 'a replica holds it');
   await waitFor('one CloudPod watch', () => api.faults.openWatches('/cloudpods?'), (n) => n === 1);
-  const lease = await call('GET', '/apis/coordination.k8s.io/v1/namespaces/default/leases/cloudpods-bridge');
-  assert.is(lease.spec.leaseDurationSeconds, leaseSeconds);
-  assert.ok(lease.spec.holderIdentity);
-  // Stays one over several renewals.
-  for (let i = 0; i < 5; i++) {
-    await waitFor('a renewal', async () => (await call('GET', '/apis/coordination.k8s.io/v1/namespaces/default/leases/cloudpods-bridge')).spec.renewTime,
-      (t) => t !== lease.spec.renewTime);
-    assert.is(leaders().length, 1);
+  const leading = replicas.filter((r) => r.output.some((l) => l.includes('became the Kubernetes bridge leader')));
+  assert.equal(leading.map((r) => r.child.pid), [leader]);
+  for (let i = 0; i < 3; i++) {
+    const renewed = (await call('GET', leasePath)).spec.renewTime;
+    await waitFor('a renewal', async () => (await call('GET', leasePath)).spec.renewTime, (t) => t !== renewed);
+    assert.is(pidOf(await holder()), leader, 'the same holder renews');
+    assert.is(api.faults.openWatches('/cloudpods?'), 1, 'one bridge');
   }
 });
 
-test('when the leader dies, the other takes over within the lease time and bridges', async () => {
-  await call('POST', '/api/v1/namespaces', { metadata: { name: 'team', labels: { 'cloudpods.mpanel.io/tenant': 'acme' } } });
-  const [leader] = leaders();
-  const other = apps.find((app) => app !== leader)!;
+test('SIGKILL the leader: the other takes over within the lease time and bridges', async () => {
+  const leaderPid = pidOf(await holder());
+  const leader = replicas.find((r) => r.child.pid === leaderPid)!;
+  const other = replicas.find((r) => r !== leader)!;
   const killedAt = Date.now();
-  await leader!.stop(); // no release: the lease must expire, as after a crash
-  await waitFor('the other replica leads', () => other.system.kube!.elector.isLeader, (v) => v,
-    { timeoutMs: leaseSeconds * 1000 + 2000 });
+  leader.child.kill('SIGKILL');
+  await waitFor('the other replica holds the lease', holder, (h) => pidOf(h) === other.child.pid,
+    { timeoutMs: leaseSeconds * 1000 + 3000, intervalMs: 50 });
   const tookOver = Date.now() - killedAt;
   assert.ok(tookOver <= leaseSeconds * 1000 + 1000, `took over after ${tookOver} ms`);
-  const lease = await call('GET', '/apis/coordination.k8s.io/v1/namespaces/default/leases/cloudpods-bridge');
-  assert.is(lease.spec.leaseTransitions, 1);
+  assert.is((await call('GET', leasePath)).spec.leaseTransitions, 1);
   await call('POST', podsPath('team'), cloudPod('web-1'));
   await waitFor('the new leader adds the finalizer', async () => (await call('GET', podsPath('team', 'web-1'))).metadata.finalizers,
     (f) => Array.isArray(f) && f.length === 1);
-  apps.splice(apps.indexOf(leader!), 1);
 });
 
 test.run();
