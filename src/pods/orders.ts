@@ -13,7 +13,7 @@ import { findTemplate, parseAppOptions, validateTemplateForTenant } from '../ten
 import { KeyedMutex } from '../util/mutex.ts';
 import { findPod, lockPod, type Pod, type PodRow } from './store.ts';
 
-/** The writes of the pods' front doors (REST now, Kubernetes later): desired state plus its reconcile, atomically. */
+/** The writes of the pods' front doors (the REST API and the Kubernetes bridge): desired state plus its reconcile, atomically. */
 export interface PodOrderDeps {
   db: Kysely<Database>;
   engine: JobEngine;
