@@ -2,13 +2,15 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { queryDns } from '../src/powerdns/dns-query.ts';
 import type { Tenant } from '../src/tenancy/tenants.ts';
-import { startTestApp, type TestApp } from './support/app.ts';
+import type { TestApp } from './support/app.ts';
 import { aPod, aTemplate, aTenant, aToken } from './support/fixtures.ts';
-import { startTestPowerDns, type TestPowerDns } from './support/powerdns.ts';
-import { testDatabase, type TestDatabase } from './support/postgres.ts';
+import type { TestPowerDns } from './support/powerdns.ts';
+import type { TestDatabase } from './support/postgres.ts';
+import { startDnsStack, type DnsStack } from './support/dns-stack.ts';
 import { waitFor } from './support/wait.ts';
 
 const test = suite('DNS records API');
+let stack: DnsStack;
 let database: TestDatabase;
 let pdns: TestPowerDns;
 let app: TestApp;
@@ -23,9 +25,8 @@ let viewOnly: string;
 let admin: string;
 
 test.before(async () => {
-  database = await testDatabase();
-  pdns = await startTestPowerDns();
-  app = await startTestApp({ databaseUrl: database.url, overrides: pdns.overrides, logLevel: 'warn' });
+  stack = await startDnsStack();
+  ({ database, pdns, app } = stack);
   tenant = await aTenant(database.db);
   const other = await aTenant(database.db);
   zone = await pdns.aZone('api');
@@ -46,9 +47,7 @@ test.before(async () => {
 });
 
 test.after(async () => {
-  await app?.stop();
-  await pdns?.close();
-  await database?.drop();
+  await stack?.stop();
 });
 
 const path = (pod: string) => `/api/cloud-pods/${pod}/dns-records`;

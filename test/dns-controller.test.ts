@@ -6,13 +6,15 @@ import { enqueueDnsReconciles } from '../src/dns/enqueue.ts';
 import { queryDns } from '../src/powerdns/dns-query.ts';
 import { ownerMarker } from '../src/powerdns/ownership.ts';
 import type { Tenant } from '../src/tenancy/tenants.ts';
-import { startTestApp, type TestApp } from './support/app.ts';
+import type { TestApp } from './support/app.ts';
 import { aTenant } from './support/fixtures.ts';
-import { startTestPowerDns, type TestPowerDns } from './support/powerdns.ts';
-import { testDatabase, type TestDatabase } from './support/postgres.ts';
+import type { TestPowerDns } from './support/powerdns.ts';
+import type { TestDatabase } from './support/postgres.ts';
+import { startDnsStack, type DnsStack } from './support/dns-stack.ts';
 import { waitFor } from './support/wait.ts';
 
 const test = suite('dns-record controller against PowerDNS');
+let stack: DnsStack;
 let database: TestDatabase;
 let pdns: TestPowerDns;
 let app: TestApp;
@@ -21,9 +23,8 @@ let tenant: Tenant;
 let zone: string;
 
 test.before(async () => {
-  database = await testDatabase();
-  pdns = await startTestPowerDns();
-  app = await startTestApp({ databaseUrl: database.url, overrides: pdns.overrides, logLevel: 'warn' });
+  stack = await startDnsStack();
+  ({ database, pdns, app } = stack);
   dns = new DnsService(database.db, app.system.jobs);
   tenant = await aTenant(database.db);
   zone = await pdns.aZone('fwd');
@@ -31,9 +32,7 @@ test.before(async () => {
 });
 
 test.after(async () => {
-  await app?.stop();
-  await pdns?.close();
-  await database?.drop();
+  await stack?.stop();
 });
 
 const row = (id: string) => database.db.selectFrom('cloud_pod_dns_records').selectAll().where('id', '=', id).executeTakeFirst();

@@ -3,27 +3,26 @@ import * as assert from 'uvu/assert';
 import { checkDnsHealth } from '../src/dns/health.ts';
 import { DnsService } from '../src/dns/service.ts';
 import { createLogger } from '../src/observability/logger.ts';
-import { startTestApp, type TestApp } from './support/app.ts';
+import type { TestApp } from './support/app.ts';
 import { aTenant } from './support/fixtures.ts';
-import { startTestPowerDns, type TestPowerDns } from './support/powerdns.ts';
-import { testDatabase, type TestDatabase } from './support/postgres.ts';
+import type { TestPowerDns } from './support/powerdns.ts';
+import type { TestDatabase } from './support/postgres.ts';
+import { startDnsStack, type DnsStack } from './support/dns-stack.ts';
 import { waitFor } from './support/wait.ts';
 
 const test = suite('DNS health check');
+let stack: DnsStack;
 let database: TestDatabase;
 let pdns: TestPowerDns;
 let app: TestApp;
 
 test.before(async () => {
-  database = await testDatabase();
-  pdns = await startTestPowerDns();
-  app = await startTestApp({ databaseUrl: database.url, overrides: pdns.overrides, logLevel: 'silent' });
+  stack = await startDnsStack({ logLevel: 'silent' });
+  ({ database, pdns, app } = stack);
 });
 
 test.after(async () => {
-  await app?.stop();
-  await pdns?.close();
-  await database?.drop();
+  await stack?.stop();
 });
 
 test('an active record no longer served is marked error and audited; served ones are left alone', async () => {

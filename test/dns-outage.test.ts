@@ -3,13 +3,15 @@ import * as assert from 'uvu/assert';
 import { DnsService } from '../src/dns/service.ts';
 import { queryDns } from '../src/powerdns/dns-query.ts';
 import type { Tenant } from '../src/tenancy/tenants.ts';
-import { startTestApp, type TestApp } from './support/app.ts';
+import type { TestApp } from './support/app.ts';
 import { aTenant } from './support/fixtures.ts';
-import { startTestPowerDns, type TestPowerDns } from './support/powerdns.ts';
-import { testDatabase, type TestDatabase } from './support/postgres.ts';
+import type { TestPowerDns } from './support/powerdns.ts';
+import type { TestDatabase } from './support/postgres.ts';
+import { startDnsStack, type DnsStack } from './support/dns-stack.ts';
 import { waitFor } from './support/wait.ts';
 
 const test = suite('DNS records under PowerDNS outage and write contention');
+let stack: DnsStack;
 let database: TestDatabase;
 let pdns: TestPowerDns;
 let app: TestApp;
@@ -17,9 +19,8 @@ let dns: DnsService;
 let tenant: Tenant;
 
 test.before(async () => {
-  database = await testDatabase();
-  pdns = await startTestPowerDns();
-  app = await startTestApp({ databaseUrl: database.url, overrides: pdns.overrides, logLevel: 'silent' });
+  stack = await startDnsStack({ logLevel: 'silent' });
+  ({ database, pdns, app } = stack);
   await app.system.settings.update({ 'jobs.initial_retry_delay_seconds': 1, 'jobs.max_retry_delay_seconds': 2,
     'jobs.retry_jitter_percent': 0 }, { type: 'system', id: 'test' });
   dns = new DnsService(database.db, app.system.jobs);
@@ -27,9 +28,7 @@ test.before(async () => {
 });
 
 test.after(async () => {
-  await app?.stop();
-  await pdns?.close();
-  await database?.drop();
+  await stack?.stop();
 });
 
 const statuses = async (ids: string[]) => database.db.selectFrom('cloud_pod_dns_records')

@@ -3,13 +3,15 @@ import * as assert from 'uvu/assert';
 import { deletePodDnsRecords, podDnsRecordsGone, syncPodDnsRecords, type PodForDns } from '../src/dns/pod-records.ts';
 import { queryDns, type QueryType } from '../src/powerdns/dns-query.ts';
 import type { Tenant } from '../src/tenancy/tenants.ts';
-import { startTestApp, type TestApp } from './support/app.ts';
+import type { TestApp } from './support/app.ts';
 import { aPod, aTemplate, aTenant } from './support/fixtures.ts';
-import { startTestPowerDns, type TestPowerDns } from './support/powerdns.ts';
-import { testDatabase, type TestDatabase } from './support/postgres.ts';
+import type { TestPowerDns } from './support/powerdns.ts';
+import type { TestDatabase } from './support/postgres.ts';
+import { startDnsStack, type DnsStack } from './support/dns-stack.ts';
 import { waitFor } from './support/wait.ts';
 
 const test = suite('pod DNS records');
+let stack: DnsStack;
 let database: TestDatabase;
 let pdns: TestPowerDns;
 let app: TestApp;
@@ -17,17 +19,14 @@ let tenant: Tenant;
 let zone: string;
 
 test.before(async () => {
-  database = await testDatabase();
-  pdns = await startTestPowerDns();
-  app = await startTestApp({ databaseUrl: database.url, overrides: pdns.overrides, logLevel: 'warn' });
+  stack = await startDnsStack();
+  ({ database, pdns, app } = stack);
   tenant = await aTenant(database.db);
   zone = await pdns.aZone('pods');
 });
 
 test.after(async () => {
-  await app?.stop();
-  await pdns?.close();
-  await database?.drop();
+  await stack?.stop();
 });
 
 const served = async (name: string, type: QueryType) =>
