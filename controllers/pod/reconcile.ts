@@ -87,6 +87,8 @@ export function createPodReconciler(options: PodControllerOptions) {
         result = await perform(next, loaded, observation);
         if (next.kind === 'read-config' || next.kind === 'configure') readConfig = true;
         if (next.kind === 'settled') settled = true;
+        if (result) break;
+        // Another step follows: it starts from what the database says now.
         const reloaded = await load(db, id);
         if (!reloaded) return done();
         loaded = reloaded;
