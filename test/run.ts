@@ -15,6 +15,8 @@ import { ADMIN_URL_ENV, ensureTemplateDatabase, startTestPostgres } from './supp
 const testDir = path.dirname(fileURLToPath(import.meta.url));
 const root = path.dirname(testDir);
 const suiteTimeoutMs = Number(process.env.CLOUDPODS_TEST_SUITE_TIMEOUT_MS ?? 10 * 60_000);
+/** How long a suite may take to exit after uvu printed its totals. */
+const exitGraceMs = 15_000;
 const parallel = Math.max(1, Math.min(Number(process.env.CLOUDPODS_TEST_PARALLEL ?? os.availableParallelism()), 4));
 
 interface SuiteResult {
@@ -53,14 +55,28 @@ function runSuite(file: string, env: NodeJS.ProcessEnv): Promise<SuiteResult> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [file], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    child.stdout.on('data', (chunk) => { output += chunk; });
-    child.stderr.on('data', (chunk) => { output += chunk; });
+    let exitTimer: NodeJS.Timeout | undefined;
+    const onOutput = (chunk: Buffer) => {
+      output += chunk;
+      // uvu prints its totals when every test has run; a process still alive well after that has a handle left
+      // open (often by a failed `before` hook, whose error uvu swallows): stop it rather than wait for the timeout.
+      if (!exitTimer && parseTotals(output)) {
+        exitTimer = setTimeout(() => {
+          output += `\n[runner] ${file} reported its totals but did not exit within ${exitGraceMs} ms: a hook failed or a `
+            + 'server, timer or connection was left open\n';
+          child.kill('SIGKILL');
+        }, exitGraceMs);
+      }
+    };
+    child.stdout.on('data', onOutput);
+    child.stderr.on('data', onOutput);
     const timer = setTimeout(() => {
       output += `\n[runner] ${file} ran longer than ${suiteTimeoutMs} ms and was killed\n`;
       child.kill('SIGKILL');
     }, suiteTimeoutMs);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      clearTimeout(exitTimer);
       const totals = parseTotals(output);
       const failed = totals ? totals.total - totals.passed - totals.skipped : 0;
       const result: SuiteResult = {

@@ -4,6 +4,7 @@ import { SystemEventSink } from '../../src/observability/event-sink.ts';
 import { createLogger, type Logger } from '../../src/observability/logger.ts';
 import type { ProxmoxClient } from '../../src/proxmox/client.ts';
 import { startSystem, type RunningSystem } from '../../src/system.ts';
+import { reportFailure } from './report.ts';
 
 export interface TestResponse {
   status: number;
@@ -43,7 +44,11 @@ export interface TestAppOptions {
 }
 
 /** Starts the real system in this process on a free loopback port, against the given database. */
-export async function startTestApp({ databaseUrl, proxmox, overrides = {}, logLevel = 'info' }: TestAppOptions)
+export function startTestApp(options: TestAppOptions): Promise<TestApp> {
+  return reportFailure('startTestApp', () => createTestApp(options));
+}
+
+async function createTestApp({ databaseUrl, proxmox, overrides = {}, logLevel = 'info' }: TestAppOptions)
   : Promise<TestApp> {
   const config = loadConfig({
     mode: 'dev',

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { openDatabase, type Db } from '../../src/db/database.ts';
 import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { migrateToLatest, migrationsFolder } from '../../src/db/migrate.ts';
+import { reportFailure } from './report.ts';
 
 /**
  * One PostgreSQL server per test run, one freshly migrated database per suite.
@@ -159,7 +160,11 @@ export interface TestDatabaseOptions {
 }
 
 /** A fresh database for one suite: a copy of the migrated template (fast), or an empty one. */
-export async function testDatabase({ empty = false }: TestDatabaseOptions = {}): Promise<TestDatabase> {
+export function testDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
+  return reportFailure('testDatabase', () => createTestDatabase(options));
+}
+
+async function createTestDatabase({ empty = false }: TestDatabaseOptions): Promise<TestDatabase> {
   const release = holdOwnServer();
   let admin: string;
   const name = `cloudpods_test_${randomBytes(6).toString('hex')}`;

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { PowerDnsClient } from '../../src/powerdns/client.ts';
 import { createPowerDns, type PowerDns } from '../../src/powerdns/context.ts';
 import { findPowerDns, installHint, startEmbeddedPowerDns } from '../../src/powerdns/embedded.ts';
+import { reportFailure } from './report.ts';
 
 /**
  * A real PowerDNS for a suite: `PDNS_API_URL` (with `PDNS_API_KEY`, `PDNS_DNS_HOST`, `PDNS_DNS_PORT`) if set,
@@ -31,7 +32,11 @@ export interface TestPowerDns {
   close(): Promise<void>;
 }
 
-export async function startTestPowerDns(): Promise<TestPowerDns> {
+export function startTestPowerDns(): Promise<TestPowerDns> {
+  return reportFailure('startTestPowerDns', createTestPowerDns);
+}
+
+async function createTestPowerDns(): Promise<TestPowerDns> {
   if (process.env.PDNS_API_URL) {
     const apiUrl = process.env.PDNS_API_URL;
     return harness('PDNS_API_URL', {

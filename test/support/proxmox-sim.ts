@@ -9,6 +9,7 @@ import type { TlsTrust } from '../../src/proxmox/transport/tls-pinning.ts';
 import { fastDurations } from '../../src/sim/proxmox/options.ts';
 import { snippetsRemoteDir, startProxmoxSimulator, type ProxmoxSimulator, type SimulatorOverrides } from '../../src/sim/proxmox/simulator.ts';
 import { checkRequest, checkResponse, loadApiSchemas, type ApiSchema } from './proxmox-schema.ts';
+import { reportFailure } from './report.ts';
 
 /**
  * A simulator for one suite, with fast durations, clients for either transport, and the schema check on every
@@ -37,7 +38,11 @@ export interface TestSimulator {
 
 let schemas: ApiSchema[] | null | undefined;
 
-export async function startTestSimulator(overrides: SimulatorOverrides = {}): Promise<TestSimulator> {
+export function startTestSimulator(overrides: SimulatorOverrides = {}): Promise<TestSimulator> {
+  return reportFailure('startTestSimulator', () => createTestSimulator(overrides));
+}
+
+async function createTestSimulator(overrides: SimulatorOverrides): Promise<TestSimulator> {
   const sim = await startProxmoxSimulator({ ...overrides, durations: { ...fastDurations, ...overrides.durations } });
   schemas ??= loadApiSchemas();
   const conformance = new Conformance(schemas);

@@ -94,11 +94,20 @@ export async function startProxmoxSimulator(overrides: SimulatorOverrides = {}):
 
   const hostKey = ssh2.utils.generateKeyPairSync('ed25519');
   const clientKey = options.authorizedKeys.length === 0 ? ssh2.utils.generateKeyPairSync('ed25519') : undefined;
-  const ssh = await startSshServer({
-    host: options.host, port: options.sshPort, hostKey: hostKey.private, user: options.sshUser,
-    authorizedKeys: clientKey ? [clientKey.public] : options.authorizedKeys, apiPort: httpsPort,
-    snippets: { remoteDir: snippetsRemoteDir, localDir: snippetsDir },
-  });
+  let ssh: Awaited<ReturnType<typeof startSshServer>>;
+  try {
+    ssh = await startSshServer({
+      host: options.host, port: options.sshPort, hostKey: hostKey.private, user: options.sshUser,
+      authorizedKeys: clientKey ? [clientKey.public] : options.authorizedKeys, apiPort: httpsPort,
+      snippets: { remoteDir: snippetsRemoteDir, localDir: snippetsDir },
+    });
+  } catch (error) {
+    // A half-started simulator must not keep its HTTPS server (and so its process) alive.
+    server.closeAllConnections();
+    server.close();
+    if (ownSnippetsDir) rmSync(snippetsDir, { recursive: true, force: true });
+    throw error;
+  }
 
   return {
     url: `https://${options.host.includes(':') ? `[${options.host}]` : options.host}:${httpsPort}`,
