@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { changeOf, orderOf, refusalReason, refusedStatus, statusOf, type CloudPodSpec } from '../src/kube/pod-mapping.ts';
+import { changeOf, orderOf, statusOf, type CloudPodSpec } from '../src/kube/pod-mapping.ts';
+import { refusalReason, refusedStatus } from '../src/kube/status-report.ts';
 import { backoffDelayMs } from '../src/kube/reflector.ts';
 import { statusDiffers } from '../src/kube/resource-writes.ts';
 import type { Pod } from '../src/pods/store.ts';

@@ -1,38 +1,43 @@
 import type { Logger } from '../observability/logger.ts';
-import { deletePod, type PodOrderDeps } from '../pods/orders.ts';
+import { deletePod } from '../pods/orders.ts';
 import type { KubeClient } from './client.ts';
+import { actor, doorOf, type BridgeDeps, type OrderServices } from './deps.ts';
+import { orphanedDnsRecord, syncCloudPodDnsRecord } from './dns-bridge.ts';
 import type { EventRecorder } from './events.ts';
 import { syncCloudPodHook } from './hook-bridge.ts';
-import { syncCloudPod, type PodBridgeDeps } from './pod-bridge.ts';
+import { syncCloudPod } from './pod-bridge.ts';
 import { runReflector, type ReflectorOptions } from './reflector.ts';
 import { groupPath } from './resource-writes.ts';
+import { tenantOfNamespace } from './tenancy.ts';
+import { orphanedVolume, syncCloudPodVolume } from './volume-bridge.ts';
 
 /** One kind the bridge serves: how to sync a resource and what to do when one vanished without teardown. */
 interface KindBridge {
   plural: string;
-  sync(deps: PodBridgeDeps, resource: any): Promise<void>;
-  orphaned(deps: PodBridgeDeps, resource: any): Promise<void>;
+  sync(deps: BridgeDeps, resource: any): Promise<void>;
+  orphaned(deps: BridgeDeps, resource: any): Promise<void>;
 }
 
 const bridgedKinds: KindBridge[] = [
   { plural: 'cloudpods', sync: syncCloudPod, orphaned: orphanedPod },
+  { plural: 'cloudpodvolumes', sync: syncCloudPodVolume, orphaned: orphanedVolume },
+  { plural: 'cloudpoddnsrecords', sync: syncCloudPodDnsRecord, orphaned: orphanedDnsRecord },
   { plural: 'cloudpodhooks', sync: syncCloudPodHook,
     orphaned: async (deps, resource) => { await deps.db.deleteFrom('cloud_pod_hooks').where('kube_uid', '=', resource.metadata.uid).execute(); } },
 ];
 
 /** A CloudPod gone from Kubernetes without our finalizer's teardown (forced removal): its pod is deleted too. */
-async function orphanedPod({ orders }: PodBridgeDeps, resource: any): Promise<void> {
+async function orphanedPod({ orders }: BridgeDeps, resource: any): Promise<void> {
   const row = await orders.db.selectFrom('cloud_pods').select(['id', 'deletion_requested_at'])
     .where('kube_uid', '=', resource.metadata.uid).executeTakeFirst();
   if (row && !row.deletion_requested_at) {
-    await deletePod(orders, row.id, null, { type: 'kubernetes', id: 'bridge' }, undefined, { managedBy: 'kubernetes',
-      uid: resource.metadata.uid, namespace: resource.metadata.namespace, name: resource.metadata.name });
+    await deletePod(orders, row.id, null, actor, undefined, doorOf(resource));
   }
 }
 
 export interface BridgeOptions {
   client: KubeClient;
-  orders: PodOrderDeps;
+  orders: OrderServices;
   events: EventRecorder;
   logger: Logger;
   /** How often every known resource is synced again: status write-back and refused orders retried. */
@@ -48,12 +53,12 @@ export interface BridgeOptions {
  */
 export async function runBridge(options: BridgeOptions, signal: AbortSignal): Promise<void> {
   const log = options.logger.child({ component: 'kube-bridge' });
-  const deps: PodBridgeDeps = { db: options.orders.db, orders: options.orders, client: options.client, events: options.events,
-    logger: log };
+  const deps: BridgeDeps = { db: options.orders.db, orders: options.orders, client: options.client, events: options.events,
+    logger: log, tenantOf: (namespace) => tenantOfNamespace(options.client, options.orders.db, namespace) };
   await Promise.all(bridgedKinds.map((kind) => runKind(kind, deps, options, signal)));
 }
 
-async function runKind(kind: KindBridge, deps: PodBridgeDeps, options: BridgeOptions, signal: AbortSignal): Promise<void> {
+async function runKind(kind: KindBridge, deps: BridgeDeps, options: BridgeOptions, signal: AbortSignal): Promise<void> {
   const log = deps.logger;
   const cache = new Map<string, any>();
   const running = new Map<string, Promise<void>>();

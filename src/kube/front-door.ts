@@ -3,9 +3,9 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { PodOrderDeps } from '../pods/orders.ts';
 import { runBridge } from './bridge.ts';
 import { KubeClient } from './client.ts';
+import type { OrderServices } from './deps.ts';
 import { createEventRecorder } from './events.ts';
 import { LeaderElector } from './lease.ts';
 
@@ -32,7 +32,7 @@ export interface KubeFrontDoor {
  * Starts the front door of one replica: it competes for the Lease, and only the leader runs the bridge. Every
  * replica keeps serving the API and working the queues whatever the outcome.
  */
-export function startKubeFrontDoor(config: Config['kube'], orders: PodOrderDeps, logger: Logger): KubeFrontDoor | null {
+export function startKubeFrontDoor(config: Config['kube'], orders: OrderServices, logger: Logger): KubeFrontDoor | null {
   const target = kubeTarget(config);
   if (!target) return null;
   const log = logger.child({ component: 'kube' });

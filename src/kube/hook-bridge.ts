@@ -1,16 +1,15 @@
 import { sql } from 'kysely';
 import type { Condition } from '../db/schema.ts';
 import { setCondition } from '../runtime/conditions.ts';
-import type { PodBridgeDeps } from './pod-bridge.ts';
+import type { BridgeDeps } from './deps.ts';
 import { ensureFinalizer, holdsFinalizer, removeFinalizer, writeStatus } from './resource-writes.ts';
-import { tenantOfNamespace } from './tenancy.ts';
 
 /**
  * CloudPodHook: stored as a kube-managed cloud_pod_hooks row of the namespace's tenant. There is no hook
  * controller yet (hook delivery is a later issue), so the row is the whole of it: deleting the resource deletes
  * the row, then releases the finalizer.
  */
-export async function syncCloudPodHook(deps: PodBridgeDeps, resource: any): Promise<void> {
+export async function syncCloudPodHook(deps: BridgeDeps, resource: any): Promise<void> {
   const { client, db, events } = deps;
   if (await ensureFinalizer(client, resource)) return;
   const uid = resource.metadata.uid;
@@ -26,7 +25,7 @@ export async function syncCloudPodHook(deps: PodBridgeDeps, resource: any): Prom
       { type: 'Ready', status: ready ? 'True' : 'False', reason, message }, generation);
     return { phase, observedGeneration: generation, conditions };
   };
-  const owner = await tenantOfNamespace(client, db, resource.metadata.namespace);
+  const owner = await deps.tenantOf(resource.metadata.namespace);
   if ('unknown' in owner) {
     await writeStatus(client, resource, status('TenantUnknown', owner.unknown, false, 'pending'));
     return;

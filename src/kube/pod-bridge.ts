@@ -1,24 +1,12 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
-import type { Logger } from '../observability/logger.ts';
-import { changePod, createPod, deletePod, type FrontDoor, type PodOrderDeps } from '../pods/orders.ts';
+import { changePod, createPod, deletePod } from '../pods/orders.ts';
 import { findPod, type Pod } from '../pods/store.ts';
-import type { KubeClient } from './client.ts';
-import type { EventRecorder } from './events.ts';
-import { changeOf, orderOf, refusalReason, refusedStatus, statusOf, type CloudPodStatus } from './pod-mapping.ts';
+import { actor, doorOf, type BridgeDeps } from './deps.ts';
+import { changeOf, orderOf, statusOf } from './pod-mapping.ts';
+import { refusalReason, refuse, reportStatus } from './status-report.ts';
 import { ensureFinalizer, holdsFinalizer, removeFinalizer, writeStatus } from './resource-writes.ts';
-import { tenantOfNamespace } from './tenancy.ts';
-
-export interface PodBridgeDeps {
-  db: Kysely<Database>;
-  orders: PodOrderDeps;
-  client: KubeClient;
-  events: EventRecorder;
-  logger: Logger;
-}
-
-export const actor = { type: 'kubernetes' as const, id: 'bridge' };
 
 async function podOfResource(db: Kysely<Database>, uid: string): Promise<Pod | undefined> {
   const row = await db.selectFrom('cloud_pods').select('id').where('kube_uid', '=', uid).executeTakeFirst();
@@ -30,7 +18,7 @@ async function podOfResource(db: Kysely<Database>, uid: string): Promise<Pod | u
  * delete through src/pods/orders.ts with the Kubernetes front door), then status back. Refused orders become a
  * Ready=False condition with a reason and a Warning event; transient errors are thrown for a retry.
  */
-export async function syncCloudPod(deps: PodBridgeDeps, resource: any): Promise<void> {
+export async function syncCloudPod(deps: BridgeDeps, resource: any): Promise<void> {
   const { client, db, events } = deps;
   if (await ensureFinalizer(client, resource)) return; // the MODIFIED event brings it back with the finalizer
   let pod = await podOfResource(db, resource.metadata.uid);
@@ -50,7 +38,7 @@ export async function syncCloudPod(deps: PodBridgeDeps, resource: any): Promise<
     return;
   }
   if (!pod) {
-    const owner = await tenantOfNamespace(client, db, resource.metadata.namespace);
+    const owner = await deps.tenantOf(resource.metadata.namespace);
     if ('unknown' in owner) {
       await refuse(deps, resource, 'TenantUnknown', owner.unknown);
       return;
@@ -74,33 +62,11 @@ export async function syncCloudPod(deps: PodBridgeDeps, resource: any): Promise<
         await events.record(resource, 'Normal', 'Updated', 'Update', `changed ${Object.keys(change).join(', ')}`);
       } catch (error) {
         if (!(error instanceof AppError)) throw error;
-        await refuse(deps, resource, refusalReason(error.code, error.message), error.message, pod);
+        await refuse(deps, resource, refusalReason(error.code, error.message), error.message, (fresh) => ({ ...statusOf(pod!, fresh) }));
         return;
       }
     }
   }
-  const before = resource.status as CloudPodStatus | undefined;
   const current = pod;
-  const written = await writeStatus(client, resource, (fresh) => ({ ...statusOf(current, fresh) }));
-  const ready = (s: CloudPodStatus | undefined) => s?.conditions?.find((c) => c.type === 'Ready');
-  const after = ready(written.status);
-  if (after && after.status !== ready(before)?.status) {
-    await events.record(resource, after.status === 'True' ? 'Normal' : 'Warning', after.status === 'True' ? 'Ready' : after.reason,
-      'Reconcile', after.message ?? '');
-  }
-}
-
-const doorOf = (resource: any): FrontDoor => ({ managedBy: 'kubernetes', uid: resource.metadata.uid,
-  namespace: resource.metadata.namespace, name: resource.metadata.name });
-
-/** An order that cannot be met as written: say why on the resource, once (status and event only on change). */
-async function refuse(deps: PodBridgeDeps, resource: any, reason: string, message: string, pod?: Pod): Promise<void> {
-  const generation = resource.metadata.generation ?? 1;
-  const already = resource.status?.conditions?.find((c: any) => c.type === 'Ready');
-  await writeStatus(deps.client, resource, (fresh) => {
-    const base = pod ? statusOf(pod, fresh) : fresh.status;
-    const refused = refusedStatus(base, generation, reason, message);
-    return { ...(pod ? { ...base, conditions: refused.conditions! } : refused) };
-  });
-  if (already?.reason !== reason) await deps.events.record(resource, 'Warning', reason, 'Reconcile', message);
+  await reportStatus(deps, resource, (fresh) => ({ ...statusOf(current, fresh) }));
 }

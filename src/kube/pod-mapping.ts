@@ -1,7 +1,6 @@
 import type { Condition } from '../db/schema.ts';
 import type { NewPodOrder, PodChange } from '../pods/orders.ts';
 import type { Pod } from '../pods/store.ts';
-import { setCondition } from '../runtime/conditions.ts';
 
 /** Pure mapping between a CloudPod resource and its cloud_pods row. */
 
@@ -67,23 +66,4 @@ export function statusOf(pod: Pod, resource: { metadata: { generation?: number }
   if (pod.vmid !== null) status.vmid = pod.vmid;
   if (pod.node !== null) status.node = pod.node;
   return status;
-}
-
-/** The status of a resource that has no row because its order was refused: Ready=False with the reason. */
-export function refusedStatus(previous: CloudPodStatus | undefined, generation: number, reason: string, message: string,
-  now = new Date()): CloudPodStatus {
-  const conditions = setCondition(previous?.conditions ?? [], { type: 'Ready', status: 'False', reason, message }, generation, now);
-  return { phase: 'pending', observedGeneration: generation, conditions };
-}
-
-/** The reason a refused order shows on its resource, from the front door's error code. */
-export function refusalReason(code: string, message: string): string {
-  switch (code) {
-    case 'resource_limit_exceeded': return 'QuotaExceeded';
-    case 'tenant_suspended': return 'TenantSuspended';
-    case 'plan_required': return 'PlanRequired';
-    case 'conflict': return 'NameConflict';
-    case 'validation_error': return /template/.test(message) ? 'TemplateInvalid' : 'SpecInvalid';
-    default: return 'OrderRefused';
-  }
 }

@@ -8,8 +8,10 @@ import { tenantLabel } from './crds/schema.ts';
  * A namespace belongs to the tenant named by its `cloudpods.mpanel.io/tenant` label. Read fresh on each lookup
  * (one GET): relabelling a namespace takes effect at the next resync without a namespace watch.
  */
+export type NamespaceTenant = { tenant: Tenant } | { unknown: string };
+
 export async function tenantOfNamespace(client: KubeClient, db: Kysely<Database>, namespace: string)
-  : Promise<{ tenant: Tenant } | { unknown: string }> {
+  : Promise<NamespaceTenant> {
   let labels: Record<string, string> = {};
   try {
     labels = (await client.request('GET', `/api/v1/namespaces/${namespace}`)).metadata?.labels ?? {};
