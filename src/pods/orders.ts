@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Condition, Database, PowerState } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
+import { assertOwnedBy, ownershipColumns, restApi, type FrontDoor } from '../front-door.ts';
 import type { JobEngine } from '../jobs/engine.ts';
 import { recordAudit, type Actor } from '../observability/audit.ts';
 import { markPodVolumesDeleting } from '../volumes/pod-volumes.ts';
@@ -45,13 +46,7 @@ export interface NewPodOrder extends PodSpecInput {
   templateCode: string;
 }
 
-/**
- * The front door an order comes through: the REST API (default), or the Kubernetes bridge on behalf of one
- * resource, whose row then carries managed_by 'kubernetes' and the resource's identity. Each front door may change
- * only the objects it owns (ARCHITECTURE.md, one writer per field).
- */
-export type FrontDoor = { managedBy: 'api' } | { managedBy: 'kubernetes'; uid: string; namespace: string; name: string };
-const restApi: FrontDoor = { managedBy: 'api' };
+export type { FrontDoor } from '../front-door.ts';
 
 /**
  * Orders of one tenant take the tenant row's lock in turn; queueing them here first keeps a burst from holding a
@@ -97,8 +92,7 @@ export async function createPod(deps: PodOrderDeps, order: NewPodOrder, actor: A
       power_state: order.power_state ?? 'running', requested_node: order.node ?? null,
       secret_seed: randomBytes(32).toString('base64url'),
       conditions: JSON.stringify([pendingCondition(1)]),
-      ...(door.managedBy === 'kubernetes'
-        ? { managed_by: 'kubernetes' as const, kube_uid: door.uid, kube_namespace: door.namespace, kube_name: door.name } : {}),
+      ...ownershipColumns(door),
     }).returning('id').executeTakeFirstOrThrow();
     await recordAudit(trx, { actor, category: 'lifecycle', action: 'pod.created', tenantId: order.tenantId,
       podId: row.id, requestId, details: { name: order.name, template: template.code, cpu_cores: order.cpu_cores,
@@ -111,22 +105,12 @@ export async function createPod(deps: PodOrderDeps, order: NewPodOrder, actor: A
   return (await findPod(deps.db, id))!;
 }
 
-/** Refuses a write through a front door that does not own the pod. */
-function assertOwnedBy(pod: PodRow, door: FrontDoor, verb: string): void {
-  if (pod.managed_by === door.managedBy) return;
-  if (pod.managed_by === 'kubernetes') {
-    throw new AppError(409, 'managed_by_kubernetes',
-      `pod ${pod.name} is managed through Kubernetes (${pod.kube_namespace}/${pod.kube_name}): ${verb} it there`);
-  }
-  throw new AppError(409, 'managed_by_api', `pod ${pod.name} is managed through the REST API`);
-}
-
 /** The pod for a spec change: it must exist for this tenant, be this front door's to change, and not be going away. */
 async function lockForChange(trx: Kysely<Database>, id: string, tenantId: string | null, door: FrontDoor = restApi)
   : Promise<PodRow> {
   const pod = await lockPod(trx, id);
   if (!pod || (tenantId !== null && pod.tenant_id !== tenantId)) throw new AppError(404, 'not_found', 'pod not found');
-  assertOwnedBy(pod, door, 'change');
+  assertOwnedBy(pod, door, `pod ${pod.name}`, 'change');
   if (pod.deletion_requested_at) throw new AppError(409, 'conflict', `pod ${pod.name} is being deleted`);
   return pod;
 }
@@ -196,7 +180,7 @@ export async function deletePod(deps: PodOrderDeps, id: string, tenantId: string
   await deps.db.transaction().execute(async (trx) => {
     const pod = await lockPod(trx, id);
     if (!pod || (tenantId !== null && pod.tenant_id !== tenantId)) throw new AppError(404, 'not_found', 'pod not found');
-    assertOwnedBy(pod, door, 'delete');
+    assertOwnedBy(pod, door, `pod ${pod.name}`, 'delete');
     if (pod.deletion_requested_at) return;
     await trx.updateTable('cloud_pods').set({ deletion_requested_at: sql`now()`, status: 'deleting',
       generation: sql`generation + 1`, updated_at: sql`now()` }).where('id', '=', id).execute();

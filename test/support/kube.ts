@@ -11,8 +11,11 @@ export interface KubePlatform {
   stop(): Promise<void>;
 }
 
-export const podsPath = (namespace: string, name = '') =>
-  `/apis/cloudpods.mpanel.io/v1alpha1/namespaces/${namespace}/cloudpods${name ? `/${name}` : ''}`;
+/** The path of a collection of one of our kinds (by plural) in a namespace, or of one resource in it. */
+export const kindPath = (plural: string, namespace: string, name = '') =>
+  `/apis/cloudpods.mpanel.io/v1alpha1/namespaces/${namespace}/${plural}${name ? `/${name}` : ''}`;
+
+export const podsPath = (namespace: string, name = '') => kindPath('cloudpods', namespace, name);
 
 export async function startKubePlatform(config: Record<string, unknown> = {}): Promise<KubePlatform> {
   const api = await startKubeApiserver({ bookmarkIntervalMs: 200 });
