@@ -96,7 +96,7 @@ export const configSchema = z.strictObject({
     leaseDurationSeconds: integer(1, 3600).default(15),
     renewDeadlineSeconds: integer(1, 3600).default(10),
     retryPeriodMs: integer(50, 600_000).default(2000),
-    resyncIntervalMs: integer(50, 3_600_000).default(2000),
+    resyncIntervalMs: integer(50, 3_600_000).default(30_000),
     watchInactivitySeconds: integer(1, 3600).default(70),
   }).superRefine((value, context) => {
     if (value.renewDeadlineSeconds >= value.leaseDurationSeconds) {
@@ -206,7 +206,7 @@ export const configVariables: readonly ConfigVariable[] = [
     description: 'A leader that cannot renew for this long stops bridging.' },
   { path: 'kube.retryPeriodMs', env: 'CLOUDPODS_KUBE_RETRY_PERIOD_MS', description: 'How often the lease is renewed or tried.' },
   { path: 'kube.resyncIntervalMs', env: 'CLOUDPODS_KUBE_RESYNC_INTERVAL_MS',
-    description: 'How often every resource is synced again: status written back (only when changed), refused orders retried.' },
+    description: 'How often every resource is synced again, besides the syncs its changes, its row\'s changes and its namespace\'s labels trigger: refused orders retried, anything missed caught up.' },
   { path: 'kube.watchInactivitySeconds', env: 'CLOUDPODS_KUBE_WATCH_INACTIVITY_SECONDS',
     description: 'A watch silent this long (no event, no bookmark) is cut and re-opened.' },
 ];

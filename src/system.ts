@@ -88,7 +88,7 @@ export async function startSystem({ config, logger, databaseUrl, events, proxmox
     throw error;
   }
   logger.info({ url: http.url }, 'API listening');
-  const kube = startKubeFrontDoor(config.kube, { db, engine: jobs, quotas, settings, pdns }, logger);
+  const kube = startKubeFrontDoor(config.kube, { db, engine: jobs, quotas, settings, pdns }, databaseUrl, logger);
 
   let stopping: Promise<void> | undefined;
   return {

@@ -32,7 +32,8 @@ export interface KubeFrontDoor {
  * Starts the front door of one replica: it competes for the Lease, and only the leader runs the bridge. Every
  * replica keeps serving the API and working the queues whatever the outcome.
  */
-export function startKubeFrontDoor(config: Config['kube'], orders: OrderServices, logger: Logger): KubeFrontDoor | null {
+export function startKubeFrontDoor(config: Config['kube'], orders: OrderServices, databaseUrl: string, logger: Logger)
+  : KubeFrontDoor | null {
   const target = kubeTarget(config);
   if (!target) return null;
   const log = logger.child({ component: 'kube' });
@@ -43,7 +44,7 @@ export function startKubeFrontDoor(config: Config['kube'], orders: OrderServices
     client, namespace: target.namespace, name: config.leaseName, identity, logger: log,
     leaseDurationMs: config.leaseDurationSeconds * 1000, renewDeadlineMs: config.renewDeadlineSeconds * 1000,
     retryPeriodMs: config.retryPeriodMs,
-    onLeading: (signal) => runBridge({ client, orders, events, logger: log, resyncMs: config.resyncIntervalMs,
+    onLeading: (signal) => runBridge({ client, orders, events, logger: log, databaseUrl, resyncMs: config.resyncIntervalMs,
       inactivityMs: config.watchInactivitySeconds * 1000 }, signal),
   });
   elector.start();
