@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Condition, Database, VolumeRow } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
+import { assertOwnedBy, ownershipColumns, restApi, type FrontDoor } from '../front-door.ts';
 import type { JobEngine } from '../jobs/engine.ts';
 import { recordAudit, type Actor } from '../observability/audit.ts';
 import { enqueueReconcile } from '../runtime/controller.ts';
@@ -8,8 +9,9 @@ import type { CloudPodQuotasService } from '../tenancy/quotas.ts';
 import { findVolume, insertVolume, lockVolume, markVolumesDeleting, nameTaken, updateVolumeSpec } from './store.ts';
 
 /**
- * The writes of the volumes' front door: each checks, changes the row, audits (category `volume`) and enqueues the
- * volume's reconcile in one transaction, so nothing is half done and no change goes unnoticed by the controller.
+ * The writes of the volumes' front doors (the REST API and the Kubernetes bridge): each checks, changes the row,
+ * audits (category `volume`) and enqueues the volume's reconcile in one transaction, so nothing is half done and no
+ * change goes unnoticed by the controller. A volume changes only through the front door that created it.
  */
 
 export interface VolumeOrderDeps {
@@ -31,6 +33,8 @@ export interface NewVolumeOrder {
   size_gb: number;
   /** Default: the storage of the pod's template. */
   storage_pool?: string | undefined;
+  /** Default true; false creates the disk as an unused disk of the VM. */
+  attached?: boolean | undefined;
 }
 
 export const volumeKind = 'volume';
@@ -49,11 +53,19 @@ async function lockPodOf(trx: Kysely<Database>, scope: VolumeScope) {
   return pod;
 }
 
-/** The volume for a change: of this pod, and not going away. */
-async function lockForChange(trx: Kysely<Database>, scope: VolumeScope, id: string): Promise<VolumeRow> {
+/** The volume of this pod, locked, when `door` may write it (`verb`: what the refusal says to do elsewhere). */
+async function lockOwned(trx: Kysely<Database>, scope: VolumeScope, id: string, door: FrontDoor, verb: string)
+  : Promise<VolumeRow> {
   const pod = await lockPodOf(trx, scope);
   const volume = await lockVolume(trx, id);
   if (!volume || volume.pod_id !== pod.id) throw new AppError(404, 'not_found', 'volume not found');
+  assertOwnedBy(volume, door, `volume ${volume.name}`, verb);
+  return volume;
+}
+
+/** The volume for a change: of this pod, this front door's, and not going away. */
+async function lockForChange(trx: Kysely<Database>, scope: VolumeScope, id: string, door: FrontDoor): Promise<VolumeRow> {
+  const volume = await lockOwned(trx, scope, id, door, 'change');
   if (volume.deletion_requested_at) throw new AppError(409, 'conflict', `volume ${volume.name} is being deleted`);
   return volume;
 }
@@ -62,7 +74,8 @@ async function lockForChange(trx: Kysely<Database>, scope: VolumeScope, id: stri
  * Orders a new volume for a pod: the pod must be the tenant's and not being deleted, the name free on the pod and
  * the size within the tenant's disk quota. A pod still provisioning accepts it; the controller waits for the VM.
  */
-export async function createVolume(deps: VolumeOrderDeps, scope: VolumeScope, order: NewVolumeOrder): Promise<VolumeRow> {
+export async function createVolume(deps: VolumeOrderDeps, scope: VolumeScope, order: NewVolumeOrder,
+  door: FrontDoor = restApi): Promise<VolumeRow> {
   const id = await deps.db.transaction().execute(async (trx) => {
     const pod = await lockPodOf(trx, scope);
     if (pod.deletion_requested_at) throw new AppError(409, 'conflict', `pod ${pod.name} is being deleted`);
@@ -72,13 +85,14 @@ export async function createVolume(deps: VolumeOrderDeps, scope: VolumeScope, or
     }
     await deps.quotas.reserve(trx, pod.tenant_id, { disk_gb: order.size_gb });
     const storagePool = order.storage_pool ?? pod.template_storage;
+    const attached = order.attached ?? true;
     const row = await insertVolume(trx, {
       tenant_id: pod.tenant_id, pod_id: pod.id, name: order.name, size_gb: order.size_gb, storage_pool: storagePool,
-      conditions: JSON.stringify([pendingCondition(1)]),
+      attached, conditions: JSON.stringify([pendingCondition(1)]), ...ownershipColumns(door),
     });
     await recordAudit(trx, { actor: scope.actor, category: 'volume', action: 'volume.created', tenantId: pod.tenant_id,
       podId: pod.id, requestId: scope.requestId, details: { volume_id: row.id, name: order.name, size_gb: order.size_gb,
-        storage_pool: storagePool } });
+        storage_pool: storagePool, attached } });
     await enqueueReconcile(deps.engine, trx, volumeKind, row.id);
     return row.id;
   });
@@ -86,9 +100,10 @@ export async function createVolume(deps: VolumeOrderDeps, scope: VolumeScope, or
 }
 
 /** Asks for the volume to be attached (true) or detached (false); asking for what is already asked changes nothing. */
-export async function setAttached(deps: VolumeOrderDeps, scope: VolumeScope, id: string, attached: boolean): Promise<VolumeRow> {
+export async function setAttached(deps: VolumeOrderDeps, scope: VolumeScope, id: string, attached: boolean,
+  door: FrontDoor = restApi): Promise<VolumeRow> {
   await deps.db.transaction().execute(async (trx) => {
-    const volume = await lockForChange(trx, scope, id);
+    const volume = await lockForChange(trx, scope, id, door);
     if (volume.attached === attached) return;
     await updateVolumeSpec(trx, id, { attached });
     await recordAudit(trx, { actor: scope.actor, category: 'volume', action: attached ? 'volume.attach_requested'
@@ -100,9 +115,10 @@ export async function setAttached(deps: VolumeOrderDeps, scope: VolumeScope, id:
 }
 
 /** A volume only grows (PVE cannot shrink a disk): a smaller size is 422; the growth is checked against the quota. */
-export async function resizeVolume(deps: VolumeOrderDeps, scope: VolumeScope, id: string, sizeGb: number): Promise<VolumeRow> {
+export async function resizeVolume(deps: VolumeOrderDeps, scope: VolumeScope, id: string, sizeGb: number,
+  door: FrontDoor = restApi): Promise<VolumeRow> {
   await deps.db.transaction().execute(async (trx) => {
-    const volume = await lockForChange(trx, scope, id);
+    const volume = await lockForChange(trx, scope, id, door);
     if (sizeGb < volume.size_gb) {
       throw new AppError(422, 'validation_error', `size_gb: a volume cannot shrink: it has ${volume.size_gb} GB`,
         { fields: [{ name: 'size_gb', messages: [`a volume cannot shrink: it has ${volume.size_gb} GB`] }] });
@@ -119,11 +135,10 @@ export async function resizeVolume(deps: VolumeOrderDeps, scope: VolumeScope, id
 }
 
 /** Marks the volume for deletion; the controller destroys its disk and removes the row. Asking twice changes nothing. */
-export async function deleteVolume(deps: VolumeOrderDeps, scope: VolumeScope, id: string): Promise<VolumeRow | undefined> {
+export async function deleteVolume(deps: VolumeOrderDeps, scope: VolumeScope, id: string,
+  door: FrontDoor = restApi): Promise<VolumeRow | undefined> {
   await deps.db.transaction().execute(async (trx) => {
-    const pod = await lockPodOf(trx, scope);
-    const volume = await lockVolume(trx, id);
-    if (!volume || volume.pod_id !== pod.id) throw new AppError(404, 'not_found', 'volume not found');
+    const volume = await lockOwned(trx, scope, id, door, 'delete');
     if ((await markVolumesDeleting(trx, [id])).length === 0) return;
     await recordAudit(trx, { actor: scope.actor, category: 'volume', action: 'volume.deletion_requested',
       tenantId: volume.tenant_id, podId: volume.pod_id, requestId: scope.requestId,

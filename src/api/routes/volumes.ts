@@ -6,7 +6,6 @@ import { findVolume, listVolumesOfPod } from '../../volumes/store.ts';
 import { volumeView } from '../../volumes/view.ts';
 import { canSeeTenant, principalOf, requirePermission } from '../auth.ts';
 import type { ApiDeps, AppEnv } from '../context.ts';
-import { AppError } from '../../errors.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { offsetOf, paginationMeta, paginationQuery } from '../pagination.ts';
 import { readJson, readParam, readQuery } from '../validation.ts';
@@ -38,7 +37,8 @@ function requireAnyPermission(...accepted: Permission[]): MiddlewareHandler<AppE
 
 /**
  * Volumes of one pod (spec 7), under `/api/cloud-pods/:podId/volumes`. Writes are desired state and answer 202:
- * the volume controller creates, attaches, detaches, resizes and destroys the disks and reports status.
+ * the volume controller creates, attaches, detaches, resizes and destroys the disks and reports status. A volume
+ * from Kubernetes changes only there (the orders answer 409 managed_by_kubernetes); its status stays readable here.
  */
 export function volumeRoutes({ db, jobs, quotas }: ApiDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -62,17 +62,6 @@ export function volumeRoutes({ db, jobs, quotas }: ApiDeps): Hono<AppEnv> {
   }
 
   const volumeId = (c: Context<AppEnv>) => readParam(c, 'id', z.uuid(), 'volume');
-
-  /** A volume from Kubernetes changes only there (one writer per field); its status stays readable here. */
-  async function changeableVolumeId(c: Context<AppEnv>): Promise<string> {
-    const id = volumeId(c);
-    const volume = await findVolume(db, id);
-    if (volume?.managed_by === 'kubernetes') {
-      throw new AppError(409, 'managed_by_kubernetes',
-        `volume ${volume.name} is managed through Kubernetes (${volume.kube_namespace}/${volume.kube_name}): change it there`);
-    }
-    return id;
-  }
 
   app.get('/', view, async (c) => {
     const pod = await podFromPath(c);
@@ -99,14 +88,14 @@ export function volumeRoutes({ db, jobs, quotas }: ApiDeps): Hono<AppEnv> {
   for (const action of ['attach', 'detach'] as const) {
     app.post(`/:id/${action}`, manage, async (c) => {
       const scope = await scopeOf(c);
-      const volume = await setAttached(deps, scope, await changeableVolumeId(c), action === 'attach');
+      const volume = await setAttached(deps, scope, volumeId(c), action === 'attach');
       return c.json({ volume: volumeView(volume) }, 202);
     });
   }
 
   app.post('/:id/resize', manage, async (c) => {
     const scope = await scopeOf(c);
-    const id = await changeableVolumeId(c);
+    const id = volumeId(c);
     const body = await readJson(c, resizeBody);
     const volume = await resizeVolume(deps, scope, id, body.size_gb);
     return c.json({ volume: volumeView(volume) }, 202);
@@ -114,7 +103,7 @@ export function volumeRoutes({ db, jobs, quotas }: ApiDeps): Hono<AppEnv> {
 
   app.delete('/:id', manage, async (c) => {
     const scope = await scopeOf(c);
-    const volume = await deleteVolume(deps, scope, await changeableVolumeId(c));
+    const volume = await deleteVolume(deps, scope, volumeId(c));
     return c.json({ volume: volume ? volumeView(volume) : null }, 202);
   });
 
