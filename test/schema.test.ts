@@ -686,6 +686,12 @@ const uniqueCases: Case[] = [
     name: 'kube_uid', sql: [row('cloud_pods', { kube_uid: `'uid-x'` }), row('cloud_pods', { kube_uid: `'uid-x'` })],
     rejected: unique('cloud_pods_kube_uid_key'),
   },
+  {
+    // 0009: one CloudPodDNSRecord is served by a row per address, each carrying the resource's identity.
+    name: 'DNS rows of one resource share its kube_uid',
+    sql: ['192.0.2.10', '192.0.2.11'].map((ip) => row('cloud_pod_dns_records', { hostname: `'www.example.com'`,
+      ip_address: lit(ip), managed_by: `'kubernetes'`, kube_uid: `'uid-d'`, kube_namespace: `'default'`, kube_name: `'www'` })),
+  },
   { name: 'volume name per pod', sql: twice(row('cloud_pod_volumes', { name: `'data'` })), rejected: unique('cloud_pod_volumes_pod_id_name_key') },
   {
     name: 'a volume name is free again once its volume is being deleted',

@@ -75,6 +75,18 @@ export function recordsOfPod(db: Db, podId: string): Promise<DnsRecordRow[]> {
     .orderBy('created_at').orderBy('id').execute();
 }
 
+/** The rows of one CloudPodDNSRecord (one per address), live or being deleted, by the resource's uid. */
+export function recordsOfResource(db: Db, kubeUid: string): Promise<DnsRecordRow[]> {
+  return db.selectFrom('cloud_pod_dns_records').selectAll().where('kube_uid', '=', kubeUid)
+    .orderBy('created_at').orderBy('id').execute();
+}
+
+/** The live rows of an extra name of a pod (every type and owner). */
+export function extraNameRows(db: Db, podId: string, hostname: string): Promise<DnsRecordRow[]> {
+  return db.selectFrom('cloud_pod_dns_records').selectAll().where('pod_id', '=', podId).where('hostname', '=', hostname)
+    .where('origin', '=', 'api').where('deletion_requested_at', 'is', null).orderBy('created_at').orderBy('id').execute();
+}
+
 /** Live rows at a name owned by other tenants: the first tenant to claim a name keeps it. */
 export async function nameClaimedByOthers(db: Db, hostname: string, tenantId: string): Promise<boolean> {
   const row = await db.selectFrom('cloud_pod_dns_records').select('id')
