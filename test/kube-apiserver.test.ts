@@ -10,7 +10,9 @@ import { waitFor } from './support/wait.ts';
 const test = suite('fake kube-apiserver');
 let api: FakeKubeApiserver;
 test.before(async () => {
-  api = await startKubeApiserver({ bookmarkIntervalMs: 100 });
+  api = await startKubeApiserver({ bookmarkIntervalMs: 100, serviceAccounts: [{ token: 'limited', user: 'system:serviceaccount:x:y',
+    clusterRules: [{ apiGroups: ['cloudpods.mpanel.io'], resources: ['cloudpods'], verbs: ['get', 'list'] }],
+    namespaceRules: { team: [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] }] } }] });
   await call('POST', '/api/v1/namespaces', { metadata: { name: 'team' } });
 });
 test.after(async () => { await api?.stop(); });
@@ -195,6 +197,27 @@ test('faults: the Nth call fails with 409, 429 (Retry-After) or 500; watches dro
   assert.is(stream.events.length, 0, 'a frozen watch delivers nothing');
   assert.is(api.faults.dropWatches(), 1);
   await stream.done;
+});
+
+test('RBAC for a service account token: verbs by method and watch, subresources, namespaced Roles; 403 Status', async () => {
+  const as = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${api.url}${path}`, { method, headers: { 'content-type': 'application/json',
+      authorization: 'Bearer limited' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    return { status: response.status, body: await response.json() as any };
+  };
+  await call('POST', base, pod('rbac-1'));
+  assert.is((await as('GET', `${base}/rbac-1`)).status, 200, 'get');
+  assert.is((await as('GET', base)).status, 200, 'list');
+  const watchRefused = await as('GET', `${base}?watch=true`);
+  assert.equal([watchRefused.status, watchRefused.body.kind, watchRefused.body.reason], [403, 'Status', 'Forbidden']);
+  assert.match(watchRefused.body.message, /User "system:serviceaccount:x:y" cannot watch resource "cloudpods" in API group "cloudpods.mpanel.io" in the namespace "team"/);
+  assert.is((await as('PATCH', `${base}/rbac-1/status`, { status: { phase: 'x' } })).status, 403, 'the status subresource is its own resource');
+  const lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'l' }, spec: {} };
+  assert.is((await as('POST', '/apis/coordination.k8s.io/v1/namespaces/team/leases', lease)).status, 201, 'Role in its namespace');
+  assert.is((await as('POST', '/apis/coordination.k8s.io/v1/namespaces/default/leases', lease)).status, 403, 'not elsewhere');
+  assert.is((await as('GET', '/api/v1/namespaces/team')).status, 403, 'cluster-scoped namespaces need their own rule');
+  assert.is((await call('GET', '/api/v1/namespaces/team')).status, 200, 'other tokens are not restricted');
+  assert.is(api.forbidden.length, 4);
 });
 
 test('discovery for kubectl: /api, /apis, the group version with short names, categories and the status subresource', async () => {

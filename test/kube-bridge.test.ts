@@ -145,4 +145,10 @@ test('delete: the VM goes first, then the finalizer, then the resource', async (
   assert.ok(Number(rv) > 0);
 });
 
+test('the bridge never needed a right the Helm chart does not grant it', () => {
+  assert.equal(k.api.forbidden, []);
+  const used = new Set(k.api.calls.map((c) => c.method));
+  assert.ok(['GET', 'PATCH', 'POST', 'PUT'].every((m) => used.has(m)), 'the run exercised reads, patches, creates and the lease update');
+});
+
 test.run();

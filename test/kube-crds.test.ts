@@ -9,12 +9,14 @@ import { loadCrds } from './support/kube-apiserver/resources.ts';
 const test = suite('kube CRDs');
 const crds = path.join(import.meta.dirname, '../crds');
 
-test('the committed crds/*.yaml are exactly what `npm run crds` generates', () => {
+test('the committed crds/*.yaml, and the Helm chart\'s, are exactly what `npm run crds` generates', () => {
   const generated = renderCrds();
-  const committed = readdirSync(crds).filter((f) => f.endsWith('.yaml')).sort();
-  assert.equal(committed, [...generated.keys()].sort(), 'one file per kind, nothing else');
-  for (const [file, text] of generated) {
-    assert.is(readFileSync(path.join(crds, file), 'utf8'), text, `${file} differs: run npm run crds`);
+  for (const directory of [crds, path.join(import.meta.dirname, '../helm/cloudpods/crds')]) {
+    const committed = readdirSync(directory).filter((f) => f.endsWith('.yaml')).sort();
+    assert.equal(committed, [...generated.keys()].sort(), `${directory}: one file per kind, nothing else`);
+    for (const [file, text] of generated) {
+      assert.is(readFileSync(path.join(directory, file), 'utf8'), text, `${directory}/${file} differs: run npm run crds`);
+    }
   }
 });
 

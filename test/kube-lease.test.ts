@@ -4,6 +4,7 @@ import * as assert from 'uvu/assert';
 import { aTenant } from './support/fixtures.ts';
 import { startKubeApiserver, type FakeKubeApiserver } from './support/kube-apiserver/index.ts';
 import { cloudPod, podsPath } from './support/kube.ts';
+import { bridgeServiceAccount } from './support/kube-rbac.ts';
 import { testDatabase, type TestDatabase } from './support/postgres.ts';
 import { waitFor } from './support/wait.ts';
 
@@ -18,7 +19,7 @@ const leasePath = '/apis/coordination.k8s.io/v1/namespaces/default/leases/cloudp
 function startReplica(): { child: ChildProcess; output: string[] } {
   const child = spawn(process.execPath, ['src/cli.ts', 'serve'], { stdio: ['ignore', 'pipe', 'pipe'], env: {
     ...process.env, DATABASE_URL: database.url, CLOUDPODS_PORT: '0', CLOUDPODS_HOST: '127.0.0.1', LOG_LEVEL: 'info',
-    CLOUDPODS_KUBECONFIG: api.kubeconfigPath, CLOUDPODS_KUBE_LEASE_DURATION_SECONDS: String(leaseSeconds),
+    CLOUDPODS_KUBECONFIG: api.kubeconfigFor('cloudpods-bridge'), CLOUDPODS_KUBE_LEASE_DURATION_SECONDS: String(leaseSeconds),
     CLOUDPODS_KUBE_RENEW_DEADLINE_SECONDS: '1', CLOUDPODS_KUBE_RETRY_PERIOD_MS: '200', CLOUDPODS_KUBE_RESYNC_INTERVAL_MS: '200',
   } });
   const replica = { child, output: [] as string[] };
@@ -37,7 +38,7 @@ const holder = async () => (await call('GET', leasePath)).spec?.holderIdentity a
 const pidOf = (identity: string | undefined) => Number(identity?.split('_').at(-2));
 
 test.before(async () => {
-  api = await startKubeApiserver({ bookmarkIntervalMs: 200 });
+  api = await startKubeApiserver({ bookmarkIntervalMs: 200, serviceAccounts: [bridgeServiceAccount()] });
   database = await testDatabase();
   await aTenant(database.db, 'acme');
   await call('POST', '/api/v1/namespaces', { metadata: { name: 'team', labels: { 'cloudpods.mpanel.io/tenant': 'acme' } } });

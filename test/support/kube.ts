@@ -1,4 +1,5 @@
 import { startKubeApiserver, type FakeKubeApiserver } from './kube-apiserver/index.ts';
+import { bridgeServiceAccount } from './kube-rbac.ts';
 import { startPlatform, type Platform } from './platform.ts';
 
 /** The platform (database, simulator, app) bridged to a fake kube-apiserver, with a namespace for its tenant. */
@@ -18,13 +19,13 @@ export const kindPath = (plural: string, namespace: string, name = '') =>
 export const podsPath = (namespace: string, name = '') => kindPath('cloudpods', namespace, name);
 
 export async function startKubePlatform(config: Record<string, unknown> = {}): Promise<KubePlatform> {
-  const api = await startKubeApiserver({ bookmarkIntervalMs: 200 });
+  const api = await startKubeApiserver({ bookmarkIntervalMs: 200, serviceAccounts: [bridgeServiceAccount()] });
   const call = async (method: string, path: string, body?: unknown, contentType = 'application/json') => {
     const response = await fetch(`${api.url}${path}`, { method, headers: { 'content-type': contentType },
       body: body === undefined ? undefined : JSON.stringify(body) });
     return { status: response.status, body: await response.json() as any };
   };
-  const platform = await startPlatform({ config: { 'kube.kubeconfig': api.kubeconfigPath, 'kube.leaseDurationSeconds': 2,
+  const platform = await startPlatform({ config: { 'kube.kubeconfig': api.kubeconfigFor('cloudpods-bridge'), 'kube.leaseDurationSeconds': 2,
     'kube.renewDeadlineSeconds': 1, 'kube.retryPeriodMs': 200, 'kube.resyncIntervalMs': 200,
     'kube.watchInactivitySeconds': 2, ...config } });
   const namespace = 'team-acme';

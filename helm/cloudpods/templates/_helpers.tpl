@@ -37,6 +37,12 @@ app.kubernetes.io/instance: {{ .Release.Name }}
     secretKeyRef:
       name: {{ .Values.database.existingSecret }}
       key: {{ .Values.database.secretKey }}
+- name: CLOUDPODS_KUBE_ENABLED
+  value: {{ .Values.kube.enabled | quote }}
+{{- with .Values.kube.leaseNamespace }}
+- name: CLOUDPODS_KUBE_LEASE_NAMESPACE
+  value: {{ . | quote }}
+{{- end }}
 {{- range $name, $value := .Values.config }}
 - name: {{ $name }}
   value: {{ $value | quote }}

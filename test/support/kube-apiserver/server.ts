@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { authorize, verbOf, type ServiceAccountRbac } from './rbac.ts';
 import { builtins, groupVersion, loadCrds, type ResourceType } from './resources.ts';
 import { parseFieldSelector, parseLabelSelector, SelectorError } from './selectors.ts';
 import { StatusError, Store, type Filter } from './store.ts';
@@ -28,12 +29,16 @@ interface OpenWatch {
 
 export interface FakeKubeApiserver {
   url: string;
-  /** A kubeconfig file pointing at this server (for kubectl and the bridge). */
+  /** A kubeconfig file pointing at this server, with unrestricted rights (for kubectl and the tests). */
   kubeconfigPath: string;
+  /** A kubeconfig file for one of the service accounts given in the options (whose RBAC then applies). */
+  kubeconfigFor(token: string): string;
   store: Store;
   types: ResourceType[];
   /** Every request served: method and path with query, for assertions on the calls made. */
   calls: Array<{ method: string; path: string }>;
+  /** Requests of service accounts that their RBAC refused (403). */
+  forbidden: Array<{ method: string; path: string; message: string }>;
   faults: {
     failNth(rule: FaultRule): void;
     /** Ends every open watch whose path contains `pathPart` (all when omitted), as a dropped connection would. */
@@ -51,6 +56,8 @@ export interface FakeKubeApiserverOptions {
   crdsDirectory: string;
   /** How often watches that asked for bookmarks get one (ms). */
   bookmarkIntervalMs?: number;
+  /** Requests bearing one of these tokens are authorized by its rules (403 otherwise); other tokens may do anything. */
+  serviceAccounts?: ServiceAccountRbac[];
 }
 
 function send(response: ServerResponse, status: number, body: unknown): void {
@@ -86,12 +93,13 @@ const resourceList = (gv: string, types: ResourceType[]) => ({
  * its conformance suite): the store's write semantics, watches over chunked NDJSON with bookmarks and 410,
  * discovery and Tables for kubectl, and fault injection. HTTP on loopback, no authentication.
  */
-export async function startFakeKubeApiserver({ crdsDirectory, bookmarkIntervalMs = 1000 }: FakeKubeApiserverOptions)
+export async function startFakeKubeApiserver({ crdsDirectory, bookmarkIntervalMs = 1000, serviceAccounts = [] }: FakeKubeApiserverOptions)
   : Promise<FakeKubeApiserver> {
   const types = [...builtins, ...loadCrds(crdsDirectory)];
   const store = new Store();
   store.create(types[0]!, undefined, { metadata: { name: 'default' } });
   const calls: FakeKubeApiserver['calls'] = [];
+  const forbidden: FakeKubeApiserver['forbidden'] = [];
   const rules: Array<FaultRule & { seen: number }> = [];
   const watches = new Set<OpenWatch>();
   const sockets = new Set<Socket>();
@@ -238,6 +246,17 @@ export async function startFakeKubeApiserver({ crdsDirectory, bookmarkIntervalMs
       return send(response, 404, new StatusError(404, 'NotFound', 'the server could not find the requested resource').toStatus());
     }
     const query = url.searchParams;
+    const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+    const account = serviceAccounts.find((a) => a.token === bearer);
+    if (account) {
+      try {
+        authorize(account, { verb: verbOf(method, Boolean(name), query.get('watch') === 'true' || query.get('watch') === '1'),
+          group: type.group, resource: `${type.plural}${subresource ? `/${subresource}` : ''}`, namespace });
+      } catch (error) {
+        forbidden.push({ method, path: `${url.pathname}${url.search}`, message: (error as Error).message });
+        throw error;
+      }
+    }
     /** Store calls are synchronous: the flag holds for exactly this request's write. */
     const strictly = <T>(write: () => T): T => {
       store.strict = query.get('fieldValidation') === 'Strict';
@@ -290,17 +309,21 @@ export async function startFakeKubeApiserver({ crdsDirectory, bookmarkIntervalMs
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const directory = mkdtempSync(path.join(tmpdir(), 'fake-kube-'));
-  const kubeconfigPath = path.join(directory, 'kubeconfig');
-  writeFileSync(kubeconfigPath, JSON.stringify({
-    apiVersion: 'v1', kind: 'Config', 'current-context': 'fake',
-    clusters: [{ name: 'fake', cluster: { server: url } }],
-    users: [{ name: 'fake', user: { token: 'fake-token' } }],
-    contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'fake', namespace: 'default' } }],
-  }));
+  const kubeconfigFor = (token: string) => {
+    const file = path.join(directory, `kubeconfig-${token}`);
+    writeFileSync(file, JSON.stringify({
+      apiVersion: 'v1', kind: 'Config', 'current-context': 'fake',
+      clusters: [{ name: 'fake', cluster: { server: url } }],
+      users: [{ name: 'fake', user: { token } }],
+      contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'fake', namespace: 'default' } }],
+    }));
+    return file;
+  };
+  const kubeconfigPath = kubeconfigFor('fake-token');
 
   const selectWatches = (part?: string) => [...watches].filter((w) => !part || w.path.includes(part));
   return {
-    url, kubeconfigPath, store, types, calls,
+    url, kubeconfigPath, kubeconfigFor, store, types, calls, forbidden,
     faults: {
       failNth: (rule) => { rules.push({ ...rule, seen: 0 }); },
       dropWatches: (part) => {
