@@ -32,6 +32,18 @@ test('status follows the row as the controller works, with no resync: Ready, the
   assert.is(String(vm.pending.memory ?? vm.config.memory), '2048');
 });
 
+test('a sync that fails (the apiserver answers 500 twice) is retried with backoff, not left for the resync', async () => {
+  k.api.faults.failNth({ method: 'PATCH', path: '/cloudpods/flaky', status: 500, times: 2 });
+  await k.call('POST', podsPath(k.namespace), cloudPod('flaky', { powerState: 'stopped' }));
+  const resource = await waitResource('flaky', k.namespace, 'Ready', (r) => readyOf(r)?.status === 'True');
+  assert.equal(resource.metadata.finalizers, ['cloudpods.mpanel.io/finalizer']);
+  const patches = k.api.calls.filter((c) => c.method === 'PATCH' && c.path.includes('/cloudpods/flaky'));
+  assert.ok(patches.length >= 3, 'two refused, then the finalizer and status went through');
+  await k.call('DELETE', podsPath(k.namespace, 'flaky'));
+  await waitFor('CloudPod flaky gone', () => k.call('GET', podsPath(k.namespace, 'flaky')), (r) => r.status === 404,
+    { timeoutMs: 30_000, intervalMs: 100 });
+});
+
 test('labelling a namespace provisions what waited there as TenantUnknown', async () => {
   await k.call('POST', '/api/v1/namespaces', { metadata: { name: 'late' } });
   const created = await k.call('POST', podsPath('late'), cloudPod('waiting', { powerState: 'stopped' }));

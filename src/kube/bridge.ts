@@ -7,7 +7,7 @@ import { orphanedDnsRecord, syncCloudPodDnsRecord } from './dns-bridge.ts';
 import type { EventRecorder } from './events.ts';
 import { syncCloudPodHook } from './hook-bridge.ts';
 import { syncCloudPod } from './pod-bridge.ts';
-import { runReflector, type ReflectorOptions } from './reflector.ts';
+import { backoffDelayMs, runReflector, type ReflectorOptions } from './reflector.ts';
 import { groupPath, holdsFinalizer } from './resource-writes.ts';
 import { refuse } from './status-report.ts';
 import { NamespaceTenants, tenantMoved } from './tenancy.ts';
@@ -146,6 +146,19 @@ function kindRunner(kind: KindBridge, deps: BridgeDeps, signal: AbortSignal): Ki
   const cache = new Map<string, any>();
   const running = new Map<string, Promise<void>>();
   const again = new Set<string>();
+  /** Failed syncs in a row per resource, and the timer of its retry (a rate-limited requeue, as in client-go). */
+  const failures = new Map<string, number>();
+  const retries = new Map<string, NodeJS.Timeout>();
+  signal.addEventListener('abort', () => { for (const timer of retries.values()) clearTimeout(timer); }, { once: true });
+
+  function retryLater(uid: string): void {
+    const failed = (failures.get(uid) ?? 0) + 1;
+    failures.set(uid, failed);
+    clearTimeout(retries.get(uid));
+    const timer = setTimeout(() => { retries.delete(uid); sync(uid); }, backoffDelayMs(failed));
+    timer.unref();
+    retries.set(uid, timer);
+  }
 
   function sync(uid: string): void {
     if (running.has(uid)) { again.add(uid); return; }
@@ -156,9 +169,11 @@ function kindRunner(kind: KindBridge, deps: BridgeDeps, signal: AbortSignal): Ki
         if (!resource || signal.aborted) return;
         try {
           await syncOne(kind, deps, resource);
+          failures.delete(uid);
         } catch (error) {
-          deps.logger.warn({ err: error, kind: kind.plural, resource: `${resource.metadata.namespace}/${resource.metadata.name}` },
-            'sync failed; retried at the next resync');
+          retryLater(uid);
+          deps.logger.warn({ err: error, kind: kind.plural, resource: `${resource.metadata.namespace}/${resource.metadata.name}`,
+            failures: failures.get(uid) }, 'sync failed; retrying with backoff');
         }
       } while (again.has(uid));
     })().finally(() => running.delete(uid));
