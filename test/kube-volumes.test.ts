@@ -186,6 +186,35 @@ test('a volume over the disk quota reports QuotaExceeded and writes no row', asy
   }
 });
 
+test('a growth over the disk quota is refused as QuotaExceeded over the row\'s status, and applied once it fits', async () => {
+  const quotas = k.platform.app.system.quotas;
+  const limits = { pods: 1000, cpu_cores: 10_000, memory_mb: 100_000_000, bandwidth_gb: null, ipv4: null };
+  await quotas.setOverride(k.platform.tenant.id, { ...limits, disk_gb: 100 }, { type: 'system', id: 'test' });
+  try {
+    await patchSpec('web-1-data', { sizeGb: 200 });
+    const refused = await waitVolume('web-1-data', 'QuotaExceeded', (r) => readyOf(r)?.reason === 'QuotaExceeded');
+    assert.equal([refused.status.phase, refused.status.proxmoxVolumeId, refused.status.observedGeneration], ['detached', volid, 3]);
+    assert.is((await rowOf(uid))!.size_gb, 15, 'the row keeps its size');
+  } finally {
+    await quotas.setOverride(k.platform.tenant.id, { ...limits, disk_gb: 1_000_000 }, { type: 'system', id: 'test' });
+  }
+  await waitVolume('web-1-data', 'grown once it fits', settled('detached', 4));
+  assert.is((await rowOf(uid))!.size_gb, 200);
+});
+
+test('a volume applied with attached: false is created detached: an unused disk of the VM', async () => {
+  const created = await k.call('POST', volumesPath(k.namespace), cloudPodVolume('web-1-cold', { sizeGb: 2, attached: false }));
+  const cold = await waitVolume('web-1-cold', 'detached', settled('detached', 1));
+  const row = (await rowOf(created.body.metadata.uid))!;
+  assert.equal([row.attached, row.generation], [false, 1], 'ordered detached in one transaction');
+  const keys = keysHolding(web.vmid, cold.status.proxmoxVolumeId);
+  assert.is(keys.length, 1);
+  assert.match(keys[0]!, /^unused\d+$/);
+  await k.call('DELETE', volumesPath(k.namespace, 'web-1-cold'));
+  await waitVolume('web-1-cold', 'gone', (r) => r.code === 404);
+  assert.is(k.platform.sim.sim.cluster.volumes.has(cold.status.proxmoxVolumeId), false);
+});
+
 test('a volume in an unlabelled namespace only reports TenantUnknown', async () => {
   await k.call('POST', '/api/v1/namespaces', { metadata: { name: 'stray' } });
   const created = await k.call('POST', volumesPath('stray'), cloudPodVolume('lost'));
