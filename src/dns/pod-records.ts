@@ -57,20 +57,22 @@ export async function syncPodDnsRecords(trx: Kysely<Database>, engine: Enqueuer,
   }
   await converge(own, ownWanted, 'pod');
 
-  // Extra names follow the pod's addresses of their family; with none left they stay as they are.
-  const extras = Map.groupBy(live.filter((r) => r.origin === 'api'), (r) => `${r.hostname} ${r.type}`);
+  // Extra names follow the pod's addresses of their family; with none left they stay as they are. Rows made for
+  // a name stay with the front door that owns it (a CloudPodDNSRecord's rows all carry the resource's identity).
+  const extras = Map.groupBy(live.filter((r) => r.origin === 'api'),
+    (r) => `${r.managed_by} ${r.kube_uid ?? ''} ${r.hostname} ${r.type}`);
   for (const rows of extras.values()) {
     const first = rows[0]!;
     const wanted = addresses.filter((a) => a.type === first.type)
       .map((a) => ({ hostname: first.hostname, zone: first.zone_name, ...a }));
-    if (wanted.length > 0) await converge(rows, wanted, 'api', { ttl: first.ttl, ptr: first.ptr });
+    if (wanted.length > 0) await converge(rows, wanted, 'api', { ttl: first.ttl, ptr: first.ptr, owner: ownerOf(first) });
   }
 
   await enqueueDnsReconciles(engine, trx, touched);
   return result;
 
   async function converge(existing: DnsRecordRow[], wanted: Array<{ hostname: string; zone: string; type: DnsRecordType; ip: string }>,
-    origin: DnsRecordOrigin, spec: { ttl?: number; ptr?: boolean } = options): Promise<void> {
+    origin: DnsRecordOrigin, spec: { ttl?: number; ptr?: boolean; owner?: Owner } = options): Promise<void> {
     const key = (hostname: string, type: string, ip: string) => `${hostname} ${type} ${ip}`;
     const wantedKeys = new Set(wanted.map((w) => key(w.hostname, w.type, w.ip)));
     const existingKeys = new Set(existing.map((r) => key(r.hostname, r.type, r.ip_address)));
@@ -97,11 +99,17 @@ export async function syncPodDnsRecords(trx: Kysely<Database>, engine: Enqueuer,
     const created = await insertRecords(trx, toCreate.map((w) => ({
       tenant_id: pod.tenant_id, pod_id: pod.id, zone_name: w.zone, hostname: w.hostname, ip_address: w.ip, type: w.type,
       origin, ...(spec.ttl !== undefined ? { ttl: spec.ttl } : {}), ...(spec.ptr !== undefined ? { ptr: spec.ptr } : {}),
+      ...spec.owner,
     })));
     result.created += created.length;
     touched.push(...created.map((r) => r.id));
   }
 }
+
+/** The ownership columns of a row, for rows made beside it. */
+type Owner = Pick<DnsRecordRow, 'managed_by' | 'kube_uid' | 'kube_namespace' | 'kube_name'>;
+const ownerOf = ({ managed_by, kube_uid, kube_namespace, kube_name }: DnsRecordRow): Owner =>
+  ({ managed_by, kube_uid, kube_namespace, kube_name });
 
 /** Marks every record of the pod for deletion and enqueues their reconciles (before the pod row can go). */
 export async function deletePodDnsRecords(trx: Kysely<Database>, engine: Enqueuer, podId: string): Promise<number> {

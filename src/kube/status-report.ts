@@ -27,7 +27,7 @@ export function refusalReason(code: string, message: string): string {
     case 'resource_limit_exceeded': return 'QuotaExceeded';
     case 'tenant_suspended': return 'TenantSuspended';
     case 'plan_required': return 'PlanRequired';
-    case 'conflict': return 'NameConflict';
+    case 'conflict': return /has no (IPv[46] )?address/.test(message) ? 'PodHasNoAddress' : 'NameConflict';
     case 'not_found': return 'PodNotFound';
     case 'forbidden': return 'ZoneNotAllowed';
     case 'validation_error': return /template/.test(message) ? 'TemplateInvalid' : 'SpecInvalid';

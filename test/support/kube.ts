@@ -1,6 +1,7 @@
 import { startKubeApiserver, type FakeKubeApiserver } from './kube-apiserver/index.ts';
 import { bridgeServiceAccount } from './kube-rbac.ts';
 import { startPlatform, type Platform } from './platform.ts';
+import { startTestPowerDns, type TestPowerDns } from './powerdns.ts';
 
 /** The platform (database, simulator, app) bridged to a fake kube-apiserver, with a namespace for its tenant. */
 export interface KubePlatform {
@@ -9,7 +10,14 @@ export interface KubePlatform {
   /** Labelled for the platform's tenant. */
   namespace: string;
   call(method: string, path: string, body?: unknown, contentType?: string): Promise<{ status: number; body: any }>;
+  /** With `powerDns`: the real PowerDNS the app serves DNS names with. */
+  pdns?: TestPowerDns;
   stop(): Promise<void>;
+}
+
+export interface KubePlatformOptions {
+  /** Start a real PowerDNS and configure the app with it (for CloudPodDNSRecord). */
+  powerDns?: boolean;
 }
 
 /** The path of a collection of one of our kinds (by plural) in a namespace, or of one resource in it. */
@@ -18,7 +26,9 @@ export const kindPath = (plural: string, namespace: string, name = '') =>
 
 export const podsPath = (namespace: string, name = '') => kindPath('cloudpods', namespace, name);
 
-export async function startKubePlatform(config: Record<string, unknown> = {}): Promise<KubePlatform> {
+export async function startKubePlatform(config: Record<string, unknown> = {}, { powerDns = false }: KubePlatformOptions = {})
+  : Promise<KubePlatform> {
+  const pdns = powerDns ? await startTestPowerDns() : undefined;
   const api = await startKubeApiserver({ bookmarkIntervalMs: 200, serviceAccounts: [bridgeServiceAccount()] });
   const call = async (method: string, path: string, body?: unknown, contentType = 'application/json') => {
     const response = await fetch(`${api.url}${path}`, { method, headers: { 'content-type': contentType },
@@ -27,14 +37,15 @@ export async function startKubePlatform(config: Record<string, unknown> = {}): P
   };
   const platform = await startPlatform({ config: { 'kube.kubeconfig': api.kubeconfigFor('cloudpods-bridge'), 'kube.leaseDurationSeconds': 2,
     'kube.renewDeadlineSeconds': 1, 'kube.retryPeriodMs': 200, 'kube.resyncIntervalMs': 200,
-    'kube.watchInactivitySeconds': 2, ...config } });
+    'kube.watchInactivitySeconds': 2, ...pdns?.overrides, ...config } });
   const namespace = 'team-acme';
   await call('POST', '/api/v1/namespaces', { metadata: { name: namespace, labels: { 'cloudpods.mpanel.io/tenant': platform.tenant.slug } } });
   return {
-    api, platform, namespace, call,
+    api, platform, namespace, call, ...(pdns ? { pdns } : {}),
     async stop() {
       await platform.stop();
       await api.stop();
+      await pdns?.close();
     },
   };
 }

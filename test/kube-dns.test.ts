@@ -1,0 +1,172 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { syncPodDnsRecords } from '../src/dns/pod-records.ts';
+import { queryDns } from '../src/powerdns/dns-query.ts';
+import { aPod, aTemplate, aTenant } from './support/fixtures.ts';
+import { cloudPod, kindPath, podsPath, readyOf, startKubePlatform, type KubePlatform } from './support/kube.ts';
+import { waitFor } from './support/wait.ts';
+
+/**
+ * CloudPodDNSRecord resources through the bridge, end to end: a real PostgreSQL and PowerDNS, the Proxmox
+ * simulator and the fake kube-apiserver. What counts is what a user sees: the resource's status and events, the
+ * answer of the authoritative DNS port, and the REST API.
+ */
+const test = suite('kube DNS records');
+let k: KubePlatform;
+let zone: string;
+let forbiddenZone: string;
+
+test.before(async () => {
+  k = await startKubePlatform({}, { powerDns: true });
+  zone = await k.pdns!.aZone('kube');
+  forbiddenZone = await k.pdns!.aZone('nope');
+  await k.platform.app.system.settings.update({ 'cloudpods.dns.tenant_zones': { [k.platform.tenant.slug]: [zone] } },
+    { type: 'system', id: 'test' });
+});
+test.after(async () => { await k?.stop(); });
+
+const dnsPath = (name = '', namespace = k.namespace) => kindPath('cloudpoddnsrecords', namespace, name);
+const dnsRecord = (name: string, spec: Record<string, unknown>) => ({
+  apiVersion: 'cloudpods.mpanel.io/v1alpha1', kind: 'CloudPodDNSRecord', metadata: { name }, spec });
+const waitRecord = (name: string, what: string, accept: (r: any) => boolean, { namespace = k.namespace, timeoutMs = 30_000 } = {}) =>
+  waitFor(`CloudPodDNSRecord ${name} ${what}`, async () => (await k.call('GET', dnsPath(name, namespace))).body, accept,
+    { timeoutMs, intervalMs: 100 });
+const waitPod = (name: string, what: string, accept: (r: any) => boolean) =>
+  waitFor(`CloudPod ${name} ${what}`, async () => (await k.call('GET', podsPath(k.namespace, name))).body, accept,
+    { timeoutMs: 30_000, intervalMs: 100 });
+const served = async (name: string, type: 'A' | 'AAAA' = 'A') =>
+  (await queryDns({ host: k.pdns!.dnsHost, port: k.pdns!.dnsPort }, name, type)).answers.map((a) => [a.data, a.ttl]);
+const rowsOf = (uid: string) => k.platform.database.db.selectFrom('cloud_pod_dns_records').selectAll()
+  .where('kube_uid', '=', uid).orderBy('ip_address').execute();
+const eventsOf = async (uid: string) => (await k.call('GET', `/apis/events.k8s.io/v1/namespaces/${k.namespace}/events`)).body.items
+  .filter((e: any) => e.regarding.uid === uid).sort((a: any, b: any) => a.eventTime.localeCompare(b.eventTime));
+const ipv4 = (addresses: string[]) => addresses.filter((ip) => ip.includes('.')).sort();
+
+let webIps: string[];
+let podId: string;
+let wwwUid: string;
+
+test('a CloudPodDNSRecord for a CloudPod is Ready and served at the pod\'s address, by rows of the resource', async () => {
+  await k.call('POST', podsPath(k.namespace), cloudPod('web-1'));
+  const pod = await waitPod('web-1', 'Ready', (r) => readyOf(r)?.status === 'True');
+  webIps = ipv4(pod.status.ipAddresses);
+  podId = pod.status.podId;
+  assert.ok(webIps.length > 0, 'the pod has an IPv4 address');
+
+  const created = await k.call('POST', dnsPath(), dnsRecord('www', { podName: 'web-1', hostname: 'www', zone, ttl: 120 }));
+  assert.is(created.status, 201, JSON.stringify(created.body));
+  wwwUid = created.body.metadata.uid;
+  const resource = await waitRecord('www', 'Ready', (r) => readyOf(r)?.status === 'True' && r.status.observedGeneration === 1);
+  assert.equal(resource.metadata.finalizers, ['cloudpods.mpanel.io/finalizer']);
+  assert.equal([resource.status.phase, resource.status.addresses, readyOf(resource).observedGeneration], ['active', webIps, 1]);
+  assert.equal(await served(`www.${zone}`), webIps.map((ip) => [ip, 120]));
+
+  const rows = await rowsOf(wwwUid);
+  assert.equal(rows.map((r) => [r.managed_by, r.kube_namespace, r.kube_name, r.hostname, r.type, r.ip_address, r.origin, r.pod_id]),
+    webIps.map((ip) => ['kubernetes', k.namespace, 'www', `www.${zone}`, 'A', ip, 'api', podId]));
+  const reasons = (await eventsOf(wwwUid)).map((e: any) => e.reason);
+  assert.ok(reasons.includes('Created') && reasons.includes('Ready'), reasons.join(','));
+});
+
+test('a TTL change is applied to the same rows and served; observedGeneration follows', async () => {
+  const before = (await rowsOf(wwwUid)).map((r) => r.id);
+  const patched = await k.call('PATCH', dnsPath('www'), { spec: { ttl: 600 } }, 'application/merge-patch+json');
+  assert.is(patched.body.metadata.generation, 2);
+  await waitRecord('www', 'observed generation 2', (r) => r.status?.observedGeneration === 2 && readyOf(r)?.status === 'True');
+  assert.equal(await served(`www.${zone}`), webIps.map((ip) => [ip, 600]));
+  const rows = await rowsOf(wwwUid);
+  assert.equal(rows.map((r) => [r.id, r.ttl]), before.map((id) => [id, 600]));
+});
+
+test('REST lists the records of a CloudPodDNSRecord and refuses to delete them (409 managed_by_kubernetes)', async () => {
+  const token = k.platform.token;
+  const listed = await k.platform.app.request('GET', `/api/cloud-pods/${podId}/dns-records`, { token });
+  const www = listed.body.records.filter((r: any) => r.hostname === `www.${zone}`);
+  assert.equal(www.map((r: any) => [r.ip_address, r.ttl, r.status]), webIps.map((ip) => [ip, 600, 'active']));
+  for (const record of www) {
+    const response = await k.platform.app.request('DELETE', `/api/cloud-pods/${podId}/dns-records/${record.id}`, { token });
+    assert.equal([response.status, response.body.error?.code], [409, 'managed_by_kubernetes']);
+    assert.match(response.body.error.message, `${k.namespace}/www`);
+  }
+  assert.equal(await served(`www.${zone}`), webIps.map((ip) => [ip, 600]), 'still served');
+});
+
+test('rows the pod controller adds for a new address of the pod keep the resource\'s identity', async () => {
+  const extra = '192.0.2.99';
+  const rolledBack = new Error('rolled back');
+  await k.platform.database.db.transaction().execute(async (trx) => {
+    const pod = await trx.selectFrom('cloud_pods').selectAll().where('id', '=', podId).executeTakeFirstOrThrow();
+    await syncPodDnsRecords(trx, k.platform.app.system.jobs, { ...pod, ip_addresses: [...pod.ip_addresses, extra] });
+    const rows = await trx.selectFrom('cloud_pod_dns_records').selectAll().where('hostname', '=', `www.${zone}`)
+      .where('deletion_requested_at', 'is', null).orderBy('ip_address').execute();
+    assert.equal(rows.map((r) => [r.ip_address, r.managed_by, r.kube_uid, r.kube_name, r.ttl]),
+      [extra, ...webIps].sort().map((ip) => [ip, 'kubernetes', wwwUid, 'www', 600]));
+    throw rolledBack;
+  }).catch((error: unknown) => { if (error !== rolledBack) throw error; });
+});
+
+test('a record applied before its pod reports PodNotFound, then PodHasNoAddress, and is served once the pod has an address', async () => {
+  const created = await k.call('POST', dnsPath(), dnsRecord('api', { podName: 'web-2', hostname: 'api', zone }));
+  await waitRecord('api', 'PodNotFound', (r) => readyOf(r)?.reason === 'PodNotFound');
+  await k.call('POST', podsPath(k.namespace), cloudPod('web-2', { powerState: 'stopped' }));
+  const waiting = await waitRecord('api', 'PodHasNoAddress', (r) => readyOf(r)?.reason === 'PodHasNoAddress');
+  assert.equal([readyOf(waiting).status, waiting.status.phase], ['False', 'pending']);
+  assert.equal(await rowsOf(created.body.metadata.uid), [], 'nothing ordered yet');
+  const warnings = (await eventsOf(created.body.metadata.uid)).filter((e: any) => e.type === 'Warning').map((e: any) => e.reason);
+  assert.equal(warnings, ['PodNotFound', 'PodHasNoAddress']);
+
+  await k.call('PATCH', podsPath(k.namespace, 'web-2'), { spec: { powerState: 'running' } }, 'application/merge-patch+json');
+  const resource = await waitRecord('api', 'Ready', (r) => readyOf(r)?.status === 'True');
+  const pod = (await k.call('GET', podsPath(k.namespace, 'web-2'))).body;
+  assert.equal(resource.status.addresses, ipv4(pod.status.ipAddresses));
+  const defaultTtl = await k.platform.app.system.settings.getNumber('cloudpods.dns.default_ttl');
+  assert.equal(await served(`api.${zone}`), ipv4(pod.status.ipAddresses).map((ip) => [ip, defaultTtl]));
+});
+
+test('zones the tenant may not use, or the platform does not serve, and names of other tenants are refused; nothing written', async () => {
+  const other = await aTenant(k.platform.database.db);
+  const theirs = await aPod(k.platform.database.db, { tenant: other, template: await aTemplate(k.platform.database.db) });
+  await k.platform.database.db.insertInto('cloud_pod_dns_records').values({ tenant_id: other.id, pod_id: theirs.id,
+    zone_name: zone, hostname: `taken.${zone}`, ip_address: '192.0.2.77', type: 'A', origin: 'api' }).execute();
+  const cases: Array<[string, Record<string, unknown>, string]> = [
+    ['forbidden', { podName: 'web-1', hostname: 'x', zone: forbiddenZone }, 'ZoneNotAllowed'],
+    ['unserved', { podName: 'web-1', hostname: 'x', zone: 'unknown-zone.test' }, 'SpecInvalid'],
+    ['outside', { podName: 'web-1', hostname: 'www.example.org', zone }, 'SpecInvalid'],
+    ['taken', { podName: 'web-1', hostname: 'taken', zone }, 'NameConflict'],
+  ];
+  for (const [name, spec, reason] of cases) {
+    const created = await k.call('POST', dnsPath(), dnsRecord(name, spec));
+    const resource = await waitRecord(name, reason, (r) => readyOf(r)?.reason === reason, { timeoutMs: 10_000 });
+    assert.equal([readyOf(resource).status, resource.status.phase], ['False', 'pending'], name);
+    assert.equal(await rowsOf(created.body.metadata.uid), [], `${name}: nothing written`);
+  }
+  assert.equal(await served(`x.${forbiddenZone}`), []);
+  for (const [name] of cases) await k.call('DELETE', dnsPath(name));
+  for (const [name] of cases) await waitRecord(name, 'gone', (r) => r.code === 404, { timeoutMs: 10_000 });
+});
+
+test('deleting the resource stops serving the name first, then releases the finalizer', async () => {
+  const deleting = await k.call('DELETE', dnsPath('www'));
+  assert.ok(deleting.body.metadata.deletionTimestamp, 'held by the finalizer');
+  await waitRecord('www', 'gone', (r) => r.code === 404);
+  assert.equal(await served(`www.${zone}`), [], 'the name is no longer served');
+  assert.equal(await rowsOf(wwwUid), []);
+  const reasons = (await eventsOf(wwwUid)).map((e: any) => e.reason);
+  assert.ok(reasons.indexOf('Deleting') >= 0 && reasons.indexOf('Deleting') < reasons.indexOf('Deleted'), reasons.join(','));
+  const audit = await k.platform.database.db.selectFrom('cloud_pod_audit').select(['action', 'actor_type'])
+    .where('category', '=', 'dns').where('pod_id', '=', podId).orderBy('id').execute();
+  assert.equal(audit.map((a) => [a.action, a.actor_type]),
+    [['dns.record_added', 'kubernetes'], ['dns.record_updated', 'kubernetes'], ['dns.record_deleted', 'kubernetes']]);
+});
+
+test('a resource in an unlabelled namespace only reports TenantUnknown', async () => {
+  await k.call('POST', '/api/v1/namespaces', { metadata: { name: 'stray' } });
+  const created = await k.call('POST', dnsPath('', 'stray'), dnsRecord('lost', { podName: 'web-1', hostname: 'lost', zone }));
+  const resource = await waitRecord('lost', 'TenantUnknown', (r) => readyOf(r)?.reason === 'TenantUnknown',
+    { namespace: 'stray', timeoutMs: 10_000 });
+  assert.is(readyOf(resource).status, 'False');
+  assert.equal(await rowsOf(created.body.metadata.uid), []);
+  assert.equal(await served(`lost.${zone}`), []);
+});
+
+test.run();
