@@ -1,10 +1,64 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { DnsRecordRow } from '../src/db/schema.ts';
+import { planDnsName } from '../src/dns/orders.ts';
 import { syncPodDnsRecords } from '../src/dns/pod-records.ts';
+import { statusOf, wantOf } from '../src/kube/dns-mapping.ts';
 import { queryDns } from '../src/powerdns/dns-query.ts';
 import { aPod, aTemplate, aTenant } from './support/fixtures.ts';
 import { cloudPod, kindPath, podsPath, readyOf, startKubePlatform, type KubePlatform } from './support/kube.ts';
 import { waitFor } from './support/wait.ts';
+
+/** The pure pieces: what a resource's rows must become, and its status from them. */
+const mapping = suite('kube DNS records: mapping');
+
+const served4 = { type: 'Ready', status: 'True' as const, reason: 'Served', message: 'served by the authoritative server',
+  lastTransitionTime: '2026-01-01T00:00:00.000Z', observedGeneration: 2 };
+const aRow = (id: string, fields: Partial<DnsRecordRow> = {}): DnsRecordRow => ({
+  id, tenant_id: 't', pod_id: 'p', zone_name: 'example.com', hostname: 'www.example.com', ip_address: '192.0.2.10',
+  type: 'A', status: 'active', managed_by: 'kubernetes', generation: 2, observed_generation: 2, conditions: [served4],
+  deletion_requested_at: null, kube_uid: 'u', kube_namespace: 'team', kube_name: 'www', created_at: new Date('2026-01-01T00:00:00Z'),
+  updated_at: new Date('2026-01-01T00:00:00Z'), ttl: 300, ptr: false, origin: 'api', ...fields });
+
+mapping('planDnsName: addresses of the wanted types, TTL and PTR applied to kept rows', () => {
+  const want = wantOf({ podName: 'web', hostname: 'www', zone: 'example.com' }, 300);
+  assert.equal(want, { types: ['A', 'AAAA'], ttl: 300, ptr: false });
+  const cases: Array<[string, DnsRecordRow[], string[], Parameters<typeof planDnsName>[2], ReturnType<typeof planDnsName>]> = [
+    ['as wanted', [aRow('a')], ['192.0.2.10'], want, { create: [], stale: [], update: [] }],
+    ['a new address of another family', [aRow('a')], ['192.0.2.10', '2001:db8::1'], want,
+      { create: [{ type: 'AAAA', ip: '2001:db8::1' }], stale: [], update: [] }],
+    ['an address gone, another come', [aRow('a')], ['192.0.2.11'], want,
+      { create: [{ type: 'A', ip: '192.0.2.11' }], stale: ['a'], update: [] }],
+    ['no address of a family left: its rows stay', [aRow('a'), aRow('b', { type: 'AAAA', ip_address: '2001:db8::1' })],
+      ['192.0.2.10'], want, { create: [], stale: [], update: [] }],
+    ['a type no longer wanted', [aRow('a'), aRow('b', { type: 'AAAA', ip_address: '2001:db8::1' })],
+      ['192.0.2.10', '2001:db8::1'], { ...want, types: ['A'] }, { create: [], stale: ['b'], update: [] }],
+    ['TTL and PTR changed', [aRow('a')], ['192.0.2.10'], { ...want, ttl: 60, ptr: true },
+      { create: [], stale: [], update: [{ id: 'a', ttl: 60, ptr: true }] }],
+  ];
+  for (const [name, rows, addresses, wanted, plan] of cases) assert.equal(planDnsName(rows, addresses, wanted), plan, name);
+});
+
+mapping('statusOf: phase and Ready from every row; observedGeneration only when converged and as the spec asks', () => {
+  const resource = { metadata: { generation: 5 }, status: { observedGeneration: 4 } };
+  const both = [aRow('a'), aRow('b', { ip_address: '192.0.2.11',
+    conditions: [{ ...served4, lastTransitionTime: '2026-01-02T00:00:00.000Z' }] })];
+  const ready = statusOf(both, true, resource);
+  assert.equal(ready, { phase: 'active', observedGeneration: 5, addresses: ['192.0.2.10', '192.0.2.11'],
+    conditions: [{ ...served4, lastTransitionTime: '2026-01-02T00:00:00.000Z', observedGeneration: 5 }] });
+  assert.is(statusOf(both, false, resource).observedGeneration, 4, 'rows not yet as the spec asks');
+  const conflict = { ...served4, status: 'False' as const, reason: 'Conflict', message: 'a foreign record' };
+  const broken = statusOf([aRow('a'), aRow('b', { ip_address: '192.0.2.11', status: 'error', conditions: [conflict] }),
+    aRow('c', { ip_address: '192.0.2.12', status: 'pending', generation: 3, conditions: [] })], true, resource);
+  assert.equal([broken.phase, broken.observedGeneration, broken.addresses, broken.conditions?.[0]?.reason],
+    ['error', 4, ['192.0.2.10'], 'Conflict']);
+  const fresh = statusOf([aRow('c', { status: 'pending', generation: 1, observed_generation: 0, conditions: [] })], true, {
+    metadata: { generation: 1 } });
+  assert.equal([fresh.phase, fresh.observedGeneration, fresh.conditions?.[0]?.status, fresh.conditions?.[0]?.reason],
+    ['pending', undefined, 'Unknown', 'Pending']);
+});
+
+mapping.run();
 
 /**
  * CloudPodDNSRecord resources through the bridge, end to end: a real PostgreSQL and PowerDNS, the Proxmox

@@ -180,7 +180,7 @@ export function planDnsName(rows: readonly DnsRecordRow[], podAddresses: readonl
   const plan: DnsNamePlan = { create: [], stale: [], update: [] };
   for (const type of new Set([...rows.map((r) => r.type), ...want.types])) {
     const ofType = rows.filter((r) => r.type === type);
-    const ips = addresses.filter((a) => a.type === type).map((a) => a.ip);
+    const ips = [...new Set(addresses.filter((a) => a.type === type).map((a) => a.ip))];
     if (!want.types.includes(type)) {
       plan.stale.push(...ofType.map((r) => r.id));
       continue;
