@@ -63,6 +63,8 @@ test('refusals: reasons by error code; the transition time holds while the reaso
   const again = refusedStatus(first, 1, 'QuotaExceeded', 'cpu', new Date('2026-01-02T00:00:00Z'));
   assert.is(statusDiffers(first, again), false, 'nothing to write the second time');
   assert.equal([first.phase, first.conditions![0]!.status, first.observedGeneration], ['pending', 'False', 1]);
+  const volume = refusedStatus({ phase: 'attached', slot: 'scsi1', conditions: [] }, 2, 'PodNotFound', 'no pod', new Date(), 'CloudPodVolume');
+  assert.equal(Object.keys(volume).sort(), ['conditions', 'observedGeneration'], 'no phase where pending is none, nothing of the old row');
 });
 
 test('backoff: 800 ms doubling to 30 s, jittered to between half and all of it', () => {

@@ -1,5 +1,6 @@
 import type { Condition, DnsRecordRow, DnsRecordStatus, DnsRecordType } from '../db/schema.ts';
 import type { DnsNameWant, DnsRecordOrder } from '../dns/orders.ts';
+import { observedConditions } from './status-report.ts';
 
 /** Pure mapping between a CloudPodDNSRecord resource and its cloud_pod_dns_records rows (one per address). */
 
@@ -62,16 +63,11 @@ function aggregate(rows: readonly DnsRecordRow[], type: string): Condition {
 export function statusOf(rows: readonly DnsRecordRow[], matchesSpec: boolean,
   resource: { metadata: { generation?: number }; status?: CloudPodDnsRecordStatus }): CloudPodDnsRecordStatus {
   const converged = matchesSpec && rows.every((r) => r.observed_generation >= r.generation);
-  const observedGeneration = converged ? resource.metadata.generation : resource.status?.observedGeneration;
   const types = [...new Set(['Ready', ...rows.flatMap((r) => r.conditions.map((c) => c.type))])];
   const status: CloudPodDnsRecordStatus = {
     phase: rows.some((r) => r.status === 'error') ? 'error' : rows.every((r) => r.status === 'active') ? 'active' : 'pending',
-    conditions: types.map((type) => {
-      const { observedGeneration: _rowGeneration, ...rest } = aggregate(rows, type);
-      return observedGeneration === undefined ? rest as Condition : { ...rest, observedGeneration };
-    }),
+    ...observedConditions(converged, types.map((type) => aggregate(rows, type)), resource),
     addresses: [...new Set(rows.filter((r) => r.status === 'active').map((r) => r.ip_address))].sort(),
   };
-  if (observedGeneration !== undefined) status.observedGeneration = observedGeneration;
   return status;
 }

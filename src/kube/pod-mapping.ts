@@ -1,6 +1,7 @@
 import type { Condition } from '../db/schema.ts';
 import type { NewPodOrder, PodChange } from '../pods/orders.ts';
 import type { Pod } from '../pods/store.ts';
+import { observedConditions } from './status-report.ts';
 
 /** Pure mapping between a CloudPod resource and its cloud_pods row. */
 
@@ -52,17 +53,12 @@ export function changeOf(pod: Pod, spec: CloudPodSpec): PodChange {
 export function statusOf(pod: Pod, resource: { metadata: { generation?: number }; spec: CloudPodSpec; status?: CloudPodStatus })
   : CloudPodStatus {
   const converged = pod.observed_generation >= pod.generation && Object.keys(changeOf(pod, resource.spec)).length === 0;
-  const observedGeneration = converged ? resource.metadata.generation : resource.status?.observedGeneration;
   const status: CloudPodStatus = {
     phase: pod.status,
-    conditions: pod.conditions.map((c) => {
-      const { observedGeneration: _rowGeneration, ...rest } = c;
-      return observedGeneration === undefined ? rest as Condition : { ...rest, observedGeneration };
-    }),
+    ...observedConditions(converged, pod.conditions, resource),
     podId: pod.id,
     ipAddresses: pod.ip_addresses,
   };
-  if (observedGeneration !== undefined) status.observedGeneration = observedGeneration;
   if (pod.vmid !== null) status.vmid = pod.vmid;
   if (pod.node !== null) status.node = pod.node;
   return status;

@@ -1,5 +1,6 @@
 import type { Condition } from '../db/schema.ts';
 import { setCondition } from '../runtime/conditions.ts';
+import { kinds } from './crds/index.ts';
 import type { BridgeDeps } from './deps.ts';
 import { writeStatus } from './resource-writes.ts';
 
@@ -14,11 +15,37 @@ export interface ResourceStatus {
 
 const readyOf = (status: ResourceStatus | undefined) => status?.conditions?.find((c) => c.type === 'Ready');
 
-/** The status of a resource that has no row because its order was refused: Ready=False with the reason. */
+/**
+ * The observed generation and conditions of a resource from its row(s). Row and resource generations differ, so
+ * the resource's generation counts as observed only when the row has `converged` on exactly the resource's spec;
+ * otherwise the last observed one stays. Each condition carries it (the rows' own generations are dropped).
+ */
+export function observedConditions(converged: boolean, rowConditions: readonly Condition[],
+  resource: { metadata: { generation?: number }; status?: { observedGeneration?: number } })
+  : { observedGeneration?: number; conditions: Condition[] } {
+  const observedGeneration = converged ? resource.metadata.generation : resource.status?.observedGeneration;
+  const conditions = rowConditions.map((c) => {
+    const { observedGeneration: _rowGeneration, ...rest } = c;
+    return observedGeneration === undefined ? rest as Condition : { ...rest, observedGeneration };
+  });
+  return observedGeneration === undefined ? { conditions } : { observedGeneration, conditions };
+}
+
+/** The phase of a resource that has nothing provisioned: `pending`, where its kind has that phase. */
+function phaseWithoutRow(kind: string | undefined): string | undefined {
+  const phases = (kinds.find((k) => k.kind === kind)?.status as any)?.properties?.phase?.enum as string[] | undefined;
+  return phases?.includes('pending') ? 'pending' : undefined;
+}
+
+/**
+ * The status of a resource that has no row because its order was refused: Ready=False with the reason, and
+ * nothing of an earlier row (VMID, slot, ids).
+ */
 export function refusedStatus(previous: ResourceStatus | undefined, generation: number, reason: string, message: string,
-  now = new Date()): ResourceStatus {
+  now = new Date(), kind = 'CloudPod'): ResourceStatus {
   const conditions = setCondition(previous?.conditions ?? [], { type: 'Ready', status: 'False', reason, message }, generation, now);
-  return { phase: 'pending', observedGeneration: generation, conditions };
+  const phase = phaseWithoutRow(kind);
+  return { ...(phase ? { phase } : {}), observedGeneration: generation, conditions };
 }
 
 /** The reason a refused order shows on its resource, from the front door's error code. */
@@ -45,7 +72,7 @@ export async function refuse(deps: BridgeDeps, resource: any, reason: string, me
   const already = readyOf(resource.status);
   await writeStatus(deps.client, resource, (fresh) => {
     const base = rowStatus ? rowStatus(fresh) : fresh.status;
-    const refused = refusedStatus(base, generation, reason, message);
+    const refused = refusedStatus(base, generation, reason, message, new Date(), resource.kind);
     return rowStatus ? { ...base, conditions: refused.conditions! } : refused;
   });
   if (already?.reason !== reason) await deps.events.record(resource, 'Warning', reason, 'Reconcile', message);

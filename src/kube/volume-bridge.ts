@@ -16,14 +16,6 @@ function volumeOfResource(db: Kysely<Database>, uid: string): Promise<VolumeRow 
 const scopeOf = (volume: VolumeRow): VolumeScope => ({ podId: volume.pod_id, tenantId: volume.tenant_id, actor });
 
 /**
- * A refusal while the resource has no row: Ready=False with the reason, nothing else of an earlier row (slot,
- * volume ids) and no phase, as no volume exists (the shared refused status's `pending` is no volume phase).
- */
-const refuseWithoutRow = (deps: BridgeDeps, resource: any, reason: string, message: string) =>
-  refuse(deps, resource, reason, message, (fresh) => ({ observedGeneration: fresh.metadata.generation ?? 1,
-    conditions: fresh.status?.conditions ?? [] }));
-
-/**
  * Brings one CloudPodVolume and its row together, level-triggered like a CloudPod: finalizer first, then the order
  * (create, resize, attach or detach, delete through src/volumes/orders.ts with the Kubernetes front door), then
  * status back. The resource means "this pod has this volume": while its CloudPod has no row (not applied yet, or
@@ -53,17 +45,17 @@ export async function syncCloudPodVolume(deps: BridgeDeps, resource: any): Promi
   if (!volume) {
     const owner = await deps.tenantOf(resource.metadata.namespace);
     if ('unknown' in owner) {
-      await refuseWithoutRow(deps, resource, 'TenantUnknown', owner.unknown);
+      await refuse(deps, resource, 'TenantUnknown', owner.unknown);
       return;
     }
     const pod = await podOfCloudPod(db, owner.tenant.id, resource.metadata.namespace, spec.podName);
     if (!pod) {
-      await refuseWithoutRow(deps, resource, 'PodNotFound',
+      await refuse(deps, resource, 'PodNotFound',
         `no CloudPod ${spec.podName} in namespace ${resource.metadata.namespace}: the volume is ordered once it exists`);
       return;
     }
     if (pod.deletion_requested_at) {
-      await refuseWithoutRow(deps, resource, 'PodDeleting',
+      await refuse(deps, resource, 'PodDeleting',
         `CloudPod ${spec.podName} is being deleted: the volume is ordered again once it is applied again`);
       return;
     }
@@ -72,7 +64,7 @@ export async function syncCloudPodVolume(deps: BridgeDeps, resource: any): Promi
         orderOf(resource.metadata.name, spec), doorOf(resource));
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
-      await refuseWithoutRow(deps, resource, refusalReason(error.code, error.message), error.message);
+      await refuse(deps, resource, refusalReason(error.code, error.message), error.message);
       return;
     }
     await events.record(resource, 'Normal', 'Created', 'Create',

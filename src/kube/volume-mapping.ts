@@ -1,5 +1,6 @@
 import type { Condition, VolumeRow } from '../db/schema.ts';
 import type { NewVolumeOrder } from '../volumes/orders.ts';
+import { observedConditions } from './status-report.ts';
 
 /** Pure mapping between a CloudPodVolume resource and its cloud_pod_volumes row. */
 
@@ -50,16 +51,11 @@ export function changeOf(volume: Pick<VolumeRow, 'size_gb' | 'attached'>, spec: 
 export function statusOf(volume: VolumeRow,
   resource: { metadata: { generation?: number }; spec: CloudPodVolumeSpec; status?: CloudPodVolumeStatus }): CloudPodVolumeStatus {
   const converged = volume.observed_generation >= volume.generation && Object.keys(changeOf(volume, resource.spec)).length === 0;
-  const observedGeneration = converged ? resource.metadata.generation : resource.status?.observedGeneration;
   const status: CloudPodVolumeStatus = {
     phase: volume.status,
-    conditions: volume.conditions.map((c) => {
-      const { observedGeneration: _rowGeneration, ...rest } = c;
-      return observedGeneration === undefined ? rest as Condition : { ...rest, observedGeneration };
-    }),
+    ...observedConditions(converged, volume.conditions, resource),
     volumeId: volume.id,
   };
-  if (observedGeneration !== undefined) status.observedGeneration = observedGeneration;
   if (volume.proxmox_volume_id !== null) status.proxmoxVolumeId = volume.proxmox_volume_id;
   if (volume.slot !== null) status.slot = volume.slot;
   return status;
