@@ -13,6 +13,7 @@ test.after(async () => { await k?.stop(); });
 
 const run = promisify(execFile);
 const example = path.join(import.meta.dirname, '../examples/cloudpod.yaml');
+const volumeExample = path.join(import.meta.dirname, '../examples/cloudpodvolume.yaml');
 const kubectl = async (...args: string[]) => (await run('kubectl', ['-n', k.namespace, ...args],
   { env: { ...process.env, KUBECONFIG: k.api.kubeconfigPath }, timeout: 60_000 })).stdout;
 
@@ -25,9 +26,20 @@ test('kubectl apply -f examples/cloudpod.yaml, then wait for Ready', async () =>
   assert.match(await kubectl('wait', '--for=condition=Ready', 'cloudpod/web-1', '--timeout=60s'), /condition met/);
 });
 
+test('kubectl apply -f examples/cloudpodvolume.yaml: the volume is attached to web-1', async () => {
+  assert.match(await kubectl('apply', '-f', volumeExample), /cloudpodvolume\.cloudpods\.mpanel\.io\/web-1-data created/);
+  assert.match(await kubectl('wait', '--for=condition=Ready', 'cloudpodvolume/web-1-data', '--timeout=60s'), /condition met/);
+  const [header, row] = (await kubectl('get', 'cvol')).trim().split('\n');
+  assert.equal(header!.split(/\s+/), ['NAME', 'PHASE', 'READY', 'POD', 'SIZE', 'SLOT', 'AGE']);
+  assert.equal(row!.split(/\s+/).slice(0, 6), ['web-1-data', 'attached', 'True', 'web-1', '20', 'scsi1']);
+});
+
 test('kubectl get cloudpods shows Phase, Ready, IP, Node, VMID and Age', async () => {
   const output = await kubectl('get', 'cloudpods');
-  const [header, row] = output.trim().split('\n');
+  // The category lists each kind as its own table: the CloudPod's first, then the volume's.
+  const [pods, volumes] = output.trim().split('\n\n');
+  assert.match(volumes ?? '', /cloudpodvolume\.cloudpods\.mpanel\.io\/web-1-data\s+attached\s+True/);
+  const [header, row] = pods!.trim().split('\n');
   assert.equal(header!.split(/\s+/), ['NAME', 'PHASE', 'READY', 'IP', 'NODE', 'VMID', 'AGE']);
   const cells = row!.split(/\s+/);
   // `cloudpods` is also the category of all four kinds, so kubectl names rows with their kind.
@@ -40,7 +52,11 @@ test('kubectl get cloudpods shows Phase, Ready, IP, Node, VMID and Age', async (
   assert.equal(single[1]!.split(/\s+/).slice(0, 3), ['web-1', 'active', 'True'], 'the singular names one kind');
 });
 
-test('kubectl delete completes once the VM is gone', async () => {
+test('kubectl delete completes once the disk, then the VM are gone', async () => {
+  const disk = k.platform.sim.sim.cluster.vms.get(vmid)!.config.scsi1;
+  assert.ok(disk, 'the volume is on the VM');
+  assert.match(await kubectl('delete', '-f', volumeExample, '--timeout=60s'), /deleted/);
+  assert.is(k.platform.sim.sim.cluster.vms.get(vmid)!.config.scsi1, undefined, 'the disk is gone when kubectl returns');
   assert.match(await kubectl('delete', '-f', example, '--timeout=60s'), /deleted/);
   assert.is(k.platform.sim.sim.cluster.vms.get(vmid), undefined, 'the VM is gone when kubectl returns');
   assert.is((await k.call('GET', podsPath(k.namespace, 'web-1'))).status, 404);
