@@ -4,7 +4,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import ssh2 from 'ssh2';
+import { generateSshKeyPair } from '../ssh-keys.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { sshPublicKeyFingerprint } from '../../proxmox/transport/fingerprints.ts';
 import { issueSimulatorCertificates } from '../tls-certificate.ts';
@@ -92,8 +92,8 @@ export async function startProxmoxSimulator(overrides: SimulatorOverrides = {}):
   });
   const httpsPort = (server.address() as AddressInfo).port;
 
-  const hostKey = ssh2.utils.generateKeyPairSync('ed25519');
-  const clientKey = options.authorizedKeys.length === 0 ? ssh2.utils.generateKeyPairSync('ed25519') : undefined;
+  const hostKey = generateSshKeyPair();
+  const clientKey = options.authorizedKeys.length === 0 ? generateSshKeyPair() : undefined;
   let ssh: Awaited<ReturnType<typeof startSshServer>>;
   try {
     ssh = await startSshServer({
