@@ -45,8 +45,10 @@ test('an active pod with a hostname is served its A record; deleting the pod rem
   const pod = await waitForPod(platform, created.body.pod.id, 'active', (p) => p?.status.phase === 'active');
   const answer = await waitFor(`${hostname} to be served`, () => served(hostname), (a) => a.length > 0);
   assert.equal(answer, pod.status.ip_addresses.filter((ip: string) => ip.includes('.')));
-  const records = await platform.app.request('GET', `/api/cloud-pods/${pod.id}/dns-records`, { token: platform.token });
-  assert.equal(records.body.records.map((r: any) => [r.hostname, r.type, r.status]), [[hostname, 'A', 'active']]);
+  // Served first, then marked active once the controller has seen the authoritative answer.
+  const records = await waitFor(`${hostname} to be active`, async () => (await platform.app.request('GET',
+    `/api/cloud-pods/${pod.id}/dns-records`, { token: platform.token })).body.records, (rows: any[]) => rows[0]?.status === 'active');
+  assert.equal(records.map((r: any) => [r.hostname, r.type, r.status]), [[hostname, 'A', 'active']]);
 
   await platform.app.request('DELETE', `/api/cloud-pods/${pod.id}`, { token: platform.token });
   await waitForPod(platform, pod.id, 'gone', (p) => p === null, 30_000);
