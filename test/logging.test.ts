@@ -45,8 +45,9 @@ test('secrets inside free text are masked too', () => {
   logger.warn(`retrying with ${token} against postgres://app:s3cr3t-db-pass@db:5432/x`);
   logger.error({ err: new Error(`PVEAPIToken=root@pam!cloudpods=pve-secret-uuid-1234 rejected`) }, 'proxmox said no');
   logger.info('header was Bearer abcdefghijklmnopqrstuvwxyz0123');
+  logger.warn({ hook: { signing_secret: 'whsec_c2VjcmV0LXNpZ25pbmcta2V5LWJ5dGVzLTMyYg==' } }, 'signing with whsec_QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=');
   const text = lines.join('');
-  for (const secret of [...secrets, 'abcdefghijklmnopqrstuvwxyz0123']) {
+  for (const secret of [...secrets, 'abcdefghijklmnopqrstuvwxyz0123', 'c2VjcmV0LXNpZ25pbmcta2V5LWJ5dGVzLTMyYg', 'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo']) {
     assert.not.ok(text.includes(secret), `leaked ${secret}: ${text}`);
   }
   assert.match(text, /PVEAPIToken=root@pam!cloudpods=\[redacted\]/);

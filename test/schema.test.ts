@@ -113,6 +113,7 @@ const expectedColumns = {
   cloud_pod_hooks: [
     'id uuid', 'tenant_id uuid', 'name text', 'event text', 'type text', 'target text', 'is_active boolean',
     'config jsonb', ...objectModel, ...timestamps,
+    'signing_secret text', // 0011_hook_signing_secrets
   ],
   cloud_pod_audit: [
     'id bigint identity', 'created_at timestamptz', 'actor_type text', 'actor_id text null', 'tenant_id uuid null',

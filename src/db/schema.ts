@@ -352,6 +352,8 @@ export interface CloudPodHooksTable extends ObjectModelColumns {
   config: JsonWithDefault<JsonObject>;
   created_at: TimestampDefaultNow;
   updated_at: TimestampDefaultNow;
+  /** Standard Webhooks secret (`whsec_...`), made by the database (0011). */
+  signing_secret: Generated<string>;
 }
 
 export interface CloudPodAuditTable {

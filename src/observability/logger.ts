@@ -5,7 +5,7 @@ export type { Logger };
 const secretKeys = [
   'authorization', 'cookie', 'set-cookie', 'password', 'passphrase', 'token', 'secret', 'apiKey', 'api_key',
   'apiToken', 'privateKey', 'private_key', 'databaseUrl', 'database_url', 'connectionString', 'adminToken',
-  'tenantToken', 'x-api-key',
+  'tenantToken', 'x-api-key', 'signing_secret', 'signingSecret',
 ];
 
 /**
@@ -21,6 +21,7 @@ export const redactedPaths: string[] = secretKeys.flatMap((key) => {
 /** Secrets that can hide inside free text (messages, error strings); masked on the way out as a last line. */
 const secretPatterns: Array<[RegExp, string]> = [
   [/\bcpk_[A-Za-z0-9_-]{8,}/g, 'cpk_[redacted]'],
+  [/\bwhsec_[A-Za-z0-9+/=]{8,}/g, 'whsec_[redacted]'],
   [/(PVEAPIToken=[^=\s"]+=)[^\s",]+/g, '$1[redacted]'],
   [/(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}/gi, '$1[redacted]'],
   [/(\/\/[^/:@\s"]+:)[^@/\s"]+@/g, '$1[redacted]@'],
