@@ -1,0 +1,32 @@
+import { z } from 'zod';
+
+/**
+ * A hook's `config` (spec 9: headers, timeout, env): one schema for the REST API, the CRD's intent and the
+ * delivery, which re-reads it from the row. Unknown keys are refused so a typo is not silently ignored.
+ */
+
+/** Headers a hook may not set: the signature and transport headers are ours. */
+const reservedHeader = /^(webhook-(id|timestamp|signature)|content-(type|length)|host|connection|transfer-encoding|te|trailer|upgrade|keep-alive|proxy-.*|expect)$/i;
+
+export const hookConfigSchema = z.strictObject({
+  /** Extra request headers of an http hook (for example an Authorization the receiver expects). */
+  headers: z.record(
+    z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/, 'expected an HTTP header name')
+      .refine((name) => !reservedHeader.test(name), 'this header is set by CloudPods'),
+    z.string().max(4096, 'at most 4096 characters').regex(/^[^\r\n]*$/, 'must be one line'),
+  ).refine((headers) => Object.keys(headers).length <= 20, 'at most 20 headers').optional(),
+  /** Seconds a delivery may take (http: the whole request; script: the run); default: cloudpods.webhooks.timeout_seconds. */
+  timeout_seconds: z.number({ error: 'expected a number' }).int('expected a whole number').min(1, 'expected 1 or more')
+    .max(60, 'expected at most 60').optional(),
+  /** Environment of a script hook, added to the event's own variables. */
+  env: z.record(
+    z.string().regex(/^[A-Z_][A-Z0-9_]{0,63}$/, 'expected an environment variable name (A-Z, 0-9, _)')
+      .refine((name) => !name.startsWith('CLOUDPODS_'), 'CLOUDPODS_ variables are set by CloudPods'),
+    z.string().max(4096, 'at most 4096 characters'),
+  ).refine((env) => Object.keys(env).length <= 50, 'at most 50 variables').optional(),
+});
+
+export type HookConfig = z.infer<typeof hookConfigSchema>;
+
+/** The condition type delivery outcomes are recorded under on a hook's row (and its CloudPodHook's status). */
+export const lastDeliveryCondition = 'LastDelivery';
