@@ -1,12 +1,12 @@
 import { sql, type Kysely } from 'kysely';
 
 /**
- * Kubernetes status follows the rows at once (issue 10): a change to a kube-managed pod, volume or DNS record row
+ * Kubernetes status follows the rows at once (issue 10): a change to a kube-managed pod, volume, DNS record or hook row
  * (or its removal, which lets the bridge release the finalizer) notifies `cloudpods_kube_status` with the
  * resource's uid. PostgreSQL delivers it at commit and folds repeats within one transaction. Notifications are
  * hints: the bridge still resyncs every resource now and then.
  */
-const tables = ['cloud_pods', 'cloud_pod_volumes', 'cloud_pod_dns_records'];
+const tables = ['cloud_pods', 'cloud_pod_volumes', 'cloud_pod_dns_records', 'cloud_pod_hooks'];
 
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`
