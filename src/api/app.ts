@@ -9,6 +9,7 @@ import { errorHandler, errorResponse, notFoundHandler } from './errors.ts';
 import { observeRequests } from './middleware/observe.ts';
 import { dnsRecordRoutes } from './routes/dns-records.ts';
 import { healthRoutes } from './routes/health.ts';
+import { hookRoutes } from './routes/hooks.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { settingsRoutes } from './routes/settings.ts';
 import { systemEventRoutes } from './routes/system-events.ts';
@@ -37,8 +38,11 @@ export function buildApp(deps: ApiDeps): Hono<AppEnv> {
     onError: (c) => errorResponse(c, 413, 'payload_too_large', `request body exceeds ${limit} bytes`, { limit }),
   }));
   app.use('/api/*', authenticate(deps.db, deps.logger));
-  // Token creation answers with a secret, which must never be stored for replay.
-  app.use('/api/*', idempotent(deps.db, { exceptPaths: ['/api/tokens'] }));
+  // Answers that carry a secret (a new token, a hook's signing secret at creation and rotation) are never stored
+  // for replay: a replay would hand the secret out again, before any permission check.
+  const answersWithSecret = /^\/api\/(tokens|cloud-pods\/hooks(\/[^/]+\/rotate-secret)?)$/;
+  const replayable = idempotent(deps.db);
+  app.use('/api/*', (c, next) => (answersWithSecret.test(c.req.path) ? next() : replayable(c, next)));
 
   app.route('/', healthRoutes(deps));
   app.route('/api', tokenRoutes(deps));
@@ -49,6 +53,7 @@ export function buildApp(deps: ApiDeps): Hono<AppEnv> {
   app.route('/api/cloud-pods/:podId/dns-records', dnsRecordRoutes(deps));
   // Fixed paths under /api/cloud-pods come before the pod routes' /:id.
   app.route('/api/cloud-pods/admin', dashboardRoutes(deps));
+  app.route('/api/cloud-pods/hooks', hookRoutes(deps));
   app.route('/api/cloud-pods/plans', planRoutes(deps));
   app.route('/api/cloud-pods/templates', templateRoutes(deps));
   app.route('/api/cloud-pods/quota', quotaRoutes(deps));

@@ -1,0 +1,319 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { NewJob } from '../src/db/schema.ts';
+import type { Tenant } from '../src/tenancy/tenants.ts';
+import { startTestApp, type TestApp } from './support/app.ts';
+import { aTenant, aToken } from './support/fixtures.ts';
+import { testDatabase, type TestDatabase } from './support/postgres.ts';
+
+/** Lifecycle hooks through the REST API (spec 9), against a real PostgreSQL. */
+const test = suite('hooks API');
+let database: TestDatabase;
+let app: TestApp;
+let tenant: Tenant;
+let other: Tenant;
+let manage: string;
+let manageTokenId: string;
+let viewOnly: string;
+let stranger: string;
+let admin: string;
+
+const base = '/api/cloud-pods/hooks';
+const api = (method: string, path: string, token: string, body?: unknown, headers?: Record<string, string>) =>
+  app.request(method, path, { token, ...(body === undefined ? {} : { body }), ...(headers ? { headers } : {}) });
+const hook = (fields: Record<string, unknown> = {}) => ({ name: 'notify', event: 'pod.post_create', type: 'http',
+  target: 'https://hooks.example.com/cloudpods', ...fields });
+const countHooks = async () => Number((await database.db.selectFrom('cloud_pod_hooks')
+  .select(({ fn }) => fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
+const fieldsOf = (body: any) => body.error.details.fields.map((f: { name: string }) => f.name);
+const secretPattern = /^whsec_[A-Za-z0-9+/]{43}=$/;
+
+test.before(async () => {
+  database = await testDatabase();
+  app = await startTestApp({ databaseUrl: database.url });
+  tenant = await aTenant(database.db);
+  other = await aTenant(database.db);
+  const issued = await aToken(database.db, { tenant, permissions: ['cloudpods.view', 'hooks.manage'] });
+  manage = issued.token;
+  manageTokenId = issued.record.id;
+  viewOnly = (await aToken(database.db, { tenant, permissions: ['cloudpods.view'] })).token;
+  stranger = (await aToken(database.db, { tenant: other, permissions: ['cloudpods.view', 'hooks.manage'] })).token;
+  admin = (await aToken(database.db, { admin: true, permissions: ['cloudpods.view', 'hooks.manage'] })).token;
+});
+
+test.after(async () => {
+  await app?.stop();
+  await database?.drop();
+});
+
+let hookId: string;
+let firstSecret: string;
+
+test('create: 201 with the hook and, this once, its signing secret; audited with the token', async () => {
+  const created = await api('POST', base, manage, hook({ config: { headers: { Authorization: 'Bearer abc' }, timeout_seconds: 5 } }));
+  assert.is(created.status, 201, JSON.stringify(created.body));
+  const { hook: view, signing_secret: secret } = created.body;
+  hookId = view.id;
+  firstSecret = secret;
+  assert.match(secret, secretPattern);
+  assert.equal([view.tenant_id, view.name, view.managed_by], [tenant.id, 'notify', 'api']);
+  assert.equal(view.spec, { event: 'pod.post_create', type: 'http', target: 'https://hooks.example.com/cloudpods',
+    is_active: true, config: { headers: { Authorization: 'Bearer abc' }, timeout_seconds: 5 } });
+  assert.equal(view.status.conditions, []);
+  assert.not.ok('signing_secret' in view);
+  const row = await database.db.selectFrom('cloud_pod_hooks').select('signing_secret').where('id', '=', hookId)
+    .executeTakeFirstOrThrow();
+  assert.is(row.signing_secret, secret, 'the secret shown is the one deliveries sign with');
+  const audit = await database.db.selectFrom('cloud_pod_audit').selectAll().where('category', '=', 'hook')
+    .where('action', '=', 'hook.created').executeTakeFirstOrThrow();
+  assert.equal([audit.actor_type, audit.actor_id, audit.tenant_id], ['token', manageTokenId, tenant.id]);
+  assert.is((audit.details as any).hook_id, hookId);
+  assert.not.match(JSON.stringify(audit.details), /Bearer abc|whsec_/, 'neither config values nor the secret are audited');
+});
+
+test('the secret is never shown again: not in GET, not in the list; a view-only token reads', async () => {
+  const shown = await api('GET', `${base}/${hookId}`, viewOnly);
+  assert.is(shown.status, 200);
+  assert.is(shown.body.hook.id, hookId);
+  const list = await api('GET', base, viewOnly);
+  assert.is(list.status, 200);
+  assert.equal(list.body.hooks.map((h: any) => h.id), [hookId]);
+  assert.is(list.body.meta.pagination.total_entries, 1);
+  for (const body of [shown.body, list.body]) assert.not.match(JSON.stringify(body), /whsec_|signing_secret/);
+});
+
+test('validation: each bad field is named, nothing is written', async () => {
+  const before = await countHooks();
+  const cases: Array<[Record<string, unknown>, string[]]> = [
+    [hook({ name: '', event: 'pod.exploded', type: 'ftp' }), ['name', 'event', 'type']],
+    [hook({ target: 'ftp://example.com/x' }), ['target']],
+    [hook({ target: 'https://user:pw@example.com/x' }), ['target']],
+    [hook({ target: 'https://exa mple.com/' }), ['target']],
+    [hook({ target: 'http://' }), ['target']],
+    [hook({ type: 'script', target: '../etc/passwd' }), ['target']],
+    [hook({ name: 'x'.repeat(101) }), ['name']],
+    [hook({ config: { timeout_seconds: 61 } }), ['config.timeout_seconds']],
+    [hook({ config: { headers: { 'webhook-signature': 'forged' } } }), ['config.headers.webhook-signature']],
+    [hook({ config: { env: { lower: 'x' } }, type: 'script', target: 'notify.sh' }), ['config.env.lower']],
+    [hook({ config: { retries: 3 } }), ['config.retries']],
+    [hook({ is_active: 'yes', colour: 'red' }), ['is_active', 'colour']],
+  ];
+  for (const [body, fields] of cases) {
+    const answer = await api('POST', base, manage, { ...body, name: body.name ?? 'bad' });
+    assert.is(answer.status, 400, JSON.stringify(body));
+    assert.is(answer.body.error.code, 'validation_error');
+    assert.equal(fieldsOf(answer.body), fields, JSON.stringify(answer.body));
+  }
+  assert.is(await countHooks(), before);
+});
+
+test('a script hook and an inactive hook; the list filters by event and active', async () => {
+  const script = await api('POST', base, manage, hook({ name: 'cleanup', event: 'pod.post_destroy', type: 'script',
+    target: 'cleanup-v2.sh', is_active: false, config: { env: { LEVEL: 'full' } } }));
+  assert.is(script.status, 201, JSON.stringify(script.body));
+  assert.is(script.body.hook.spec.is_active, false);
+  const byEvent = await api('GET', `${base}?event=pod.post_destroy`, manage);
+  assert.equal(byEvent.body.hooks.map((h: any) => h.name), ['cleanup']);
+  const active = await api('GET', `${base}?active=true`, manage);
+  assert.equal(active.body.hooks.map((h: any) => h.name), ['notify']);
+  const paged = await api('GET', `${base}?per_page=1&page=2`, manage);
+  assert.equal([paged.body.hooks.length, paged.body.meta.pagination.total_entries], [1, 2]);
+  const bad = await api('GET', `${base}?active=maybe&event=x`, manage);
+  assert.is(bad.status, 400);
+  assert.equal(fieldsOf(bad.body).sort(), ['query.active', 'query.event']);
+});
+
+test('names are unique per tenant: 409 naming the field; another tenant may use it', async () => {
+  const again = await api('POST', base, manage, hook({ target: 'https://elsewhere.example.com/' }));
+  assert.is(again.status, 409);
+  assert.is(again.body.error.code, 'conflict');
+  assert.equal(fieldsOf(again.body), ['name']);
+  const theirs = await api('POST', base, stranger, hook());
+  assert.is(theirs.status, 201, JSON.stringify(theirs.body));
+  const rename = await api('PATCH', `${base}/${hookId}`, manage, { name: 'cleanup' });
+  assert.is(rename.status, 409);
+  assert.equal(fieldsOf(rename.body), ['name']);
+});
+
+test('concurrent creates of one name: exactly one wins', async () => {
+  const answers = await Promise.all([1, 2, 3, 4].map((n) =>
+    api('POST', base, manage, hook({ name: 'racer', target: `https://r${n}.example.com/` }))));
+  assert.equal(answers.map((a) => a.status).sort(), [201, 409, 409, 409]);
+});
+
+test('permissions: a view-only token cannot write (403), and writes nothing', async () => {
+  const before = await countHooks();
+  for (const [method, path, body] of [['POST', base, hook({ name: 'nope' })], ['PATCH', `${base}/${hookId}`, { is_active: false }],
+    ['DELETE', `${base}/${hookId}`, undefined], ['POST', `${base}/${hookId}/rotate-secret`, undefined]] as const) {
+    const answer = await api(method, path, viewOnly, body);
+    assert.is(answer.status, 403, `${method} ${path}`);
+    assert.equal(answer.body.error.details.missing, ['hooks.manage']);
+  }
+  const noView = (await aToken(database.db, { tenant, permissions: ['hooks.manage'] })).token;
+  assert.is((await api('GET', base, noView)).status, 403);
+  assert.is(await countHooks(), before);
+});
+
+test('another tenant\'s hook is 404 for every route', async () => {
+  for (const [method, path, body] of [['GET', `${base}/${hookId}`, undefined], ['GET', `${base}/${hookId}/deliveries`, undefined],
+    ['PATCH', `${base}/${hookId}`, { is_active: false }], ['DELETE', `${base}/${hookId}`, undefined],
+    ['POST', `${base}/${hookId}/rotate-secret`, undefined]] as const) {
+    const answer = await api(method, path, stranger, body);
+    assert.is(answer.status, 404, `${method} ${path}`);
+  }
+  assert.equal((await api('GET', base, stranger)).body.hooks.map((h: any) => h.tenant_id), [other.id]);
+  assert.is((await api('GET', `${base}?tenant=${tenant.slug}`, stranger)).status, 404);
+  assert.is((await api('POST', base, stranger, hook({ name: 'sneak', tenant: tenant.id }))).status, 400);
+  assert.is((await api('GET', `${base}/not-a-uuid`, manage)).status, 404);
+});
+
+test('admins: see every tenant\'s hooks or one tenant\'s, and must name the tenant of a new hook', async () => {
+  const all = await api('GET', base, admin);
+  assert.equal(new Set(all.body.hooks.map((h: any) => h.tenant_id)), new Set([tenant.id, other.id]));
+  const one = await api('GET', `${base}?tenant=${other.slug}`, admin);
+  assert.ok(one.body.hooks.length > 0 && one.body.hooks.every((h: any) => h.tenant_id === other.id));
+  const unnamed = await api('POST', base, admin, hook({ name: 'admin-made' }));
+  assert.is(unnamed.status, 400);
+  assert.equal(fieldsOf(unnamed.body), ['tenant']);
+  const unknown = await api('POST', base, admin, hook({ name: 'admin-made', tenant: '00000000-0000-4000-8000-000000000000' }));
+  assert.is(unknown.status, 400);
+  assert.equal(fieldsOf(unknown.body), ['tenant']);
+  const made = await api('POST', base, admin, hook({ name: 'admin-made', tenant: other.id }));
+  assert.is(made.status, 201, JSON.stringify(made.body));
+  assert.is(made.body.hook.tenant_id, other.id);
+  assert.match(made.body.signing_secret, secretPattern);
+  const changed = await api('PATCH', `${base}/${made.body.hook.id}`, admin, { is_active: false });
+  assert.is(changed.status, 200);
+  assert.is((await api('DELETE', `${base}/${made.body.hook.id}`, admin)).status, 204);
+});
+
+test('patch: name, target, activity and config change; event and type are immutable', async () => {
+  const changed = await api('PATCH', `${base}/${hookId}`, manage, { target: 'https://hooks.example.com/v2',
+    is_active: false, config: { timeout_seconds: 10 } });
+  assert.is(changed.status, 200, JSON.stringify(changed.body));
+  assert.equal(changed.body.hook.spec, { event: 'pod.post_create', type: 'http', target: 'https://hooks.example.com/v2',
+    is_active: false, config: { timeout_seconds: 10 } });
+  assert.is(changed.body.hook.status.generation, 2);
+  assert.not.match(JSON.stringify(changed.body), /whsec_/);
+  const audit = await database.db.selectFrom('cloud_pod_audit').selectAll().where('action', '=', 'hook.updated')
+    .orderBy('id', 'desc').executeTakeFirstOrThrow();
+  assert.equal([audit.actor_type, audit.actor_id], ['token', manageTokenId]);
+  assert.equal((audit.details as any).changed, ['target', 'is_active', 'config']);
+  assert.equal((audit.details as any).target, { old: 'https://hooks.example.com/cloudpods', new: 'https://hooks.example.com/v2' });
+
+  const same = await api('PATCH', `${base}/${hookId}`, manage, { event: 'pod.post_create', type: 'http', is_active: false });
+  assert.is(same.status, 200, 'naming event and type as they are is no change');
+  assert.is(same.body.hook.status.generation, 2);
+  for (const [field, value] of [['event', 'pod.pre_destroy'], ['type', 'script']] as const) {
+    const refused = await api('PATCH', `${base}/${hookId}`, manage, { [field]: value });
+    assert.is(refused.status, 400);
+    assert.equal(fieldsOf(refused.body), [field]);
+  }
+  for (const [body, fields] of [[{ target: 'mailto:x@example.com' }, ['target']], [{}, ['(body)']],
+    [{ config: { timeout_seconds: 0 } }, ['config.timeout_seconds']], [{ signing_secret: 'whsec_x' }, ['signing_secret']]] as const) {
+    const refused = await api('PATCH', `${base}/${hookId}`, manage, body);
+    assert.is(refused.status, 400, JSON.stringify(body));
+    assert.equal(fieldsOf(refused.body), fields);
+  }
+  const row = await database.db.selectFrom('cloud_pod_hooks').select(['target', 'generation']).where('id', '=', hookId)
+    .executeTakeFirstOrThrow();
+  assert.equal(row, { target: 'https://hooks.example.com/v2', generation: 2 }, 'refused changes wrote nothing');
+});
+
+test('rotate-secret: a new secret, shown once, used from now on; audited without it', async () => {
+  const rotated = await api('POST', `${base}/${hookId}/rotate-secret`, manage);
+  assert.is(rotated.status, 200, JSON.stringify(rotated.body));
+  const secret = rotated.body.signing_secret;
+  assert.match(secret, secretPattern);
+  assert.is.not(secret, firstSecret);
+  assert.is(rotated.body.hook.id, hookId);
+  const row = await database.db.selectFrom('cloud_pod_hooks').select(['signing_secret', 'generation']).where('id', '=', hookId)
+    .executeTakeFirstOrThrow();
+  assert.equal(row, { signing_secret: secret, generation: 2 });
+  const audit = await database.db.selectFrom('cloud_pod_audit').selectAll().where('action', '=', 'hook.secret_rotated')
+    .executeTakeFirstOrThrow();
+  assert.equal([audit.actor_id, (audit.details as any).hook_id], [manageTokenId, hookId]);
+  assert.not.match(JSON.stringify(audit.details), /whsec_/);
+  assert.not.match(JSON.stringify((await api('GET', `${base}/${hookId}`, manage)).body), /whsec_/);
+});
+
+test('answers with a secret are never replayed: an Idempotency-Key does not store them', async () => {
+  const headers = { 'idempotency-key': 'hook-secret-1' };
+  const first = await api('POST', `${base}/${hookId}/rotate-secret`, manage, undefined, headers);
+  const second = await api('POST', `${base}/${hookId}/rotate-secret`, viewOnly, undefined, headers);
+  assert.is(first.status, 200);
+  assert.is(second.status, 403, 'a view-only token gets no replay of the secret');
+  const created = await api('POST', base, manage, hook({ name: 'keyed' }), { 'idempotency-key': 'hook-create-1' });
+  assert.is(created.status, 201);
+  const replay = await api('POST', base, viewOnly, hook({ name: 'keyed' }), { 'idempotency-key': 'hook-create-1' });
+  assert.is(replay.status, 403);
+  const stored = await database.db.selectFrom('idempotency_keys').select('response_body').execute();
+  assert.not.match(JSON.stringify(stored), /whsec_/);
+});
+
+test('a hook from Kubernetes is readable, but PATCH, DELETE and rotate answer 409 managed_by_kubernetes', async () => {
+  const row = await database.db.insertInto('cloud_pod_hooks').values({ tenant_id: tenant.id, name: 'from-kube',
+    event: 'pod.pre_destroy', type: 'http', target: 'https://kube.example.com/', managed_by: 'kubernetes',
+    kube_uid: 'uid-1', kube_namespace: 'team-acme', kube_name: 'from-kube',
+    conditions: JSON.stringify([{ type: 'LastDelivery', status: 'False', reason: 'DeliveryFailed', message: 'HTTP 503',
+      lastTransitionTime: new Date().toISOString() }]) }).returning('id').executeTakeFirstOrThrow();
+  const shown = await api('GET', `${base}/${row.id}`, manage);
+  assert.is(shown.status, 200);
+  assert.is(shown.body.hook.managed_by, 'kubernetes');
+  assert.equal(shown.body.hook.status.conditions.map((c: any) => [c.type, c.reason]), [['LastDelivery', 'DeliveryFailed']]);
+  for (const [method, path, body] of [['PATCH', `${base}/${row.id}`, { is_active: false }], ['DELETE', `${base}/${row.id}`, undefined],
+    ['POST', `${base}/${row.id}/rotate-secret`, undefined]] as const) {
+    const answer = await api(method, path, manage, body);
+    assert.is(answer.status, 409, `${method} ${path}`);
+    assert.is(answer.body.error.code, 'managed_by_kubernetes');
+    assert.match(answer.body.error.message, 'team-acme/from-kube');
+  }
+  const after = await database.db.selectFrom('cloud_pod_hooks').select(['is_active', 'generation']).where('id', '=', row.id)
+    .executeTakeFirstOrThrow();
+  assert.equal(after, { is_active: true, generation: 1 });
+});
+
+test('deliveries: the hook\'s hook.execute jobs, newest first, paginated', async () => {
+  const event = (name: string) => ({ event: name, pod_id: '11111111-1111-4111-8111-111111111111', tenant_id: tenant.id,
+    data: {}, occurred_at: new Date().toISOString() });
+  const [delivered, dead] = await database.db.insertInto('jobs').values([
+    { queue: 'webhooks', type: 'hook.execute', status: 'completed', attempts: 1, completed_at: new Date(),
+      payload: JSON.stringify({ hook_id: hookId, delivery_id: 'msg_1', event: event('pod.post_create') }) },
+    { queue: 'webhooks', type: 'hook.execute', status: 'dead', attempts: 10, max_attempts: 10, last_error: 'HTTP 503',
+      completed_at: new Date(), payload: JSON.stringify({ hook_id: hookId, delivery_id: 'msg_2', event: event('pod.post_create') }) },
+    // Another hook's delivery, and another job type naming the hook: not this hook's deliveries.
+    { queue: 'webhooks', type: 'hook.execute', status: 'completed', attempts: 1, completed_at: new Date(),
+      payload: JSON.stringify({ hook_id: '22222222-2222-4222-8222-222222222222', event: event('pod.post_create') }) },
+    { queue: 'webhooks', type: 'lifecycle.event', status: 'completed', attempts: 1, completed_at: new Date(),
+      payload: JSON.stringify({ hook_id: hookId }) },
+  ] satisfies NewJob[]).returning('id').execute();
+  // A retry waiting for its time, enqueued through the engine as the lifecycle fan-out does.
+  const pending = await app.system.jobs.enqueue(database.db, { queue: 'webhooks', type: 'hook.execute',
+    runAt: new Date(Date.now() + 3_600_000), payload: { hook_id: hookId, delivery_id: 'msg_3', event: event('pod.post_create') } });
+
+  const listed = await api('GET', `${base}/${hookId}/deliveries`, viewOnly);
+  assert.is(listed.status, 200, JSON.stringify(listed.body));
+  assert.equal(listed.body.deliveries.map((d: any) => d.id), [pending.id, dead!.id, delivered!.id]);
+  const [waiting, failed, done] = listed.body.deliveries;
+  assert.equal([waiting.status, waiting.finished_at, waiting.delivery_id], ['pending', null, 'msg_3']);
+  assert.equal([failed.status, failed.attempts, failed.max_attempts, failed.last_error, failed.event],
+    ['dead', 10, 10, 'HTTP 503', 'pod.post_create']);
+  assert.ok(failed.finished_at && done.finished_at && done.created_at);
+  assert.is(done.pod_id, '11111111-1111-4111-8111-111111111111');
+  const page = await api('GET', `${base}/${hookId}/deliveries?per_page=2&page=2`, viewOnly);
+  assert.equal(page.body.deliveries.map((d: any) => d.id), [delivered!.id]);
+  assert.is(page.body.meta.pagination.total_entries, 3);
+  assert.is((await api('GET', `${base}/${hookId}/deliveries?per_page=0`, viewOnly)).status, 400);
+});
+
+test('delete: 204, the row is gone (404 after), audited', async () => {
+  const deleted = await api('DELETE', `${base}/${hookId}`, manage);
+  assert.is(deleted.status, 204);
+  assert.is((await api('GET', `${base}/${hookId}`, manage)).status, 404);
+  assert.is((await api('DELETE', `${base}/${hookId}`, manage)).status, 404);
+  const audit = await database.db.selectFrom('cloud_pod_audit').selectAll().where('action', '=', 'hook.deleted')
+    .where('tenant_id', '=', tenant.id).executeTakeFirstOrThrow();
+  assert.equal([audit.actor_id, (audit.details as any).name], [manageTokenId, 'notify']);
+});
+
+test.run();
