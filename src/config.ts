@@ -88,6 +88,9 @@ export const configSchema = z.strictObject({
   }).superRefine((value, context) => {
     if (value.apiUrl && !value.apiKey) context.addIssue({ code: 'custom', path: ['apiKey'], message: 'required with powerdns.apiUrl' });
   }).prefault({}),
+  hooks: z.strictObject({
+    scriptsDirectory: z.string().regex(/^\//, 'expected an absolute path').optional(),
+  }).prefault({}),
   kube: z.strictObject({
     enabled: z.union([z.boolean(), z.stringbool()], { error: 'expected true or false' }).default(true),
     kubeconfig: z.string().min(1, 'must not be empty').optional(),
@@ -193,6 +196,9 @@ export const configVariables: readonly ConfigVariable[] = [
     description: 'This installation\'s name in the ownership marker on its records; unique per installation sharing zones.' },
   { path: 'powerdns.requestTimeoutMs', env: 'CLOUDPODS_PDNS_REQUEST_TIMEOUT_MS',
     description: 'A PowerDNS API call without an answer after this long fails as transient.' },
+  { path: 'hooks.scriptsDirectory', env: 'CLOUDPODS_HOOK_SCRIPTS_DIR', defaultText: 'none: script hooks fail',
+    description: 'Directory of the scripts that script hooks may run: a hook names one by file name, and only ' +
+      'executable files directly in it (or links to files inside it) are run.' },
   { path: 'kube.enabled', env: 'CLOUDPODS_KUBE_ENABLED',
     description: 'Run the Kubernetes front door (CloudPod resources) when a kubeconfig or in-cluster service account is present.' },
   { path: 'kube.kubeconfig', env: 'CLOUDPODS_KUBECONFIG', defaultText: 'none: the in-cluster service account, if any',

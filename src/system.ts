@@ -12,6 +12,7 @@ import { CloudPodQuotasService } from './tenancy/quotas.ts';
 import { registerPodController } from '../controllers/pod/register.ts';
 import { registerVolumeController } from '../controllers/volume/register.ts';
 import { defineLifecycleEvents } from './pods/lifecycle.ts';
+import { defineHookDelivery } from './hooks/execute.ts';
 import type { ProxmoxClient } from './proxmox/client.ts';
 import { proxmoxClientFromConfig } from './proxmox/from-config.ts';
 import { registerDnsWork } from './dns/wire.ts';
@@ -61,6 +62,7 @@ export async function startSystem({ config, logger, databaseUrl, events, proxmox
   if (pdns) await registerDnsWork({ engine: jobs, db, logger, settings, pdns, registry: metrics.registry });
   // Controllers define their tasks before the engine starts working the queues.
   defineLifecycleEvents(jobs, db);
+  defineHookDelivery(jobs, { db, settings, logger, scriptsDirectory: config.hooks.scriptsDirectory });
   if (proxmox) {
     // Reconciles mostly wait on Proxmox tasks, holding no database connection: many may run at once.
     jobs.defineQueue('cloudpods', { concurrency: 64 });

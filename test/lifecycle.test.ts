@@ -13,7 +13,7 @@ let database: TestDatabase;
 test.before(async () => { database = await testDatabase(); });
 test.after(async () => { await database?.drop(); });
 
-test('an event reaches one delivery per active hook of its tenant and event, once delivery exists', async () => {
+test('an event reaches one delivery per active hook of its tenant and event, with a delivery id of event and hook', async () => {
   const db = database.db;
   const acme = await aTenant(db);
   const other = await aTenant(db);
@@ -32,22 +32,28 @@ test('an event reaches one delivery per active hook of its tenant and event, onc
     await db.transaction().execute((trx) => publishLifecycleEvent(trx, engine, { event: 'pod.post_create',
       podId: '00000000-0000-4000-8000-000000000001', tenantId: acme.id, data: { name: 'web-1' } }));
     await waitFor('the delivery to run', () => delivered.length, (n) => n >= 1);
-    const lifecycleDone = await waitFor('the event job to finish', () => db.selectFrom('jobs').select('status')
+    const lifecycleDone = await waitFor('the event job to finish', () => db.selectFrom('jobs').select(['id', 'status'])
       .where('type', '=', 'lifecycle.event').execute(), (rows) => rows.every((r) => r.status === 'completed'));
     assert.is(lifecycleDone.length, 1);
     assert.is(delivered.length, 1, 'only the active hook of that tenant and event');
     assert.equal([delivered[0]!.payload.hook_id, (delivered[0]!.payload.event as any).event], [wanted!.id, 'pod.post_create']);
+    assert.is(delivered[0]!.payload.delivery_id, `msg_${lifecycleDone[0]!.id}_${wanted!.id}`);
   } finally {
     await engine.stop();
   }
 });
 
-test('without hook delivery in the build, events fan out nothing (no job that could only fail)', async () => {
+test('an event without an active hook of its tenant and event fans out nothing', async () => {
   const db = database.db;
   const tenant = await aTenant(db);
-  await db.insertInto('cloud_pod_hooks').values({ tenant_id: tenant.id, name: 'h', event: 'pod.post_create', type: 'http',
-    target: 'https://hooks.acme.test/x' }).execute();
-  const engine = anEngine(database);
+  await db.insertInto('cloud_pod_hooks').values([
+    { tenant_id: tenant.id, name: 'other-event', event: 'pod.pre_destroy', type: 'http', target: 'https://hooks.acme.test/x' },
+    { tenant_id: tenant.id, name: 'inactive', event: 'pod.post_create', type: 'http', target: 'https://hooks.acme.test/x',
+      is_active: false },
+    { tenant_id: tenant.id, name: 'going', event: 'pod.post_create', type: 'http', target: 'https://hooks.acme.test/x',
+      deletion_requested_at: new Date() },
+  ]).execute();
+  const engine = anEngine(database, { tasks: [{ queue: 'webhooks', type: 'hook.execute', handler: async () => {} }] });
   defineLifecycleEvents(engine, db);
   await engine.start();
   try {

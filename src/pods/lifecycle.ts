@@ -1,12 +1,15 @@
 import type { Kysely } from 'kysely';
-import type { Database, HookEvent } from '../db/schema.ts';
+import type { Database, HookEvent, JsonObject } from '../db/schema.ts';
 import type { JobEngine } from '../jobs/engine.ts';
+import { deliveryId, type LifecycleEventPayload } from '../hooks/envelope.ts';
+import type { HookExecutePayload } from '../hooks/execute.ts';
 
 /**
  * Pod lifecycle events (spec 9): the one interface through which the controller says what happened to a pod.
  * Publishing enqueues a `lifecycle.event` job in the caller's transaction, so an event exists exactly when the
  * transition that caused it commits; its handler fans out one `hook.execute` job per matching active hook, which
- * the hooks module delivers. Hooks never block the lifecycle.
+ * src/hooks/execute.ts delivers (and retries) on its own. Nothing waits for a delivery: hooks never block the
+ * lifecycle.
  */
 export const lifecycleQueue = 'webhooks';
 
@@ -26,21 +29,24 @@ export async function publishLifecycleEvent(trx: Kysely<Database>, engine: JobEn
   });
 }
 
-/** Registers the fan-out: each event becomes one delivery job per active hook of the tenant for that event. */
+/**
+ * Registers the fan-out: each event becomes one delivery job per active hook of the tenant for that event, each
+ * with its delivery id (the event job's id and the hook's: stable however often either job runs).
+ */
 export function defineLifecycleEvents(engine: JobEngine, db: Kysely<Database>): void {
   engine.defineTask({
     queue: lifecycleQueue,
     type: 'lifecycle.event',
     handler: async (job) => {
-      const { event, tenant_id: tenantId } = job.payload as { event: HookEvent; tenant_id: string };
-      const hooks = await db.selectFrom('cloud_pod_hooks').select('id').where('tenant_id', '=', tenantId)
-        .where('event', '=', event).where('is_active', '=', true).where('deletion_requested_at', 'is', null).execute();
-      // Until hook delivery is part of this build there is nothing to hand the event to; the event job itself
-      // remains the record that it happened.
-      if (hooks.length === 0 || !engine.handles(lifecycleQueue, 'hook.execute')) return;
-      await engine.enqueueMany(db, hooks.map((hook) => ({
-        queue: lifecycleQueue, type: 'hook.execute', payload: { hook_id: hook.id, event: job.payload },
-      })));
+      const event = job.payload as unknown as LifecycleEventPayload;
+      const hooks = await db.selectFrom('cloud_pod_hooks').select('id').where('tenant_id', '=', event.tenant_id)
+        .where('event', '=', event.event).where('is_active', '=', true).where('deletion_requested_at', 'is', null).execute();
+      // No hook: the event job itself remains the record that it happened.
+      if (hooks.length === 0) return;
+      await engine.enqueueMany(db, hooks.map((hook) => {
+        const payload: HookExecutePayload = { hook_id: hook.id, delivery_id: deliveryId(job.id, hook.id), event };
+        return { queue: lifecycleQueue, type: 'hook.execute', payload: payload as unknown as JsonObject };
+      }));
     },
   });
 }

@@ -1,4 +1,5 @@
 import type { SettingValueType } from '../db/schema.ts';
+import { parseCidr } from '../net/cidr.ts';
 
 /**
  * Every setting CloudPods knows: its type, default, bounds and meaning. Code reads settings only through these
@@ -81,6 +82,13 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     'Deliveries of one webhook before it is given up (dead).'),
   whole('cloudpods', 'webhooks.initial_retry_delay_seconds', 10, 1, 3600, 'seconds',
     'Delay before the first webhook retry; later retries double it.'),
+  whole('cloudpods', 'webhooks.timeout_seconds', 10, 1, 60, 'seconds',
+    'How long one hook delivery may take (an http request, a script run) when the hook\'s config names no timeout.'),
+  {
+    namespace: 'cloudpods', key: 'webhooks.allowed_networks', type: 'json', default: [], check: networkList,
+    description: 'Networks http hooks may reach although they are loopback, private, link-local or otherwise ' +
+      'internal, in CIDR form: ["10.20.0.0/16"]. Empty: hooks reach public addresses only.',
+  },
   // Default quotas of a tenant with neither an override nor subscriptions (spec 3.3).
   whole('cloudpods', 'quota.default_max_pods', 3, 0, 100_000, 'pods', 'Default quota: pods per tenant.'),
   whole('cloudpods', 'quota.default_max_cpu_cores', 4, 0, 1_000_000, 'cores', 'Default quota: CPU cores per tenant.'),
@@ -158,6 +166,13 @@ function zoneList(value: unknown): string | null {
   const zone = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
   return Array.isArray(value) && value.every((v) => typeof v === 'string' && zone.test(v)) ? null
     : 'expected a list of lower-case zone names without trailing dots';
+}
+
+function networkList(value: unknown): string | null {
+  if (!Array.isArray(value)) return 'expected a list of networks such as ["10.20.0.0/16", "fd00:1::/64"]';
+  const bad = value.find((item) => typeof item !== 'string' || !parseCidr(item));
+  return bad === undefined ? null
+    : `${JSON.stringify(bad)} is not a network in CIDR form with its host bits zero, such as "10.20.0.0/16"`;
 }
 
 function tenantZoneMap(value: unknown): string | null {

@@ -76,8 +76,11 @@ export async function startHookReceiver({ tls = false, secret, answer = () => ({
   return receiver;
 }
 
+type WebhookHeaders = { [name in 'webhook-id' | 'webhook-timestamp' | 'webhook-signature']?: string | string[] }
+  | http.IncomingHttpHeaders;
+
 /** null when the request is a valid Standard Webhooks v1 message for `secret`, else what is wrong. */
-export function verifyStandardWebhook(secret: string, headers: http.IncomingHttpHeaders, body: string,
+export function verifyStandardWebhook(secret: string, headers: WebhookHeaders, body: string,
   now: Date = new Date()): string | null {
   const id = headers['webhook-id'];
   const timestamp = headers['webhook-timestamp'];

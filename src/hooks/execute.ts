@@ -1,0 +1,135 @@
+import { isDeepStrictEqual } from 'node:util';
+import { sql, type Kysely } from 'kysely';
+import type { Database, HookRow } from '../db/schema.ts';
+import type { JobEngine } from '../jobs/engine.ts';
+import type { RunningJob } from '../jobs/types.ts';
+import type { Logger } from '../observability/logger.ts';
+import { setCondition, type ConditionUpdate } from '../runtime/conditions.ts';
+import { parseAllowedNetworks } from './address-guard.ts';
+import { hookConfigSchema, lastDeliveryCondition, type HookConfig } from './config.ts';
+import { buildEnvelope, type Envelope, type LifecycleEventPayload } from './envelope.ts';
+import { deliverHttp, type DeliveryOutcome } from './http-delivery.ts';
+import { runScript } from './script-runner.ts';
+import { signatureHeaders } from './signing.ts';
+
+/**
+ * `hook.execute` (spec 9): one delivery of one lifecycle event to one hook, on the `webhooks` queue. It re-reads
+ * the hook (gone, inactive or being deleted: nothing to do), delivers by type, and records the outcome on the row
+ * as the `LastDelivery` condition. A failure throws, so the job engine retries it with backoff up to
+ * `cloudpods.webhooks.max_attempts` (first delay `cloudpods.webhooks.initial_retry_delay_seconds`); the last
+ * failure is logged as a warning (a system event). Nothing waits on a delivery: hooks never block the lifecycle.
+ */
+export const hookQueue = 'webhooks';
+export const hookExecuteType = 'hook.execute';
+
+/** The `hook.execute` job's payload, written by the lifecycle fan-out (src/pods/lifecycle.ts). */
+export interface HookExecutePayload {
+  hook_id: string;
+  delivery_id: string;
+  event: LifecycleEventPayload;
+}
+
+/** The settings a delivery reads. */
+export interface HookSettings {
+  getNumber(name: string): Promise<number>;
+  getJson<T = unknown>(name: string): Promise<T>;
+}
+
+export interface HookDeliveryOptions {
+  db: Kysely<Database>;
+  settings: HookSettings;
+  logger: Logger;
+  /** `hooks.scriptsDirectory`: where allow-listed scripts live; none, no script hook can run. */
+  scriptsDirectory?: string | undefined;
+  /** Extra CA certificates for https hooks: for tests only (the configuration has no such setting). */
+  ca?: string | string[];
+}
+
+/** Longest a delivery may take (config.timeout_seconds and the setting are at most 60 s), plus room for the row. */
+const taskTimeoutMs = 90_000;
+
+export function defineHookDelivery(engine: JobEngine, options: HookDeliveryOptions): void {
+  engine.defineTask({
+    queue: hookQueue, type: hookExecuteType, timeoutMs: taskTimeoutMs,
+    handler: (job, { signal }) => executeHook(options, job, signal),
+  });
+}
+
+export async function executeHook(options: HookDeliveryOptions, job: RunningJob, signal?: AbortSignal): Promise<void> {
+  const { db, logger } = options;
+  const payload = job.payload as unknown as HookExecutePayload;
+  const hook = await db.selectFrom('cloud_pod_hooks').selectAll().where('id', '=', payload.hook_id).executeTakeFirst();
+  if (!hook || !hook.is_active || hook.deletion_requested_at !== null || hook.tenant_id !== payload.event.tenant_id) {
+    logger.debug({ hookId: payload.hook_id, deliveryId: payload.delivery_id }, 'hook gone or inactive: delivery skipped');
+    return;
+  }
+  const envelope = buildEnvelope(payload.delivery_id, payload.event);
+  const outcome = await deliver(options, hook, envelope, signal);
+  const lastAttempt = job.attempt >= job.maxAttempts;
+  const reason = outcome.ok ? '' : redact(outcome.reason, secretsOf(hook));
+  const attempts = `attempt ${job.attempt} of ${job.maxAttempts}`;
+  await recordLastDelivery(db, hook.id, outcome.ok
+    ? { type: lastDeliveryCondition, status: 'True', reason: 'Delivered',
+      message: `${envelope.event} delivery ${envelope.id} delivered on ${attempts} (${outcome.detail})` }
+    : { type: lastDeliveryCondition, status: 'False', reason: lastAttempt ? 'GivenUp' : 'DeliveryFailed',
+      message: `${envelope.event} delivery ${envelope.id} failed on ${attempts}${lastAttempt ? ', given up' : ''}: ${reason}` });
+  if (outcome.ok) {
+    logger.info({ hookId: hook.id, event: envelope.event, deliveryId: envelope.id, attempt: job.attempt },
+      'hook delivered');
+    return;
+  }
+  if (lastAttempt) {
+    logger.warn({ hookId: hook.id, tenantId: hook.tenant_id, event: envelope.event, deliveryId: envelope.id,
+      attempts: job.attempt, reason }, 'hook delivery given up after its last attempt');
+  }
+  throw new Error(`hook ${hook.id} delivery failed: ${reason}`);
+}
+
+async function deliver(options: HookDeliveryOptions, hook: HookRow, envelope: Envelope, signal?: AbortSignal)
+  : Promise<DeliveryOutcome> {
+  const parsed = hookConfigSchema.safeParse(hook.config);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`).join('; ');
+    return { ok: false, reason: `the hook's config is invalid: ${problems}` };
+  }
+  const config: HookConfig = parsed.data;
+  const timeoutSeconds = config.timeout_seconds ?? await options.settings.getNumber('cloudpods.webhooks.timeout_seconds');
+  const body = JSON.stringify(envelope);
+  if (hook.type === 'http') {
+    const allowed = parseAllowedNetworks(await options.settings.getJson('cloudpods.webhooks.allowed_networks'));
+    return deliverHttp({
+      url: hook.target, body, timeoutMs: timeoutSeconds * 1000, allowedNetworks: allowed, signal, ca: options.ca,
+      headers: { ...config.headers, ...signatureHeaders(hook.signing_secret, envelope.id, body) },
+    });
+  }
+  return runScript({
+    directory: options.scriptsDirectory, name: hook.target, input: body, timeoutMs: timeoutSeconds * 1000, signal,
+    env: { ...config.env, CLOUDPODS_EVENT: envelope.event, CLOUDPODS_POD_ID: envelope.pod_id,
+      CLOUDPODS_TENANT_ID: envelope.tenant_id, CLOUDPODS_DELIVERY_ID: envelope.id },
+  });
+}
+
+/** Values a failure reason could echo back (a receiver repeating a header, a script printing its env). */
+function secretsOf(hook: HookRow): string[] {
+  const config = hook.config as { headers?: unknown; env?: unknown };
+  const values = (record: unknown) => (record && typeof record === 'object' ? Object.values(record) : [])
+    .filter((v): v is string => typeof v === 'string' && v.length >= 6);
+  return [hook.signing_secret, ...values(config.headers), ...values(config.env)];
+}
+
+function redact(text: string, secrets: readonly string[]): string {
+  return secrets.reduce((out, secret) => out.split(secret).join('[redacted]'), text);
+}
+
+/** Sets LastDelivery on the hook's row, writing (and bumping updated_at) only when the conditions change. */
+async function recordLastDelivery(db: Kysely<Database>, hookId: string, update: ConditionUpdate): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const row = await trx.selectFrom('cloud_pod_hooks').select(['conditions', 'generation']).where('id', '=', hookId)
+      .forUpdate().executeTakeFirst();
+    if (!row) return;
+    const conditions = setCondition(row.conditions, update, row.generation);
+    if (isDeepStrictEqual(conditions, row.conditions)) return;
+    await trx.updateTable('cloud_pod_hooks').set({ conditions: JSON.stringify(conditions), updated_at: sql`now()` })
+      .where('id', '=', hookId).execute();
+  });
+}
