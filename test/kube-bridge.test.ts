@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cloudPod, podsPath, readyOf, startKubePlatform, type KubePlatform } from './support/kube.ts';
@@ -112,22 +113,77 @@ test('a watch dropped, frozen or answered 410 recovers without losing an event',
   for (const name of ['after-drop', 'after-freeze', 'after-410']) await waitResource(name, 'gone', (r) => r.code === 404);
 });
 
-test('a CloudPodHook is stored as a kube-managed hook row of the tenant, and deleted with its resource', async () => {
+test('a CloudPodHook is stored as a kube-managed hook row of the tenant, shows its last delivery, and is deleted with its resource', async () => {
   const hooks = `/apis/cloudpods.mpanel.io/v1alpha1/namespaces/${k.namespace}/cloudpodhooks`;
+  const db = k.platform.database.db;
   const created = await k.call('POST', hooks, { apiVersion: 'cloudpods.mpanel.io/v1alpha1', kind: 'CloudPodHook',
-    metadata: { name: 'notify' }, spec: { event: 'pod.post_create', type: 'http', target: 'https://hooks.example.com/x' } });
+    metadata: { name: 'notify' }, spec: { event: 'pod.post_create', type: 'http', target: 'https://hooks.example.com/x',
+      config: { headers: { Authorization: 'Bearer abc' }, timeout_seconds: 5 } } });
   assert.is(created.status, 201);
   const hookUid = created.body.metadata.uid;
-  await waitFor('hook stored', async () => (await k.call('GET', `${hooks}/notify`)).body, (r) => readyOf(r)?.reason === 'Stored');
-  const row = await k.platform.database.db.selectFrom('cloud_pod_hooks').selectAll().where('kube_uid', '=', hookUid).executeTakeFirst();
-  assert.equal([row?.managed_by, row?.tenant_id, row?.target], ['kubernetes', k.platform.tenant.id, 'https://hooks.example.com/x']);
+  const stored = await waitFor('hook stored', async () => (await k.call('GET', `${hooks}/notify`)).body,
+    (r) => readyOf(r)?.reason === 'Stored');
+  assert.equal([readyOf(stored).status, readyOf(stored).message, stored.status.phase, stored.status.observedGeneration],
+    ['True', 'stored; pod.post_create events are delivered to it', 'active', 1]);
+  const row = await db.selectFrom('cloud_pod_hooks').selectAll().where('kube_uid', '=', hookUid).executeTakeFirstOrThrow();
+  assert.equal([row.managed_by, row.tenant_id, row.name, row.target, row.config],
+    ['kubernetes', k.platform.tenant.id, 'notify', 'https://hooks.example.com/x', { headers: { Authorization: 'Bearer abc' }, timeout_seconds: 5 }]);
+  assert.is(stored.status.hookId, row.id);
+  const audit = await db.selectFrom('cloud_pod_audit').select(['actor_type', 'actor_id']).where('action', '=', 'hook.created')
+    .where(sql`details->>'hook_id'`, '=', row.id).executeTakeFirstOrThrow();
+  assert.equal(audit, { actor_type: 'kubernetes', actor_id: 'bridge' });
+
+  // Delivery records each attempt on the row; the resource shows it.
+  const lastDelivery = { type: 'LastDelivery', status: 'False', reason: 'DeliveryFailed', message: 'HTTP 503 on attempt 1 of 10',
+    lastTransitionTime: '2030-01-01T00:00:00.000Z', observedGeneration: 1 };
+  await db.updateTable('cloud_pod_hooks').set({ conditions: JSON.stringify([lastDelivery]) }).where('id', '=', row.id).execute();
+  const reported = await waitFor('LastDelivery shown', async () => (await k.call('GET', `${hooks}/notify`)).body,
+    (r) => r.status.conditions.some((c: any) => c.type === 'LastDelivery'));
+  const { observedGeneration: _rowGeneration, ...copied } = lastDelivery;
+  assert.equal(reported.status.conditions.find((c: any) => c.type === 'LastDelivery'), copied);
+  assert.is(readyOf(reported).status, 'True');
+
+  // A spec edit goes through the orders; an invalid config is refused by name and changes nothing.
+  await k.call('PATCH', `${hooks}/notify`, { spec: { active: false } }, 'application/merge-patch+json');
+  await waitFor('hook inactive', async () => db.selectFrom('cloud_pod_hooks').select('is_active').where('id', '=', row.id)
+    .executeTakeFirstOrThrow(), (r) => r.is_active === false);
+  const invalid = await k.call('PATCH', `${hooks}/notify`, { spec: { config: { env: { lower: 'x' } } } }, 'application/merge-patch+json');
+  assert.is(invalid.status, 200, 'the structural schema lets names through: CloudPods checks them');
+  const refused = await waitFor('SpecInvalid', async () => (await k.call('GET', `${hooks}/notify`)).body,
+    (r) => readyOf(r)?.reason === 'SpecInvalid');
+  assert.match(readyOf(refused).message, 'spec.config.env.lower');
+  assert.ok(refused.status.conditions.some((c: any) => c.type === 'LastDelivery'), 'the last delivery stays shown');
+  assert.equal((await db.selectFrom('cloud_pod_hooks').select('config').where('id', '=', row.id).executeTakeFirstOrThrow()).config,
+    { headers: { Authorization: 'Bearer abc' }, timeout_seconds: 5 });
+
+  const badConfig = await k.call('POST', hooks, { apiVersion: 'cloudpods.mpanel.io/v1alpha1', kind: 'CloudPodHook',
+    metadata: { name: 'bad-config' }, spec: { event: 'pod.post_create', type: 'http', target: 'https://hooks.example.com/y',
+      config: { headers: { 'webhook-signature': 'forged' } } } });
+  assert.is(badConfig.status, 201);
+  const badStatus = await waitFor('bad config refused', async () => (await k.call('GET', `${hooks}/bad-config`)).body,
+    (r) => readyOf(r)?.reason === 'SpecInvalid');
+  assert.is(readyOf(badStatus).status, 'False');
+  assert.match(readyOf(badStatus).message, /^spec\.config\.headers\.webhook-signature: /);
+  assert.is(await db.selectFrom('cloud_pod_hooks').select('id').where('kube_uid', '=', badConfig.body.metadata.uid)
+    .executeTakeFirst(), undefined, 'nothing written');
+
   const badScript = await k.call('POST', hooks, { apiVersion: 'cloudpods.mpanel.io/v1alpha1', kind: 'CloudPodHook',
     metadata: { name: 'bad' }, spec: { event: 'pod.post_create', type: 'script', target: '../etc/passwd' } });
   assert.is(badScript.status, 422, 'the schema refuses what the table would');
-  await k.call('DELETE', `${hooks}/notify`);
-  await waitFor('hook gone', async () => (await k.call('GET', `${hooks}/notify`)).status, (s) => s === 404);
-  assert.is(await k.platform.database.db.selectFrom('cloud_pod_hooks').select('id').where('kube_uid', '=', hookUid)
-    .executeTakeFirst(), undefined);
+  const longTimeout = await k.call('POST', hooks, { apiVersion: 'cloudpods.mpanel.io/v1alpha1', kind: 'CloudPodHook',
+    metadata: { name: 'slow' }, spec: { event: 'pod.post_create', type: 'http', target: 'https://x.example.com/',
+      config: { timeout_seconds: 61 } } });
+  assert.is(longTimeout.status, 422, 'the schema bounds timeout_seconds');
+  const retyped = await k.call('PATCH', `${hooks}/notify`, { spec: { type: 'script', target: 'notify' } }, 'application/merge-patch+json');
+  assert.is(retyped.status, 422, 'type is immutable');
+
+  for (const name of ['notify', 'bad-config']) await k.call('DELETE', `${hooks}/${name}`);
+  for (const name of ['notify', 'bad-config']) {
+    await waitFor(`hook ${name} gone`, async () => (await k.call('GET', `${hooks}/${name}`)).status, (s) => s === 404);
+  }
+  assert.is(await db.selectFrom('cloud_pod_hooks').select('id').where('kube_uid', '=', hookUid).executeTakeFirst(), undefined);
+  assert.ok(await db.selectFrom('cloud_pod_audit').select('id').where('action', '=', 'hook.deleted')
+    .where('actor_type', '=', 'kubernetes').executeTakeFirst(), 'the deletion is audited as the bridge');
 });
 
 test('delete: the VM goes first, then the finalizer, then the resource', async () => {

@@ -1,6 +1,6 @@
 import { dnsRecordStatuses, dnsRecordTypes, hookEvents, hookTypes, volumeStatuses } from '../../db/schema.ts';
 import { ageColumn, commonStatus, immutable, integer, labelPattern, phaseColumn, readyColumn, storagePoolPattern,
-  string, type KindDefinition } from './schema.ts';
+  string, type JsonSchema, type KindDefinition } from './schema.ts';
 
 const podName = string('Name of the CloudPod in the same namespace.', { pattern: labelPattern, maxLength: 63,
   'x-kubernetes-validations': immutable('podName') });
@@ -68,7 +68,11 @@ export const cloudPodDnsRecord: KindDefinition = {
     ageColumn],
 };
 
-/** CloudPodHook: a lifecycle hook of the namespace's tenant (stored; delivery comes with the hooks issue). */
+/** A map of strings (header or variable names to values); the names' rules are the REST API's (src/hooks/config.ts). */
+const stringMap = (description: string, maxProperties: number): JsonSchema =>
+  ({ type: 'object', description, maxProperties, additionalProperties: string('The value.', { maxLength: 4096 }) });
+
+/** CloudPodHook: POST /api/cloud-pods/hooks, a lifecycle hook of the namespace's tenant. */
 export const cloudPodHook: KindDefinition = {
   kind: 'CloudPodHook',
   plural: 'cloudpodhooks',
@@ -80,11 +84,19 @@ export const cloudPodHook: KindDefinition = {
     type: 'object',
     required: ['event', 'type', 'target'],
     properties: {
-      event: string('Lifecycle event.', { enum: [...hookEvents] }),
-      type: string('http or script.', { enum: [...hookTypes] }),
+      event: string('Lifecycle event.', { enum: [...hookEvents], 'x-kubernetes-validations': immutable('event') }),
+      type: string('http or script.', { enum: [...hookTypes], 'x-kubernetes-validations': immutable('type') }),
       target: string('https URL for http, the script\'s identifier for script.', { minLength: 1, maxLength: 2048 }),
       active: { type: 'boolean', description: 'Delivered while true.', default: true },
-      config: { type: 'object', description: 'Type-specific options.', 'x-kubernetes-preserve-unknown-fields': true },
+      config: {
+        type: 'object',
+        description: 'Delivery options, as the REST API\'s config (names are checked by CloudPods: SpecInvalid).',
+        properties: {
+          headers: stringMap('Extra request headers of an http hook.', 20),
+          timeout_seconds: integer(1, 60, 'Seconds a delivery may take; default: cloudpods.webhooks.timeout_seconds.'),
+          env: stringMap('Environment variables of a script hook.', 50),
+        },
+      },
     },
     'x-kubernetes-validations': [
       { rule: 'self.type != \'http\' || self.target.startsWith(\'https://\') || self.target.startsWith(\'http://\')',
@@ -93,7 +105,9 @@ export const cloudPodHook: KindDefinition = {
         message: 'a script hook\'s target is an allow-listed script identifier' },
     ],
   },
-  status: commonStatus(['pending', 'active', 'error'], {}),
+  status: commonStatus(['pending', 'active', 'error'], {
+    hookId: string('Id of the hook in the CloudPods API (its deliveries: GET /api/cloud-pods/hooks/:id/deliveries).'),
+  }),
   columns: [phaseColumn, readyColumn,
     { name: 'Event', type: 'string', jsonPath: '.spec.event' },
     { name: 'Type', type: 'string', jsonPath: '.spec.type' },
