@@ -34,6 +34,7 @@ test('HTTPS with a verified certificate: one signed JSON POST with the hook head
   assert.equal([request!.method, request!.path, request!.verified], ['POST', '/hooks/cloudpods?x=1', true]);
   assert.is(request!.headers['content-type'], 'application/json');
   assert.is(request!.headers.authorization, 'Bearer hook-token');
+  assert.is(request!.headers['user-agent'], 'CloudPods-Hooks/1');
   assert.equal(JSON.parse(request!.body).data, { name: 'web-1' });
 });
 

@@ -49,8 +49,9 @@ export function deliverHttp(delivery: HttpDelivery): Promise<DeliveryOutcome> {
   const timeout = AbortSignal.timeout(delivery.timeoutMs);
   const signal = delivery.signal ? AbortSignal.any([delivery.signal, timeout]) : timeout;
   const transport = url.protocol === 'https:' ? https : http;
-  const headers = { ...delivery.headers, 'content-type': 'application/json',
-    'content-length': String(Buffer.byteLength(delivery.body)), 'user-agent': 'CloudPods-Hooks/1' };
+  // A hook may name its own User-Agent; the body's type and length are ours.
+  const headers = { 'user-agent': 'CloudPods-Hooks/1', ...delivery.headers, 'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(delivery.body)) };
 
   return new Promise<DeliveryOutcome>((resolve) => {
     let settled = false;
