@@ -156,21 +156,23 @@ test('a script hook gets the envelope on stdin and the event in its environment'
   assert.match(condition!.message, /delivered on attempt 1 of 10 \(exit 0\)/);
 });
 
-test('a hook deactivated or deleted before its delivery runs is skipped without a word to the receiver', async () => {
+test('a hook deactivated, moved to another event or deleted before its delivery runs is skipped', async () => {
   const server = await receiver();
   const hook = await aHook(database, { tenant_id: tenant.id, target: `${server.origin}/`, event: 'pod.pre_create' });
   await database.db.updateTable('cloud_pod_hooks').set({ is_active: false }).where('id', '=', hook.id).execute();
+  const moved = await aHook(database, { tenant_id: tenant.id, target: `${server.origin}/`, event: 'pod.post_backup' });
   const gone = '00000000-0000-4000-8000-00000000dead';
-  for (const hookId of [hook.id, gone]) {
+  for (const hookId of [hook.id, moved.id, gone]) {
     await hooks.engine.enqueue(database.db, { queue: 'webhooks', type: 'hook.execute', payload: { hook_id: hookId,
       delivery_id: `msg_0_${hookId}`, event: { event: 'pod.pre_create', pod_id: gone, tenant_id: tenant.id, data: {},
         occurred_at: new Date().toISOString() } } });
   }
-  for (const hookId of [hook.id, gone]) {
+  for (const hookId of [hook.id, moved.id, gone]) {
     await waitFor('the job to complete', () => jobsOfHook(hookId), (jobs) => jobs[0]?.status === 'completed');
   }
   assert.is(server.received.length, 0);
   assert.is(await lastDelivery(database, hook.id), undefined);
+  assert.is(await lastDelivery(database, moved.id), undefined);
 });
 
 test.run();

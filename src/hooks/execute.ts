@@ -59,8 +59,10 @@ export async function executeHook(options: HookDeliveryOptions, job: RunningJob,
   const { db, logger } = options;
   const payload = job.payload as unknown as HookExecutePayload;
   const hook = await db.selectFrom('cloud_pod_hooks').selectAll().where('id', '=', payload.hook_id).executeTakeFirst();
-  if (!hook || !hook.is_active || hook.deletion_requested_at !== null || hook.tenant_id !== payload.event.tenant_id) {
-    logger.debug({ hookId: payload.hook_id, deliveryId: payload.delivery_id }, 'hook gone or inactive: delivery skipped');
+  // Re-read, not trusted: a hook deleted, deactivated or moved to another event since the fan-out gets nothing.
+  if (!hook || !hook.is_active || hook.deletion_requested_at !== null || hook.tenant_id !== payload.event.tenant_id
+    || hook.event !== payload.event.event) {
+    logger.debug({ hookId: payload.hook_id, deliveryId: payload.delivery_id }, 'hook gone, inactive or changed: delivery skipped');
     return;
   }
   const envelope = buildEnvelope(payload.delivery_id, payload.event);
