@@ -105,6 +105,13 @@ test('validation: each bad field is named, nothing is written', async () => {
     assert.equal(fieldsOf(answer.body), fields, JSON.stringify(answer.body));
   }
   assert.is(await countHooks(), before);
+  const why = await api('POST', base, manage, hook({ type: 'script', target: 'notify.sh', config: { env: { LD_PRELOAD: '/tmp/x.so' },
+    headers: { 'Webhook-Id': 'x' } } }));
+  const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
+  assert.equal([...why.body.error.details.fields].sort(byName), [
+    { name: 'config.env.LD_PRELOAD', messages: ['this variable changes how the script runs'] },
+    { name: 'config.headers.Webhook-Id', messages: ['this header is set by CloudPods'] },
+  ], 'each map key says why it is refused');
 });
 
 test('a script hook and an inactive hook; the list filters by event and active', async () => {
@@ -251,7 +258,7 @@ test('answers with a secret are never replayed: an Idempotency-Key does not stor
   assert.not.match(JSON.stringify(stored), /whsec_/);
 });
 
-test('a hook from Kubernetes is readable, but PATCH, DELETE and rotate answer 409 managed_by_kubernetes', async () => {
+test('a hook from Kubernetes is readable, PATCH and DELETE answer 409 managed_by_kubernetes, its secret is rotated here', async () => {
   const row = await database.db.insertInto('cloud_pod_hooks').values({ tenant_id: tenant.id, name: 'from-kube',
     event: 'pod.pre_destroy', type: 'http', target: 'https://kube.example.com/', managed_by: 'kubernetes',
     kube_uid: 'uid-1', kube_namespace: 'team-acme', kube_name: 'from-kube',
@@ -262,7 +269,7 @@ test('a hook from Kubernetes is readable, but PATCH, DELETE and rotate answer 40
   assert.is(shown.body.hook.managed_by, 'kubernetes');
   assert.equal(shown.body.hook.status.conditions.map((c: any) => [c.type, c.reason]), [['LastDelivery', 'DeliveryFailed']]);
   for (const [method, path, body] of [['PATCH', `${base}/${row.id}`, { is_active: false }], ['DELETE', `${base}/${row.id}`, undefined],
-    ['POST', `${base}/${row.id}/rotate-secret`, undefined]] as const) {
+  ] as const) {
     const answer = await api(method, path, manage, body);
     assert.is(answer.status, 409, `${method} ${path}`);
     assert.is(answer.body.error.code, 'managed_by_kubernetes');
@@ -271,6 +278,9 @@ test('a hook from Kubernetes is readable, but PATCH, DELETE and rotate answer 40
   const after = await database.db.selectFrom('cloud_pod_hooks').select(['is_active', 'generation']).where('id', '=', row.id)
     .executeTakeFirstOrThrow();
   assert.equal(after, { is_active: true, generation: 1 });
+  const rotated = await api('POST', `${base}/${row.id}/rotate-secret`, manage);
+  assert.is(rotated.status, 200, 'the only way a CloudPodHook\'s owner learns its secret');
+  assert.match(rotated.body.signing_secret, /^whsec_/);
 });
 
 test('deliveries: the hook\'s hook.execute jobs, newest first, paginated', async () => {

@@ -868,4 +868,15 @@ constraints('the job claim uses the ready index', async () => {
   });
 });
 
+constraints('a hook\'s deliveries are read through their index', async () => {
+  await db.transaction().execute(async (trx) => {
+    await sql`set local enable_seqscan = off`.execute(trx);
+    const { rows } = await sql<{ 'QUERY PLAN': string }>`
+      explain select id from jobs
+       where queue = 'webhooks' and type = 'hook.execute' and payload->>'hook_id' = '00000000-0000-4000-8000-000000000000'
+       order by id desc limit 20`.execute(trx);
+    assert.match(rows.map((r) => r['QUERY PLAN']).join('\n'), 'jobs_hook_deliveries_idx');
+  });
+});
+
 constraints.run();

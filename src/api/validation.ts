@@ -16,7 +16,9 @@ export function fieldProblems(error: z.ZodError, prefix?: string): FieldProblem[
     const names = issue.code === 'unrecognized_keys'
       ? issue.keys.map((key) => fieldName([...issue.path, key], prefix))
       : [fieldName(issue.path, prefix)];
-    const message = issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message;
+    // A refused map key says why in its nested issues; zod's own message ("Invalid key in record") does not.
+    const message = issue.code === 'unrecognized_keys' ? 'unknown field'
+      : issue.code === 'invalid_key' ? issue.issues.map((nested) => nested.message).join('; ') : issue.message;
     for (const name of names) byField.set(name, [...(byField.get(name) ?? []), message]);
   }
   return [...byField].map(([name, messages]) => ({ name, messages }));

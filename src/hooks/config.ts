@@ -8,6 +8,12 @@ import { z } from 'zod';
 /** Headers a hook may not set: the signature and transport headers are ours. */
 const reservedHeader = /^(webhook-(id|timestamp|signature)|content-(type|length)|host|connection|transfer-encoding|te|trailer|upgrade|keep-alive|proxy-.*|expect)$/i;
 
+/**
+ * Variables that would change how a script or its interpreter runs rather than tell it something (dynamic
+ * loader, shell start-up files, interpreter options): a hook's config may not set them.
+ */
+export const hijackingVariable = /^(LD_.*|DYLD_.*|BASH_ENV|ENV|BASH_FUNC_.*|SHELLOPTS|BASHOPTS|PS4|IFS|CDPATH|GLOBIGNORE|PATH|NODE_OPTIONS|NODE_PATH|PYTHON.*|PERL5.*|PERLLIB|RUBYOPT|RUBYLIB|GCONV_PATH|LOCPATH|HOSTALIASES|LOCALDOMAIN|RES_OPTIONS)$/;
+
 export const hookConfigSchema = z.strictObject({
   /** Extra request headers of an http hook (for example an Authorization the receiver expects). */
   headers: z.record(
@@ -21,7 +27,8 @@ export const hookConfigSchema = z.strictObject({
   /** Environment of a script hook, added to the event's own variables. */
   env: z.record(
     z.string().regex(/^[A-Z_][A-Z0-9_]{0,63}$/, 'expected an environment variable name (A-Z, 0-9, _)')
-      .refine((name) => !name.startsWith('CLOUDPODS_'), 'CLOUDPODS_ variables are set by CloudPods'),
+      .refine((name) => !name.startsWith('CLOUDPODS_'), 'CLOUDPODS_ variables are set by CloudPods')
+      .refine((name) => !hijackingVariable.test(name), 'this variable changes how the script runs'),
     z.string().max(4096, 'at most 4096 characters'),
   ).refine((env) => Object.keys(env).length <= 50, 'at most 50 variables').optional(),
 });

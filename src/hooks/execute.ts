@@ -11,6 +11,7 @@ import { buildEnvelope, type Envelope, type LifecycleEventPayload } from './enve
 import { deliverHttp, type DeliveryOutcome } from './http-delivery.ts';
 import { runScript } from './script-runner.ts';
 import { signatureHeaders } from './signing.ts';
+import { hookExecuteType, lifecycleQueue } from '../pods/lifecycle.ts';
 
 /**
  * `hook.execute` (spec 9): one delivery of one lifecycle event to one hook, on the `webhooks` queue. It re-reads
@@ -19,8 +20,6 @@ import { signatureHeaders } from './signing.ts';
  * `cloudpods.webhooks.max_attempts` (first delay `cloudpods.webhooks.initial_retry_delay_seconds`); the last
  * failure is logged as a warning (a system event). Nothing waits on a delivery: hooks never block the lifecycle.
  */
-export const hookQueue = 'webhooks';
-export const hookExecuteType = 'hook.execute';
 
 /** The `hook.execute` job's payload, written by the lifecycle fan-out (src/pods/lifecycle.ts). */
 export interface HookExecutePayload {
@@ -50,7 +49,7 @@ const taskTimeoutMs = 90_000;
 
 export function defineHookDelivery(engine: JobEngine, options: HookDeliveryOptions): void {
   engine.defineTask({
-    queue: hookQueue, type: hookExecuteType, timeoutMs: taskTimeoutMs,
+    queue: lifecycleQueue, type: hookExecuteType, timeoutMs: taskTimeoutMs,
     handler: (job, { signal }) => executeHook(options, job, signal),
   });
 }

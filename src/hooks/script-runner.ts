@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
+import { hijackingVariable } from './config.ts';
 import type { DeliveryOutcome } from './http-delivery.ts';
 
 /**
@@ -32,12 +33,6 @@ const reasonStderrChars = 200;
 /** stderr kept while the script runs (the tail matters). */
 const stderrKeepBytes = 4096;
 const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-/**
- * Variables that would change how the script or its interpreter runs rather than tell it something (dynamic
- * loader, shell start-up files, interpreter options): a hook's config may not set them.
- */
-const hijackingVariable = /^(LD_.*|DYLD_.*|BASH_ENV|ENV|BASH_FUNC_.*|SHELLOPTS|BASHOPTS|PS4|IFS|CDPATH|GLOBIGNORE|PATH|NODE_OPTIONS|NODE_PATH|PYTHON.*|PERL5.*|PERLLIB|RUBYOPT|RUBYLIB|GCONV_PATH|LOCPATH|HOSTALIASES|LOCALDOMAIN|RES_OPTIONS)$/;
 
 /** The script's file, after checking it is inside the directory, a regular file and executable. */
 export async function resolveScript(directory: string | undefined, name: string)

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database, HookEvent, HookRow, JobStatus, NewHook, HookUpdate } from '../db/schema.ts';
-import { lifecycleQueue } from '../pods/lifecycle.ts';
+import { hookExecuteType, lifecycleQueue } from '../pods/lifecycle.ts';
 
 /** One function per SQL operation on cloud_pod_hooks, and the reads of a hook's delivery jobs. */
 
@@ -14,7 +14,6 @@ const hookColumns = ['id', 'tenant_id', 'name', 'event', 'type', 'target', 'is_a
   'kube_name', 'created_at', 'updated_at'] as const satisfies readonly (keyof Hook)[];
 
 /** The job type of one delivery of one event to one hook (enqueued by the lifecycle fan-out, src/pods/lifecycle.ts). */
-export const hookDeliveryJobType = 'hook.execute';
 
 export function findHook(db: Db, id: string): Promise<Hook | undefined> {
   return db.selectFrom('cloud_pod_hooks').select(hookColumns).where('id', '=', id).executeTakeFirst();
@@ -108,12 +107,12 @@ export interface HookDelivery {
 }
 
 /**
- * The hook's delivery jobs, newest first (finished ones stay until the job retention removes them). Filters on the
- * payload's hook_id: a seek per hook wants `jobs ((payload->>'hook_id'), id desc) where type = 'hook.execute'`.
+ * The hook's delivery jobs, newest first (finished ones stay until the job retention removes them): one seek on
+ * jobs_hook_deliveries_idx (migration 0012).
  */
 export async function listHookDeliveries(db: Db, hookId: string, page: { limit: number; offset: number })
   : Promise<{ deliveries: HookDelivery[]; total: number }> {
-  const query = db.selectFrom('jobs').where('queue', '=', lifecycleQueue).where('type', '=', hookDeliveryJobType)
+  const query = db.selectFrom('jobs').where('queue', '=', lifecycleQueue).where('type', '=', hookExecuteType)
     .where(sql<string>`payload->>'hook_id'`, '=', hookId);
   const [deliveries, count] = await Promise.all([
     query.select(['id', sql<string | null>`payload->>'delivery_id'`.as('delivery_id'),

@@ -1,4 +1,6 @@
 import { NotificationListener } from '../db/listener.ts';
+import { deleteHook } from '../hooks/orders.ts';
+import { findHookOfResource } from '../hooks/store.ts';
 import type { Logger } from '../observability/logger.ts';
 import { deletePod } from '../pods/orders.ts';
 import type { KubeClient } from './client.ts';
@@ -26,8 +28,7 @@ const bridgedKinds: KindBridge[] = [
   { plural: 'cloudpods', table: 'cloud_pods', sync: syncCloudPod, orphaned: orphanedPod },
   { plural: 'cloudpodvolumes', table: 'cloud_pod_volumes', sync: syncCloudPodVolume, orphaned: orphanedVolume },
   { plural: 'cloudpoddnsrecords', table: 'cloud_pod_dns_records', sync: syncCloudPodDnsRecord, orphaned: orphanedDnsRecord },
-  { plural: 'cloudpodhooks', table: 'cloud_pod_hooks', sync: syncCloudPodHook,
-    orphaned: async (deps, resource) => { await deps.db.deleteFrom('cloud_pod_hooks').where('kube_uid', '=', resource.metadata.uid).execute(); } },
+  { plural: 'cloudpodhooks', table: 'cloud_pod_hooks', sync: syncCloudPodHook, orphaned: orphanedHook },
 ];
 
 /** Rows of kube-managed objects notify this channel with the resource's uid when they change (migration 0010). */
@@ -40,6 +41,12 @@ async function orphanedPod({ orders }: BridgeDeps, resource: any): Promise<void>
   if (row && !row.deletion_requested_at) {
     await deletePod(orders, row.id, null, actor, undefined, doorOf(resource));
   }
+}
+
+/** A CloudPodHook gone without our finalizer's teardown: its hook goes too, audited like any deletion. */
+async function orphanedHook({ db }: BridgeDeps, resource: any): Promise<void> {
+  const hook = await findHookOfResource(db, resource.metadata.uid);
+  if (hook) await deleteHook(db, { tenantId: hook.tenant_id, actor }, hook.id, doorOf(resource));
 }
 
 export interface BridgeOptions {

@@ -12,6 +12,8 @@ import type { HookExecutePayload } from '../hooks/execute.ts';
  * lifecycle.
  */
 export const lifecycleQueue = 'webhooks';
+/** The job type of one delivery of one event to one hook (src/hooks/execute.ts). */
+export const hookExecuteType = 'hook.execute';
 
 export interface LifecycleEvent {
   event: HookEvent;
@@ -45,7 +47,7 @@ export function defineLifecycleEvents(engine: JobEngine, db: Kysely<Database>): 
       if (hooks.length === 0) return;
       await engine.enqueueMany(db, hooks.map((hook) => {
         const payload: HookExecutePayload = { hook_id: hook.id, delivery_id: deliveryId(job.id, hook.id), event };
-        return { queue: lifecycleQueue, type: 'hook.execute', payload: payload as unknown as JsonObject };
+        return { queue: lifecycleQueue, type: hookExecuteType, payload: payload as unknown as JsonObject };
       }));
     },
   });
