@@ -58,7 +58,7 @@ test('create: 201 with the hook and, this once, its signing secret; audited with
   assert.match(secret, secretPattern);
   assert.equal([view.tenant_id, view.name, view.managed_by], [tenant.id, 'notify', 'api']);
   assert.equal(view.spec, { event: 'pod.post_create', type: 'http', target: 'https://hooks.example.com/cloudpods',
-    is_active: true, config: { headers: { Authorization: 'Bearer abc' }, timeout_seconds: 5 } });
+    is_active: true, config: { headers: { Authorization: '********' }, timeout_seconds: 5 } });
   assert.equal(view.status.conditions, []);
   assert.not.ok('signing_secret' in view);
   const row = await database.db.selectFrom('cloud_pod_hooks').select('signing_secret').where('id', '=', hookId)
@@ -194,6 +194,23 @@ test('admins: see every tenant\'s hooks or one tenant\'s, and must name the tena
   assert.is((await api('DELETE', `${base}/${made.body.hook.id}`, admin)).status, 204);
 });
 
+test('header and env values are write-only: masked in reads, kept when sent back masked, replaced when sent', async () => {
+  const created = await api('POST', base, manage, hook({ name: 'masked', config: { headers: { Authorization: 'Bearer s3cret-xyz',
+    'X-Tenant': 'acme' } } }));
+  const id = created.body.hook.id;
+  const read = await api('GET', `${base}/${id}`, viewOnly);
+  assert.equal(read.body.hook.spec.config.headers, { Authorization: '********', 'X-Tenant': '********' });
+  assert.not.match(JSON.stringify((await api('GET', base, viewOnly)).body), /s3cret-xyz/, 'not in the list either');
+  // Read, change one value, send it all back: the masked one keeps what was stored.
+  const config = { ...read.body.hook.spec.config, headers: { ...read.body.hook.spec.config.headers, 'X-Tenant': 'other' } };
+  assert.is((await api('PATCH', `${base}/${id}`, manage, { config })).status, 200);
+  const stored = await database.db.selectFrom('cloud_pod_hooks').select('config').where('id', '=', id).executeTakeFirstOrThrow();
+  assert.equal((stored.config as any).headers, { Authorization: 'Bearer s3cret-xyz', 'X-Tenant': 'other' });
+  const unknown = await api('PATCH', `${base}/${id}`, manage, { config: { headers: { 'X-New': '********' } } });
+  assert.equal([unknown.status, fieldsOf(unknown.body)], [400, ['config.headers.X-New']]);
+  assert.is((await api('DELETE', `${base}/${id}`, manage)).status, 204);
+});
+
 test('patch: name, target, activity and config change; event and type are immutable', async () => {
   const changed = await api('PATCH', `${base}/${hookId}`, manage, { target: 'https://hooks.example.com/v2',
     is_active: false, config: { timeout_seconds: 10 } });
@@ -322,7 +339,7 @@ test('delete: 204, the row is gone (404 after), audited', async () => {
   assert.is((await api('GET', `${base}/${hookId}`, manage)).status, 404);
   assert.is((await api('DELETE', `${base}/${hookId}`, manage)).status, 404);
   const audit = await database.db.selectFrom('cloud_pod_audit').selectAll().where('action', '=', 'hook.deleted')
-    .where('tenant_id', '=', tenant.id).executeTakeFirstOrThrow();
+    .where('tenant_id', '=', tenant.id).orderBy('id', 'desc').limit(1).executeTakeFirstOrThrow();
   assert.equal([audit.actor_id, (audit.details as any).name], [manageTokenId, 'notify']);
 });
 

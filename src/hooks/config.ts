@@ -37,3 +37,42 @@ export type HookConfig = z.infer<typeof hookConfigSchema>;
 
 /** The condition type delivery outcomes are recorded under on a hook's row (and its CloudPodHook's status). */
 export const lastDeliveryCondition = 'LastDelivery';
+
+/**
+ * Header and env values may be credentials (an Authorization header, a token for a script): reads show them as
+ * this, and a change that sends it back for a key keeps that key's stored value, so read-modify-write works.
+ */
+export const maskedValue = '********';
+
+type ValueMaps = Pick<HookConfig, 'headers' | 'env'>;
+
+const mapValues = (map: Record<string, string> | undefined, value: (key: string, v: string) => string) =>
+  map === undefined ? undefined : Object.fromEntries(Object.entries(map).map(([key, v]) => [key, value(key, v)]));
+
+/** The config as reads show it: every header and env value masked. */
+export function maskedConfig<C extends ValueMaps>(config: C): C {
+  const masked = { ...config };
+  for (const field of ['headers', 'env'] as const) {
+    if (config[field] !== undefined) masked[field] = mapValues(config[field], () => maskedValue);
+  }
+  return masked;
+}
+
+/**
+ * A new config with masked values put back from the stored one; a masked value for a key that had none is
+ * returned in `unknown` (field names like `config.headers.Authorization`).
+ */
+export function unmaskedConfig<C extends ValueMaps>(next: C, stored: ValueMaps): { config: C; unknown: string[] } {
+  const unknown: string[] = [];
+  const config = { ...next };
+  for (const field of ['headers', 'env'] as const) {
+    config[field] = mapValues(next[field], (key, value) => {
+      if (value !== maskedValue) return value;
+      const kept = stored[field]?.[key];
+      if (kept === undefined) unknown.push(`config.${field}.${key}`);
+      return kept ?? value;
+    });
+    if (config[field] === undefined) delete config[field];
+  }
+  return { config, unknown };
+}

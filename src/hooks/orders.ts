@@ -5,7 +5,7 @@ import type { Database, HookEvent, HookType } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
 import { assertOwnedBy, ownershipColumns, restApi, type FrontDoor } from '../front-door.ts';
 import { recordAudit, type Actor } from '../observability/audit.ts';
-import type { HookConfig } from './config.ts';
+import { unmaskedConfig, type HookConfig } from './config.ts';
 import { deleteHookRow, hookNameTaken, insertHook, lockHook, lockTenantHookNames, setSigningSecret, updateHookSpec,
   type Hook } from './store.ts';
 
@@ -123,11 +123,17 @@ export async function changeHook(db: Kysely<Database>, scope: HookScope, id: str
         throw invalid(field, `cannot change (it is ${hook[field]}): create another hook instead`);
       }
     }
+    let config = hook.config;
+    if (change.config !== undefined) {
+      const restored = unmaskedConfig(change.config, hook.config as HookConfig);
+      if (restored.unknown.length > 0) throw invalid(restored.unknown[0]!, 'no stored value to keep: send the value itself');
+      config = restored.config;
+    }
     const next = {
       name: change.name ?? hook.name,
       target: change.target ?? hook.target,
       is_active: change.is_active ?? hook.is_active,
-      config: change.config ?? hook.config,
+      config,
     };
     if (change.target !== undefined) {
       const problems = targetProblems(hook.type, next.target);

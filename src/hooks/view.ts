@@ -1,9 +1,10 @@
+import { maskedConfig, type HookConfig } from './config.ts';
 import type { HookDelivery, Hook } from './store.ts';
 
 /**
  * A hook as the API shows it: spec (what was asked) and status (its conditions, among them `LastDelivery`, the
  * outcome of the latest delivery attempt). The signing secret is not part of a hook's view: only the answers to its
- * creation and to a rotation carry it, beside the view.
+ * creation and to a rotation carry it, beside the view. Header and env values are write-only (masked).
  */
 export function hookView(hook: Hook) {
   return {
@@ -16,7 +17,7 @@ export function hookView(hook: Hook) {
       type: hook.type,
       target: hook.target,
       is_active: hook.is_active,
-      config: hook.config,
+      config: maskedConfig(hook.config as HookConfig),
     },
     status: {
       conditions: hook.conditions,
