@@ -4,14 +4,20 @@ import { promisify } from 'node:util';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { podsPath, startKubePlatform, type KubePlatform } from './support/kube.ts';
+import { reportFailure } from './support/report.ts';
 
 /** Acceptance with the real kubectl against the fake apiserver and the whole platform on the simulator. */
 const test = suite('kubectl');
+const run = promisify(execFile);
 let k: KubePlatform;
-test.before(async () => { k = await startKubePlatform(); });
+test.before(async () => {
+  await reportFailure('kubectl', () => run('kubectl', ['version', '--client']).catch(() => {
+    throw new Error('kubectl is not installed: run `apt-get install kubernetes-client` (Debian), or put kubectl on PATH');
+  }));
+  k = await startKubePlatform();
+});
 test.after(async () => { await k?.stop(); });
 
-const run = promisify(execFile);
 const example = path.join(import.meta.dirname, '../examples/cloudpod.yaml');
 const volumeExample = path.join(import.meta.dirname, '../examples/cloudpodvolume.yaml');
 const kubectl = async (...args: string[]) => (await run('kubectl', ['-n', k.namespace, ...args],
