@@ -96,6 +96,9 @@ test('validation: each bad field is named, nothing is written', async () => {
     [hook({ config: { headers: { 'webhook-signature': 'forged' } } }), ['config.headers.webhook-signature']],
     [hook({ config: { env: { lower: 'x' } }, type: 'script', target: 'notify.sh' }), ['config.env.lower']],
     [hook({ config: { retries: 3 } }), ['config.retries']],
+    [hook({ config: { blocking: true } }), ['config.blocking']],
+    [hook({ event: 'pod.post_destroy', config: { blocking: true } }), ['config.blocking']],
+    [hook({ event: 'pod.pre_create', config: { blocking: 'yes' } }), ['config.blocking']],
     [hook({ is_active: 'yes', colour: 'red' }), ['is_active', 'colour']],
   ];
   for (const [body, fields] of cases) {
@@ -234,7 +237,8 @@ test('patch: name, target, activity and config change; event and type are immuta
     assert.equal(fieldsOf(refused.body), [field]);
   }
   for (const [body, fields] of [[{ target: 'mailto:x@example.com' }, ['target']], [{}, ['(body)']],
-    [{ config: { timeout_seconds: 0 } }, ['config.timeout_seconds']], [{ signing_secret: 'whsec_x' }, ['signing_secret']]] as const) {
+    [{ config: { timeout_seconds: 0 } }, ['config.timeout_seconds']], [{ signing_secret: 'whsec_x' }, ['signing_secret']],
+    [{ config: { blocking: true } }, ['config.blocking']]] as const) {
     const refused = await api('PATCH', `${base}/${hookId}`, manage, body);
     assert.is(refused.status, 400, JSON.stringify(body));
     assert.equal(fieldsOf(refused.body), fields);
@@ -331,6 +335,23 @@ test('deliveries: the hook\'s hook.execute jobs, newest first, paginated', async
   assert.equal(page.body.deliveries.map((d: any) => d.id), [delivered!.id]);
   assert.is(page.body.meta.pagination.total_entries, 3);
   assert.is((await api('GET', `${base}/${hookId}/deliveries?per_page=0`, viewOnly)).status, 400);
+});
+
+test('blocking: allowed on pod.pre_create and pod.pre_destroy hooks, refused on a change of another event\'s', async () => {
+  for (const event of ['pod.pre_create', 'pod.pre_destroy']) {
+    const created = await api('POST', base, manage, hook({ name: `gate-${event.slice(8)}`, event, config: { blocking: true } }));
+    assert.is(created.status, 201, JSON.stringify(created.body));
+    assert.equal(created.body.hook.spec.config, { blocking: true });
+    const off = await api('PATCH', `${base}/${created.body.hook.id}`, manage, { config: { blocking: false } });
+    assert.equal([off.status, off.body.hook?.spec.config], [200, { blocking: false }]);
+    assert.is((await api('DELETE', `${base}/${created.body.hook.id}`, manage)).status, 204);
+  }
+  const post = await api('POST', base, manage, hook({ name: 'not-blocking', config: { blocking: false } }));
+  assert.is(post.status, 201, 'false is allowed anywhere');
+  const refused = await api('PATCH', `${base}/${post.body.hook.id}`, manage, { config: { blocking: true } });
+  assert.equal([refused.status, fieldsOf(refused.body)], [400, ['config.blocking']]);
+  assert.match(refused.body.error.message, 'pod.pre_create');
+  assert.is((await api('DELETE', `${base}/${post.body.hook.id}`, manage)).status, 204);
 });
 
 test('delete: 204, the row is gone (404 after), audited', async () => {

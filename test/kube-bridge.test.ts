@@ -174,6 +174,11 @@ test('a CloudPodHook is stored as a kube-managed hook row of the tenant, shows i
     metadata: { name: 'slow' }, spec: { event: 'pod.post_create', type: 'http', target: 'https://x.example.com/',
       config: { timeout_seconds: 61 } } });
   assert.is(longTimeout.status, 422, 'the schema bounds timeout_seconds');
+  const blockingPost = await k.call('POST', hooks, { apiVersion: 'cloudpods.mpanel.io/v1alpha1', kind: 'CloudPodHook',
+    metadata: { name: 'blocking' }, spec: { event: 'pod.post_create', type: 'http', target: 'https://x.example.com/',
+      config: { blocking: true } } });
+  assert.is(blockingPost.status, 422, 'only pre events can block');
+  assert.match(JSON.stringify(blockingPost.body), 'config.blocking');
   const retyped = await k.call('PATCH', `${hooks}/notify`, { spec: { type: 'script', target: 'notify' } }, 'application/merge-patch+json');
   assert.is(retyped.status, 422, 'type is immutable');
 

@@ -31,9 +31,26 @@ export const hookConfigSchema = z.strictObject({
       .refine((name) => !hijackingVariable.test(name), 'this variable changes how the script runs'),
     z.string().max(4096, 'at most 4096 characters'),
   ).refine((env) => Object.keys(env).length <= 50, 'at most 50 variables').optional(),
+  /**
+   * The pod waits for this hook's delivery (spec 9's "blocking hooks"): provisioning for `pod.pre_create`, teardown
+   * for `pod.pre_destroy`; only those events may set it (src/hooks/orders.ts). Default false: hooks never block.
+   */
+  blocking: z.boolean({ error: 'expected true or false' }).optional(),
 });
 
 export type HookConfig = z.infer<typeof hookConfigSchema>;
+
+/** The events a hook may block the pod on: what happens next waits for their deliveries (src/hooks/gate.ts). */
+export const blockingEvents = ['pod.pre_create', 'pod.pre_destroy'] as const;
+export type BlockingEvent = typeof blockingEvents[number];
+
+export const isBlockingEvent = (event: string): event is BlockingEvent => (blockingEvents as readonly string[]).includes(event);
+
+/** Why `config.blocking` cannot be set for this event, or null when it can (or is not set). */
+export function blockingProblem(event: string, config: Pick<HookConfig, 'blocking'> | undefined): string | null {
+  return config?.blocking === true && !isBlockingEvent(event)
+    ? `only ${blockingEvents.join(' and ')} hooks can block: a ${event} hook has nothing to hold up` : null;
+}
 
 /** The condition type delivery outcomes are recorded under on a hook's row (and its CloudPodHook's status). */
 export const lastDeliveryCondition = 'LastDelivery';

@@ -5,7 +5,7 @@ import type { Database, HookEvent, HookType } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
 import { assertOwnedBy, ownershipColumns, restApi, type FrontDoor } from '../front-door.ts';
 import { recordAudit, type Actor } from '../observability/audit.ts';
-import { unmaskedConfig, type HookConfig } from './config.ts';
+import { blockingProblem, unmaskedConfig, type HookConfig } from './config.ts';
 import { deleteHookRow, hookNameTaken, insertHook, lockHook, lockTenantHookNames, setSigningSecret, updateHookSpec,
   type Hook } from './store.ts';
 
@@ -96,6 +96,8 @@ export async function createHook(db: Kysely<Database>, order: NewHookOrder, acto
   door: FrontDoor = restApi): Promise<{ hook: Hook; signingSecret: string }> {
   const problems = targetProblems(order.type, order.target);
   if (problems.length > 0) throw invalid('target', problems[0]!);
+  const blocking = blockingProblem(order.event, order.config);
+  if (blocking) throw invalid('config.blocking', blocking);
   return db.transaction().execute(async (trx) => {
     if (!(await lockTenantHookNames(trx, order.tenantId))) throw new AppError(404, 'not_found', 'tenant not found');
     await assertNameFree(trx, order.tenantId, order.name);
@@ -128,6 +130,8 @@ export async function changeHook(db: Kysely<Database>, scope: HookScope, id: str
       const restored = unmaskedConfig(change.config, hook.config as HookConfig);
       if (restored.unknown.length > 0) throw invalid(restored.unknown[0]!, 'no stored value to keep: send the value itself');
       config = restored.config;
+      const blocking = blockingProblem(hook.event, config as HookConfig);
+      if (blocking) throw invalid('config.blocking', blocking);
     }
     const next = {
       name: change.name ?? hook.name,

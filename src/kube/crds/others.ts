@@ -1,4 +1,5 @@
 import { dnsRecordStatuses, dnsRecordTypes, hookEvents, hookTypes, volumeStatuses } from '../../db/schema.ts';
+import { blockingEvents } from '../../hooks/config.ts';
 import { ageColumn, commonStatus, immutable, integer, labelPattern, phaseColumn, readyColumn, storagePoolPattern,
   string, type JsonSchema, type KindDefinition } from './schema.ts';
 
@@ -72,6 +73,10 @@ export const cloudPodDnsRecord: KindDefinition = {
 const stringMap = (description: string, maxProperties: number): JsonSchema =>
   ({ type: 'object', description, maxProperties, additionalProperties: string('The value.', { maxLength: 4096 }) });
 
+/** config.blocking only on the events a hook can block (src/hooks/config.ts, blockingEvents). */
+const blockingRule = '!has(self.config) || !has(self.config.blocking) || !self.config.blocking'
+  + ` || self.event in [${blockingEvents.map((event) => `'${event}'`).join(',')}]`;
+
 /** CloudPodHook: POST /api/cloud-pods/hooks, a lifecycle hook of the namespace's tenant. */
 export const cloudPodHook: KindDefinition = {
   kind: 'CloudPodHook',
@@ -95,6 +100,8 @@ export const cloudPodHook: KindDefinition = {
           headers: stringMap('Extra request headers of an http hook.', 20),
           timeout_seconds: integer(1, 60, 'Seconds a delivery may take; default: cloudpods.webhooks.timeout_seconds.'),
           env: stringMap('Environment variables of a script hook.', 50),
+          blocking: { type: 'boolean', description: 'The pod waits for this hook\'s delivery: provisioning for '
+            + 'pod.pre_create, teardown for pod.pre_destroy (only those events). Default false.' },
         },
       },
     },
@@ -103,6 +110,7 @@ export const cloudPodHook: KindDefinition = {
         message: 'an http hook\'s target is an http(s) URL' },
       { rule: 'self.type != \'script\' || self.target.matches(\'^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$\')',
         message: 'a script hook\'s target is an allow-listed script identifier' },
+      { rule: blockingRule, message: 'config.blocking: only pod.pre_create and pod.pre_destroy hooks can block' },
     ],
   },
   status: commonStatus(['pending', 'active', 'error'], {

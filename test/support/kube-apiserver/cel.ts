@@ -19,6 +19,8 @@ const fixed: Record<string, Rule> = {
     (s) => s.type !== 'http' || s.target.startsWith('https://') || s.target.startsWith('http://'),
   "self.type != 'script' || self.target.matches('^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$')":
     (s) => s.type !== 'script' || /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(s.target),
+  "!has(self.config) || !has(self.config.blocking) || !self.config.blocking || self.event in ['pod.pre_create','pod.pre_destroy']":
+    (s) => s.config?.blocking !== true || ['pod.pre_create', 'pod.pre_destroy'].includes(s.event),
 };
 
 export interface CompiledRule {
