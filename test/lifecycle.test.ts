@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RunningJob } from '../src/jobs/types.ts';
-import { defineLifecycleEvents, publishLifecycleEvent } from '../src/pods/lifecycle.ts';
+import { defineLifecycleEvents, publishLifecycleEvent, type LifecycleEvent } from '../src/pods/lifecycle.ts';
 import { aTenant } from './support/fixtures.ts';
 import { anEngine } from './support/jobs.ts';
 import { testDatabase, type TestDatabase } from './support/postgres.ts';
@@ -53,20 +53,45 @@ test('an event without an active hook of its tenant and event fans out nothing',
     { tenant_id: tenant.id, name: 'going', event: 'pod.post_create', type: 'http', target: 'https://hooks.acme.test/x',
       deletion_requested_at: new Date() },
   ]).execute();
+  await fanOut({ event: 'pod.post_create', podId: '00000000-0000-4000-8000-000000000002', tenantId: tenant.id, data: {} },
+    async () => {
+      await waitFor('the event job to finish', () => db.selectFrom('jobs').select('status').where('type', '=', 'lifecycle.event')
+        .where('status', 'in', ['pending', 'running']).execute(), (rows) => rows.length === 0);
+      const deliveries = await db.selectFrom('jobs').select('id').where('type', '=', 'hook.execute')
+        .where('payload', '@>', JSON.stringify({ event: { tenant_id: tenant.id } }) as never).execute();
+      assert.equal(deliveries, []);
+    });
+});
+
+test('the fan-out marks deliveries of blocking hooks, and only theirs', async () => {
+  const db = database.db;
+  const tenant = await aTenant(db);
+  const hook = (name: string, config: object) => ({ tenant_id: tenant.id, name, event: 'pod.pre_destroy' as const,
+    type: 'http' as const, target: 'https://hooks.acme.test/x', config: JSON.stringify(config) });
+  const rows = await db.insertInto('cloud_pod_hooks').values([hook('gate', { blocking: true }), hook('notify', {}),
+    hook('off', { blocking: false })]).returning(['id', 'name']).execute();
+  await fanOut({ event: 'pod.pre_destroy', podId: '00000000-0000-4000-8000-000000000003', tenantId: tenant.id, data: {} },
+    async () => {
+      const deliveries = await waitFor('three deliveries', () => db.selectFrom('jobs').select('payload')
+        .where('type', '=', 'hook.execute')
+        .where('payload', '@>', JSON.stringify({ event: { tenant_id: tenant.id } }) as never).execute(), (r) => r.length === 3);
+      const nameOf = (id: unknown) => rows.find((r) => r.id === id)!.name;
+      assert.equal(deliveries.map((d) => [nameOf(d.payload.hook_id), d.payload.blocking ?? null]).sort(),
+        [['gate', true], ['notify', null], ['off', null]]);
+    });
+});
+
+/** Publishes one event on an engine with the fan-out and deliveries that do nothing, then runs `check`. */
+async function fanOut(event: LifecycleEvent, check: () => Promise<void>): Promise<void> {
   const engine = anEngine(database, { tasks: [{ queue: 'webhooks', type: 'hook.execute', handler: async () => {} }] });
-  defineLifecycleEvents(engine, db);
+  defineLifecycleEvents(engine, database.db);
   await engine.start();
   try {
-    await db.transaction().execute((trx) => publishLifecycleEvent(trx, engine, { event: 'pod.post_create',
-      podId: '00000000-0000-4000-8000-000000000002', tenantId: tenant.id, data: {} }));
-    await waitFor('the event job to finish', () => db.selectFrom('jobs').select('status').where('type', '=', 'lifecycle.event')
-      .where('status', 'in', ['pending', 'running']).execute(), (rows) => rows.length === 0);
-    const deliveries = await db.selectFrom('jobs').select('id').where('type', '=', 'hook.execute')
-      .where('payload', '@>', JSON.stringify({ event: { tenant_id: tenant.id } }) as never).execute();
-    assert.equal(deliveries, []);
+    await database.db.transaction().execute((trx) => publishLifecycleEvent(trx, engine, event));
+    await check();
   } finally {
     await engine.stop();
   }
-});
+}
 
 test.run();

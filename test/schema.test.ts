@@ -879,4 +879,17 @@ constraints('a hook\'s deliveries are read through their index', async () => {
   });
 });
 
+constraints('the blocking-hook gate reads a pod\'s event and blocking deliveries through their indexes', async () => {
+  await db.transaction().execute(async (trx) => {
+    await sql`set local enable_seqscan = off`.execute(trx);
+    const pod = '00000000-0000-4000-8000-000000000000';
+    const plan = async (query: ReturnType<typeof sql>) =>
+      (await sql<{ 'QUERY PLAN': string }>`explain ${query}`.execute(trx)).rows.map((r) => r['QUERY PLAN']).join('\n');
+    assert.match(await plan(sql`select id from jobs where type = 'lifecycle.event' and payload->>'pod_id' = ${pod}
+      and payload->>'event' = 'pod.pre_create'`), 'jobs_lifecycle_events_pod_idx');
+    assert.match(await plan(sql`select id from jobs where type = 'hook.execute' and payload->>'blocking' = 'true'
+      and payload->'event'->>'pod_id' = ${pod}`), 'jobs_blocking_deliveries_pod_idx');
+  });
+});
+
 constraints.run();

@@ -12,13 +12,16 @@ import { deliverHttp, type DeliveryOutcome } from './http-delivery.ts';
 import { runScript } from './script-runner.ts';
 import { signatureHeaders } from './signing.ts';
 import { hookExecuteType, lifecycleQueue } from '../pods/lifecycle.ts';
+import { enqueueReconcile } from '../runtime/controller.ts';
 
 /**
  * `hook.execute` (spec 9): one delivery of one lifecycle event to one hook, on the `webhooks` queue. It re-reads
  * the hook (gone, inactive or being deleted: nothing to do), delivers by type, and records the outcome on the row
  * as the `LastDelivery` condition. A failure throws, so the job engine retries it with backoff up to
  * `cloudpods.webhooks.max_attempts` (first delay `cloudpods.webhooks.initial_retry_delay_seconds`); the last
- * failure is logged as a warning (a system event). Nothing waits on a delivery: hooks never block the lifecycle.
+ * failure is logged as a warning (a system event). Only a blocking hook's delivery (`blocking` in the payload) is
+ * waited on, by the pod controller (src/hooks/gate.ts): when it ends (delivered, skipped, or given up) the pod's
+ * reconcile is enqueued, so the controller looks again at once.
  */
 
 /** The `hook.execute` job's payload, written by the lifecycle fan-out (src/pods/lifecycle.ts). */
@@ -26,6 +29,8 @@ export interface HookExecutePayload {
   hook_id: string;
   delivery_id: string;
   event: LifecycleEventPayload;
+  /** The hook blocked the pod (config.blocking, a pre event) when the event was fanned out. */
+  blocking?: true;
 }
 
 /** The settings a delivery reads. */
@@ -48,20 +53,28 @@ export interface HookDeliveryOptions {
 const taskTimeoutMs = 90_000;
 
 export function defineHookDelivery(engine: JobEngine, options: HookDeliveryOptions): void {
+  const deps = { ...options, engine };
   engine.defineTask({
     queue: lifecycleQueue, type: hookExecuteType, timeoutMs: taskTimeoutMs,
-    handler: (job, { signal }) => executeHook(options, job, signal),
+    handler: (job, { signal }) => executeHook(deps, job, signal),
   });
 }
 
-export async function executeHook(options: HookDeliveryOptions, job: RunningJob, signal?: AbortSignal): Promise<void> {
+async function executeHook(options: HookDeliveryOptions & { engine: JobEngine }, job: RunningJob, signal?: AbortSignal)
+  : Promise<void> {
   const { db, logger } = options;
   const payload = job.payload as unknown as HookExecutePayload;
+  // The pod waits for a blocking delivery: once it has ended, its controller looks again (the gate sees the job
+  // finished a moment later, when the engine records it; a job still running is looked at again soon).
+  const wakePod = async () => {
+    if (payload.blocking) await enqueueReconcile(options.engine, db, 'pod', payload.event.pod_id);
+  };
   const hook = await db.selectFrom('cloud_pod_hooks').selectAll().where('id', '=', payload.hook_id).executeTakeFirst();
   // Re-read, not trusted: a hook deleted, deactivated or moved to another event since the fan-out gets nothing.
   if (!hook || !hook.is_active || hook.deletion_requested_at !== null || hook.tenant_id !== payload.event.tenant_id
     || hook.event !== payload.event.event) {
     logger.debug({ hookId: payload.hook_id, deliveryId: payload.delivery_id }, 'hook gone, inactive or changed: delivery skipped');
+    await wakePod();
     return;
   }
   const envelope = buildEnvelope(payload.delivery_id, payload.event);
@@ -77,11 +90,13 @@ export async function executeHook(options: HookDeliveryOptions, job: RunningJob,
   if (outcome.ok) {
     logger.info({ hookId: hook.id, event: envelope.event, deliveryId: envelope.id, attempt: job.attempt },
       'hook delivered');
+    await wakePod();
     return;
   }
   if (lastAttempt) {
     logger.warn({ hookId: hook.id, tenantId: hook.tenant_id, event: envelope.event, deliveryId: envelope.id,
       attempts: job.attempt, reason }, 'hook delivery given up after its last attempt');
+    await wakePod();
   }
   throw new Error(`hook ${hook.id} delivery failed: ${reason}`);
 }
