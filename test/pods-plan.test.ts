@@ -3,14 +3,15 @@ import * as assert from 'uvu/assert';
 import { bootDisk, diskSizeGiB } from '../controllers/pod/disk.ts';
 import { desiredVmConfig } from '../controllers/pod/desired-config.ts';
 import { ownedBy, ownerMarker, ownerTag } from '../controllers/pod/identity.ts';
-import { planPodStep, type PodFacts, type VmFacts } from '../controllers/pod/plan.ts';
+import { planPodStep, type PodFacts, type PodStep, type VmFacts } from '../controllers/pod/plan.ts';
+import type { BlockingEvent } from '../src/hooks/config.ts';
 import { choosePlacement, chooseVmid, type NodeCandidate } from '../controllers/pod/placement.ts';
 import { podPhase } from '../controllers/pod/status.ts';
 
 const test = suite('pod controller decisions');
 
 const base: PodFacts = { deleting: false, vmid: 1000, node: 'pve1', task: null, hasAddress: true, desiredPower: 'running',
-  rebootWanted: false, ipsKnown: true, specObserved: true, terminalReason: null, volumesRemaining: false };
+  rebootWanted: false, ipsKnown: true, specObserved: true, terminalReason: null, volumesRemaining: false, hooks: null };
 const empty = { set: {}, delete: [] };
 const running: VmFacts = { state: 'owned', status: 'running', lock: undefined };
 const withConfig = (write = empty, diskGiB = 10, status: 'running' | 'stopped' = 'running'): VmFacts =>
@@ -40,13 +41,67 @@ test('planPodStep: one next step for every situation', () => {
     ['a broken leftover of ours (no boot disk) is destroyed to clone again', { specObserved: false },
       { state: 'owned', status: 'stopped', lock: undefined, config: { write: empty, disk: undefined, diskGiB: undefined, digest: 'd' } },
       'destroy'],
-    ['deleting waits for the pod\'s volumes to go first', { deleting: true, volumesRemaining: true }, running, 'wait'],
+    ['deleting removes the pod\'s volumes first', { deleting: true, volumesRemaining: true }, running, 'remove-volumes'],
     ['deleting with no VM finishes', { deleting: true }, { state: 'absent' }, 'finish-delete'],
     ['deleting never touches a foreign VM', { deleting: true }, { state: 'foreign' }, 'finish-delete'],
     ['a terminal error waits for a new spec', { terminalReason: 'TemplateInvalid' }, { state: 'absent' }, 'wait'],
   ];
   for (const [name, facts, vm, expected] of cases) {
-    assert.is(planPodStep({ ...base, ...facts }, vm, { diskGiB: 10 }).kind, expected, name);
+    assert.is(planWithClearHooks({ ...base, ...facts }, vm).kind, expected, name);
+  }
+});
+
+/** As reconcile.ts does: when the plan asks for the hooks' gate, plan again with it (here: nothing holds the pod). */
+function planWithClearHooks(facts: PodFacts, vm: VmFacts): PodStep {
+  const step = planPodStep(facts, vm, { diskGiB: 10 });
+  return step.kind === 'check-hooks'
+    ? planPodStep({ ...facts, hooks: { event: step.event, state: 'clear' } }, vm, { diskGiB: 10 }) : step;
+}
+
+test('blocking hooks: asked for before provisioning and teardown only, and what they say', () => {
+  const pending = (event: BlockingEvent, inFlight = false): PodFacts['hooks'] =>
+    ({ event, state: 'pending', hooks: ['approve'], inFlight });
+  const failed = (event: BlockingEvent): PodFacts['hooks'] =>
+    ({ event, state: 'failed', hook: 'approve', error: 'HTTP 500', jobId: 7 });
+  const stopped: VmFacts = { state: 'owned', status: 'stopped', lock: undefined };
+  const cases: Array<[string, Partial<PodFacts>, VmFacts, PodStep]> = [
+    ['a new pod asks before it is placed', { vmid: null, node: null }, { state: 'absent' },
+      { kind: 'check-hooks', event: 'pod.pre_create' }],
+    ['a placed pod asks before it is cloned', {}, { state: 'absent' }, { kind: 'check-hooks', event: 'pod.pre_create' }],
+    ['a deleting pod asks before anything is torn down', { deleting: true, volumesRemaining: true }, running,
+      { kind: 'check-hooks', event: 'pod.pre_destroy' }],
+    ['a deleting pod asks even without a VM', { deleting: true, vmid: null, node: null }, { state: 'absent' },
+      { kind: 'check-hooks', event: 'pod.pre_destroy' }],
+    ['the pre_create answer does not answer for deletion', { deleting: true, hooks: failed('pod.pre_create') }, running,
+      { kind: 'check-hooks', event: 'pod.pre_destroy' }],
+    ['steady state never asks', {}, running, { kind: 'settled' }],
+    ['a running pod being changed never asks', { specObserved: false }, withConfig({ set: { cores: '2' }, delete: [] }),
+      { kind: 'configure' }],
+    ['a running task is waited on before asking', { deleting: true, task: { state: 'running', type: 'qmclone' } }, running,
+      { kind: 'wait', reason: 'qmclone task running' }],
+    ['pre_create pending: the pod waits unplaced', { vmid: null, node: null, hooks: pending('pod.pre_create') },
+      { state: 'absent' }, { kind: 'wait-for-hooks', event: 'pod.pre_create', hooks: ['approve'], soon: false }],
+    ['pre_create under way: look again soon', { hooks: pending('pod.pre_create', true) },
+      { state: 'absent' }, { kind: 'wait-for-hooks', event: 'pod.pre_create', hooks: ['approve'], soon: true }],
+    ['pre_create given up: no clone', { hooks: failed('pod.pre_create') }, { state: 'absent' },
+      { kind: 'hook-failed', event: 'pod.pre_create', hook: 'approve', error: 'HTTP 500', jobId: 7 }],
+    ['pre_create clear: placed', { vmid: null, node: null, hooks: { event: 'pod.pre_create', state: 'clear' } },
+      { state: 'absent' }, { kind: 'place' }],
+    ['a pod stopped on a failed hook waits for a new spec', { vmid: null, node: null, terminalReason: 'HookFailed' },
+      { state: 'absent' }, { kind: 'wait', reason: 'HookFailed' }],
+    ['pre_destroy pending: the VM stays', { deleting: true, hooks: pending('pod.pre_destroy') }, stopped,
+      { kind: 'wait-for-hooks', event: 'pod.pre_destroy', hooks: ['approve'], soon: false }],
+    ['pre_destroy pending: the volumes stay', { deleting: true, volumesRemaining: true, hooks: pending('pod.pre_destroy') },
+      running, { kind: 'wait-for-hooks', event: 'pod.pre_destroy', hooks: ['approve'], soon: false }],
+    ['pre_destroy given up: the VM stays', { deleting: true, hooks: failed('pod.pre_destroy') }, running,
+      { kind: 'hook-failed', event: 'pod.pre_destroy', hook: 'approve', error: 'HTTP 500', jobId: 7 }],
+    ['a failed pre_create does not hold the deletion', { deleting: true, terminalReason: 'HookFailed',
+      hooks: { event: 'pod.pre_destroy', state: 'clear' } }, stopped, { kind: 'destroy' }],
+    ['pre_destroy clear: torn down', { deleting: true, hooks: { event: 'pod.pre_destroy', state: 'clear' } }, running,
+      { kind: 'stop' }],
+  ];
+  for (const [name, facts, vm, expected] of cases) {
+    assert.equal(planPodStep({ ...base, ...facts }, vm, { diskGiB: 10 }), expected, name);
   }
 });
 

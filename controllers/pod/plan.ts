@@ -1,3 +1,5 @@
+import type { BlockingEvent } from '../../src/hooks/config.ts';
+import type { HookGate } from '../../src/hooks/gate.ts';
 import type { ConfigWrite } from '../../src/proxmox/encoding/config-write.ts';
 import { isEmptyWrite } from '../../src/proxmox/encoding/config-write.ts';
 
@@ -22,6 +24,11 @@ export interface PodFacts {
   terminalReason: string | null;
   /** Volume rows of the pod that still exist: on deletion, they are destroyed before the VM. */
   volumesRemaining: boolean;
+  /**
+   * What the blocking hooks of `event` say (src/hooks/gate.ts): read only when a step asks for it (`check-hooks`,
+   * before provisioning or tearing down), so steady state costs no query. null: not read yet.
+   */
+  hooks: (HookGate & { event: BlockingEvent }) | null;
 }
 
 export type TaskFacts =
@@ -61,7 +68,25 @@ export type PodStep =
   | { kind: 'read-ips' }
   | { kind: 'settled' }
   | { kind: 'destroy' }
-  | { kind: 'finish-delete' };
+  | { kind: 'remove-volumes' }
+  | { kind: 'finish-delete' }
+  /** Read the gate of the event's blocking hooks, then plan again with it. */
+  | { kind: 'check-hooks'; event: BlockingEvent }
+  /** `soon`: the fan-out or a delivery is under way, look again shortly; else a delivery's end wakes the pod. */
+  | { kind: 'wait-for-hooks'; event: BlockingEvent; hooks: string[]; soon: boolean }
+  | { kind: 'hook-failed'; event: BlockingEvent; hook: string; error: string; jobId: number };
+
+/**
+ * Before the steps that provision (`pod.pre_create`) or tear down (`pod.pre_destroy`): the event's blocking hooks
+ * must have been delivered. null when nothing holds the pod.
+ */
+function heldByHooks(pod: PodFacts, event: BlockingEvent): PodStep | null {
+  const gate = pod.hooks;
+  if (gate === null || gate.event !== event) return { kind: 'check-hooks', event };
+  if (gate.state === 'pending') return { kind: 'wait-for-hooks', event, hooks: gate.hooks, soon: gate.inFlight };
+  if (gate.state === 'failed') return { kind: 'hook-failed', event, hook: gate.hook, error: gate.error, jobId: gate.jobId };
+  return null;
+}
 
 export function planPodStep(pod: PodFacts, vm: VmFacts, size: DesiredSize): PodStep {
   if (pod.terminalReason && !pod.deleting) return { kind: 'wait', reason: pod.terminalReason };
@@ -77,15 +102,19 @@ export function planPodStep(pod: PodFacts, vm: VmFacts, size: DesiredSize): PodS
   }
 
   if (pod.deleting) {
-    if (pod.volumesRemaining) return { kind: 'wait', reason: 'the pod\'s volumes are being removed' };
+    // Nothing is torn down, volumes included, before the blocking pod.pre_destroy hooks have been delivered.
+    const held = heldByHooks(pod, 'pod.pre_destroy');
+    if (held) return held;
+    if (pod.volumesRemaining) return { kind: 'remove-volumes' };
     if (vm.state !== 'owned') return { kind: 'finish-delete' };
     if (vm.lock) return { kind: 'wait', reason: `VM is locked (${vm.lock})` };
     return vm.status === 'running' ? { kind: 'stop' } : { kind: 'destroy' };
   }
 
-  if (pod.vmid === null || pod.node === null) return { kind: 'place' };
+  // Nothing is provisioned before the blocking pod.pre_create hooks have been delivered.
+  if (pod.vmid === null || pod.node === null) return heldByHooks(pod, 'pod.pre_create') ?? { kind: 'place' };
   if (vm.state === 'foreign') return { kind: 'new-vmid', reason: `VMID ${pod.vmid} belongs to a VM that is not this pod's` };
-  if (vm.state === 'absent') return { kind: 'clone' };
+  if (vm.state === 'absent') return heldByHooks(pod, 'pod.pre_create') ?? { kind: 'clone' };
   if (vm.lock) return { kind: 'wait', reason: `VM is locked (${vm.lock})` };
   // Ours, unlocked, yet without a boot disk: a clone that broke half way. Destroy it and clone again.
   if (vm.config && vm.config.disk === undefined) return { kind: 'destroy' };

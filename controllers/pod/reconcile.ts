@@ -1,19 +1,21 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../src/db/schema.ts';
+import { hookGate } from '../../src/hooks/gate.ts';
 import type { PodRow } from '../../src/pods/store.ts';
 import { ConflictError } from '../../src/proxmox/errors.ts';
 import { isTrue, type ConditionUpdate } from '../../src/runtime/conditions.ts';
 import type { ReconcileContext } from '../../src/runtime/controller.ts';
 import { done, requeueAfter, type Result } from '../../src/runtime/result.ts';
 import { allocateAddress, allocationsOfPod, PoolExhaustedError } from '../../src/tenancy/ip-pools.ts';
+import { podVolumesGone } from '../../src/volumes/pod-volumes.ts';
 import type { Template } from '../../src/tenancy/templates.ts';
 import { cloneIntoSlot, wakeQueuedClones } from './clone-slots.ts';
 import type { PodContext, PodControllerOptions } from './context.ts';
 import { observeTask, observeVm, type VmObservation } from './observe.ts';
 import { placePod } from './place.ts';
-import { planPodStep, type PodStep } from './plan.ts';
+import { planPodStep, type PodFacts, type PodStep } from './plan.ts';
 import { terminalReasonOf, withConditions } from './status.ts';
-import { dnsRecordsRemoved, finishDelete, volumesGone } from './teardown.ts';
+import { dnsRecordsRemoved, finishDelete, removeVolumes } from './teardown.ts';
 import { desiredConfigOf, noteNeedsReboot, podAddressesFrom, proveOwnership, recordAddresses } from './vm.ts';
 import { writePodStatus } from './write-status.ts';
 
@@ -33,6 +35,10 @@ const capacityRetryMs = 30_000;
 const cloneQueueRecheckMs = 5_000;
 /** Another reconcile is counting clone slots this very moment: look again right away. */
 const lockRetryMs = 100;
+/** A blocking hook's fan-out or delivery is under way: its end may not be recorded yet when it wakes the pod. */
+const hookPollMs = 1_000;
+/** A blocking delivery waits for a retry (its end wakes the pod) or was given up on pre_destroy: a safety net. */
+const hookRecheckMs = 30_000;
 
 type Loaded = { pod: PodRow; template: Template; tenantSuspended: boolean };
 
@@ -60,6 +66,8 @@ export function createPodReconciler(options: PodControllerOptions) {
     let settled = false;
     let readConfig = false;
     let result: Result | undefined;
+    // Read once a step asks (before provisioning or teardown) and kept for the run: a clear gate stays clear.
+    let hooks: PodFacts['hooks'] = null;
 
     try {
       for (let step = 0; step < maxStepsPerRun && !result; step++) {
@@ -72,7 +80,7 @@ export function createPodReconciler(options: PodControllerOptions) {
           })
           : undefined;
         if (observation?.node && observation.node !== pod.node) await setRow(pod.id, { node: observation.node });
-        const next = planPodStep({
+        const facts: PodFacts = {
           deleting: pod.deletion_requested_at !== null, vmid: pod.vmid, node: pod.node,
           task: pod.task_upid ? await observeTask(proxmox, pod.task_upid) : null,
           hasAddress: (await allocationsOfPod(db, pod.id)).some((a) => a.family === 4),
@@ -81,8 +89,19 @@ export function createPodReconciler(options: PodControllerOptions) {
           ipsKnown: pod.ip_addresses.length > 0,
           specObserved: specObserved(pod) && !readConfig,
           terminalReason: terminalReasonOf(pod.conditions, pod.generation),
-          volumesRemaining: pod.deletion_requested_at !== null && !(await volumesGone(ctx, pod.id)),
-        }, observation?.facts ?? { state: 'absent' }, { diskGiB: pod.disk_gb });
+          volumesRemaining: pod.deletion_requested_at !== null && !(await podVolumesGone(db, pod.id)),
+          hooks,
+        };
+        const vm = observation?.facts ?? { state: 'absent' as const };
+        let next = planPodStep(facts, vm, { diskGiB: pod.disk_gb });
+        if (next.kind === 'check-hooks') {
+          hooks = { event: next.event, ...await hookGate(db, { id: pod.id, tenantId: pod.tenant_id }, next.event) };
+          if (hooks.state === 'clear' && isTrue(pod.conditions, 'HookFailed')) {
+            updates.push({ type: 'HookFailed', status: 'False', reason: 'Cleared',
+              message: `no blocking ${next.event} hook holds the pod any more` });
+          }
+          next = planPodStep({ ...facts, hooks }, vm, { diskGiB: pod.disk_gb });
+        }
         log.debug({ id, step: next.kind, ...(next.kind === 'wait' ? { reason: next.reason } : {}) }, 'pod step');
         result = await perform(next, loaded, observation);
         if (next.kind === 'read-config' || next.kind === 'configure') readConfig = true;
@@ -107,7 +126,7 @@ export function createPodReconciler(options: PodControllerOptions) {
         updates.push({ type: 'Ready', status, reason, message });
       switch (step.kind) {
         case 'wait':
-          if (terminalReasonOf(pod.conditions, pod.generation)) return done();
+          if (!pod.deletion_requested_at && terminalReasonOf(pod.conditions, pod.generation)) return done();
           ready('False', step.reason.startsWith('VM is locked') ? 'Locked'
             : pod.deletion_requested_at ? 'Deleting' : 'Provisioning', step.reason);
           return requeueAfter(step.reason.includes('task') ? options.taskPollMs : agentPollMs);
@@ -216,6 +235,26 @@ export function createPodReconciler(options: PodControllerOptions) {
           ready('False', 'Deleting', `destroying VM ${pod.vmid}`);
           return startTask(pod, proxmox.destroy(pod.node!, pod.vmid!, { purge: true, destroyUnreferencedDisks: true }),
             'Deleting', signal);
+        case 'remove-volumes':
+          await removeVolumes(ctx, pod.id);
+          ready('False', 'Deleting', 'the pod\'s volumes are being removed');
+          return requeueAfter(agentPollMs);
+        case 'check-hooks':
+          throw new Error('the blocking hooks\' gate was asked for twice');
+        case 'wait-for-hooks':
+          ready('False', 'WaitingForHooks', `waiting for the ${step.event} delivery of blocking hook${
+            step.hooks.length > 1 ? 's' : ''} ${step.hooks.join(', ')}`);
+          return requeueAfter(step.soon ? hookPollMs : hookRecheckMs);
+        case 'hook-failed': {
+          const failure = `blocking ${step.event} hook ${step.hook} failed: ${step.error}`;
+          // pre_create: the pod is refused, like a spec that cannot be met (deleting it still works).
+          // pre_destroy: the VM is kept until the delivery is retried or the hook no longer blocks.
+          const message = step.event === 'pod.pre_create' ? `${failure}; the pod is not provisioned`
+            : `${failure}; the VM is kept: retry the delivery (POST /api/admin/jobs/${step.jobId}/retry) or deactivate the hook`;
+          ready('False', 'HookFailed', message);
+          updates.push({ type: 'HookFailed', status: 'True', reason: 'HookFailed', message });
+          return step.event === 'pod.pre_create' ? done() : requeueAfter(hookRecheckMs);
+        }
         case 'finish-delete':
           if (!(await dnsRecordsRemoved(ctx, pod))) {
             ready('False', 'Deleting', 'removing the pod\'s DNS records');

@@ -2,7 +2,7 @@ import type { Condition, PodStatus } from '../../src/db/schema.ts';
 import { findCondition, setCondition, type ConditionUpdate } from '../../src/runtime/conditions.ts';
 
 /** Reasons that mean "the spec cannot be met as written": the controller waits for the spec to change. */
-export const terminalReasons = new Set(['TemplateInvalid']);
+export const terminalReasons = new Set(['TemplateInvalid', 'HookFailed']);
 
 /** The reason a pod's current generation stopped on, if it stopped on a terminal one. */
 export function terminalReasonOf(conditions: readonly Condition[], generation: number): string | null {

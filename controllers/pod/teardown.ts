@@ -3,14 +3,15 @@ import { recordAudit } from '../../src/observability/audit.ts';
 import { publishLifecycleEvent } from '../../src/pods/lifecycle.ts';
 import type { PodRow } from '../../src/pods/store.ts';
 import { releaseAddresses } from '../../src/tenancy/ip-pools.ts';
-import { markPodVolumesDeleting, podVolumesGone } from '../../src/volumes/pod-volumes.ts';
+import { markPodVolumesDeleting } from '../../src/volumes/pod-volumes.ts';
 import type { PodContext } from './context.ts';
 
-/** Volumes of a pod being deleted are marked (again, harmlessly: a Kubernetes deletion comes this way too). */
-export async function volumesGone(ctx: PodContext, podId: string): Promise<boolean> {
-  if (await podVolumesGone(ctx.db, podId)) return true;
+/**
+ * The volumes of a pod being deleted are marked for deletion here, once its blocking pod.pre_destroy hooks have been
+ * delivered (not by the deletion order), and again on every look until they are gone, which costs nothing.
+ */
+export async function removeVolumes(ctx: PodContext, podId: string): Promise<void> {
   await ctx.db.transaction().execute((trx) => markPodVolumesDeleting(trx, ctx.engine, podId));
-  return false;
 }
 
 /**

@@ -33,6 +33,17 @@ export interface HookExecutePayload {
   blocking?: true;
 }
 
+/** A failed attempt, thrown for the engine's backoff: the job's last_error reads `HookDeliveryError: <reason>`. */
+export class HookDeliveryError extends Error {
+  override name = 'HookDeliveryError';
+}
+
+/** The reason a failed delivery recorded in its job's last_error (any other error as it is). */
+export function deliveryFailureReason(lastError: string): string {
+  const prefix = 'HookDeliveryError: ';
+  return lastError.startsWith(prefix) ? lastError.slice(prefix.length) : lastError;
+}
+
 /** The settings a delivery reads. */
 export interface HookSettings {
   getNumber(name: string): Promise<number>;
@@ -98,7 +109,7 @@ async function executeHook(options: HookDeliveryOptions & { engine: JobEngine },
       attempts: job.attempt, reason }, 'hook delivery given up after its last attempt');
     await wakePod();
   }
-  throw new Error(`hook ${hook.id} delivery failed: ${reason}`);
+  throw new HookDeliveryError(reason);
 }
 
 async function deliver(options: HookDeliveryOptions, hook: HookRow, envelope: Envelope, signal?: AbortSignal)

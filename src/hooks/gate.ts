@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { hookExecuteType, lifecycleEventType } from '../pods/lifecycle.ts';
 import type { BlockingEvent } from './config.ts';
+import { deliveryFailureReason } from './execute.ts';
 
 /**
  * Blocking hooks (spec 9: hooks do not block the lifecycle "unless you explicitly configure blocking hooks"): a
@@ -60,7 +61,7 @@ export async function hookGate(db: Kysely<Database>, pod: { id: string; tenantId
      order by id`.execute(db);
   const failed = rows.find((row) => !unfinished.has(row.status));
   if (failed) {
-    const error = failed.last_error ?? `job ${failed.status}`;
+    const error = failed.last_error === null ? `job ${failed.status}` : deliveryFailureReason(failed.last_error);
     return { state: 'failed', hook: failed.hooks.join(', '), jobId: Number(failed.id),
       error: failed.kind === 'fan-out' ? `the ${event} event was not fanned out: ${error}` : error };
   }

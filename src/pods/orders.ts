@@ -5,7 +5,6 @@ import { AppError } from '../errors.ts';
 import { assertOwnedBy, ownershipColumns, restApi, type FrontDoor } from '../front-door.ts';
 import type { JobEngine } from '../jobs/engine.ts';
 import { recordAudit, type Actor } from '../observability/audit.ts';
-import { markPodVolumesDeleting } from '../volumes/pod-volumes.ts';
 import { publishLifecycleEvent } from './lifecycle.ts';
 import { enqueueReconcile } from '../runtime/controller.ts';
 import { TenantSuspendedError } from '../tenancy/errors.ts';
@@ -188,8 +187,8 @@ export async function deletePod(deps: PodOrderDeps, id: string, tenantId: string
       podId: id, requestId, details: { name: pod.name, vmid: pod.vmid } });
     await publishLifecycleEvent(trx, deps.engine, { event: 'pod.pre_destroy', podId: id, tenantId: pod.tenant_id,
       data: { name: pod.name, vmid: pod.vmid, node: pod.node } });
-    // Spec 7: a pod's volumes go with it; the controller destroys the VM once they are gone.
-    await markPodVolumesDeleting(trx, deps.engine, id);
+    // Spec 7: a pod's volumes go with it. The controller marks them once the blocking pod.pre_destroy hooks have been
+    // delivered (nothing is torn down before), and destroys the VM once they are gone.
     await enqueueReconcile(deps.engine, trx, 'pod', id);
   });
   return (await findPod(deps.db, id))!;

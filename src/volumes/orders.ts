@@ -44,7 +44,10 @@ const pendingCondition = (generation: number): Condition => ({
   lastTransitionTime: new Date().toISOString(), observedGeneration: generation,
 });
 
-/** The pod, locked: orders queue behind a pod deletion (which marks every volume) and vice versa. */
+/**
+ * The pod, locked: orders queue behind a pod deletion and vice versa (the pod controller marks every volume once the
+ * blocking pod.pre_destroy hooks have been delivered; until then a change is refused as for the pod).
+ */
 async function lockPodOf(trx: Kysely<Database>, scope: VolumeScope) {
   const pod = await trx.selectFrom('cloud_pods as p').innerJoin('cloud_pod_templates as t', 't.id', 'p.template_id')
     .select(['p.id', 'p.tenant_id', 'p.name', 'p.deletion_requested_at', 't.storage_pool as template_storage'])
@@ -55,18 +58,20 @@ async function lockPodOf(trx: Kysely<Database>, scope: VolumeScope) {
 
 /** The volume of this pod, locked, when `door` may write it (`verb`: what the refusal says to do elsewhere). */
 async function lockOwned(trx: Kysely<Database>, scope: VolumeScope, id: string, door: FrontDoor, verb: string)
-  : Promise<VolumeRow> {
+  : Promise<VolumeRow & { podDeleting: boolean }> {
   const pod = await lockPodOf(trx, scope);
   const volume = await lockVolume(trx, id);
   if (!volume || volume.pod_id !== pod.id) throw new AppError(404, 'not_found', 'volume not found');
   assertOwnedBy(volume, door, `volume ${volume.name}`, verb);
-  return volume;
+  return { ...volume, podDeleting: pod.deletion_requested_at !== null };
 }
 
-/** The volume for a change: of this pod, this front door's, and not going away. */
+/** The volume for a change: of this pod, this front door's, and neither it nor its pod going away. */
 async function lockForChange(trx: Kysely<Database>, scope: VolumeScope, id: string, door: FrontDoor): Promise<VolumeRow> {
-  const volume = await lockOwned(trx, scope, id, door, 'change');
-  if (volume.deletion_requested_at) throw new AppError(409, 'conflict', `volume ${volume.name} is being deleted`);
+  const { podDeleting, ...volume } = await lockOwned(trx, scope, id, door, 'change');
+  if (volume.deletion_requested_at || podDeleting) {
+    throw new AppError(409, 'conflict', `volume ${volume.name} is being deleted${podDeleting ? ' with its pod' : ''}`);
+  }
   return volume;
 }
 

@@ -6,9 +6,10 @@ import { enqueueVolumeReconciles } from './orders.ts';
 import { markVolumesDeleting, volumesOfPod } from './store.ts';
 
 /**
- * What the pod side needs of volumes: a pod being deleted takes its volumes with it. The pod's deletion marks them
- * (in its own transaction), the volume controller destroys each disk and removes its row, and the pod controller
- * removes the pod once `podVolumesGone` says so (the rows' foreign key would refuse it earlier anyway).
+ * What the pod side needs of volumes: a pod being deleted takes its volumes with it. The pod controller marks them
+ * once the pod's blocking pod.pre_destroy hooks have been delivered, the volume controller destroys each disk and
+ * removes its row, and the pod controller removes the pod once `podVolumesGone` says so (the rows' foreign key would
+ * refuse it earlier anyway).
  */
 
 /** Sets every volume of the pod to deleting, bumps their generation and enqueues their reconciles, in `trx`. */
