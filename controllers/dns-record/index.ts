@@ -1,40 +1,45 @@
-import type { Registry } from 'prom-client';
-import type { Kysely } from 'kysely';
-import type { Database } from '../../src/db/schema.ts';
-import { dnsQueue, dnsRecordKind } from '../../src/dns/enqueue.ts';
-import { allRecordIds } from '../../src/dns/records.ts';
-import type { JobEngine } from '../../src/jobs/index.ts';
-import type { Logger } from '../../src/observability/logger.ts';
+import type { DnsRecordRow } from '../../src/db/schema.ts';
+import { dnsRecordKind } from '../../src/dns/enqueue.ts';
+import { allRecordIds, findRecord } from '../../src/dns/records.ts';
 import type { PowerDns } from '../../src/powerdns/context.ts';
-import { registerReconciler } from '../../src/runtime/controller.ts';
-import { createDnsReconciler, type DnsReconcilerDeps } from './reconcile.ts';
+import { registerController, type Controller, type KitDeps } from '../../src/runtime/kit.ts';
+import { actOnRecord } from './act.ts';
+import { reasons } from './conditions.ts';
+import { decideRecord, type DnsStep, type DnsTimings } from './decide.ts';
+import { observeRecord, type DnsObservation } from './observe.ts';
 
-export interface DnsControllerOptions {
-  engine: JobEngine;
-  db: Kysely<Database>;
-  logger: Logger;
+export interface DnsControllerOptions extends KitDeps {
   pdns: PowerDns;
-  registry?: Registry;
   /** Every record is compared with PowerDNS this often (drift repair). */
   resyncEveryMs: number;
   /** Reconciles of records run at once by this process; PowerDNS writes are batched per zone whatever this is. */
   concurrency?: number;
-  errorRetryMs?: DnsReconcilerDeps['errorRetryMs'];
+  timings?: Partial<DnsTimings>;
 }
 
-/** Registers the dns-record controller on the job engine (its own `dns` queue). Call before `engine.start()`. */
-export function registerDnsController(options: DnsControllerOptions): void {
-  const logger = options.logger.child({ controller: dnsRecordKind });
-  const reconcile = createDnsReconciler({ db: options.db, pdns: options.pdns, logger,
-    ...(options.errorRetryMs !== undefined ? { errorRetryMs: options.errorRetryMs } : {}) });
-  options.engine.defineQueue(dnsQueue, { concurrency: options.concurrency ?? 32 });
-  registerReconciler({ engine: options.engine, db: options.db, logger: options.logger,
-    ...(options.registry ? { registry: options.registry } : {}) }, {
+/**
+ * The dns-record controller: makes PowerDNS serve each row's RRsets (forward, and PTR where asked), or removes them
+ * when the row is being deleted. Observes before writing and writes only what differs; never touches what is not
+ * marked as ours. On its own `dns` queue, so pods never wait behind records. Register before `engine.start()`.
+ */
+export function registerDnsController(options: DnsControllerOptions): Controller {
+  const { db, pdns } = options;
+  const timings: DnsTimings = { notServedRetryMs: 250, errorRetryMs: 60_000, ...options.timings };
+  return registerController<DnsRecordRow, { row: DnsRecordRow }, DnsObservation, DnsStep>(options, {
     kind: dnsRecordKind,
-    queue: dnsQueue,
-    reconcile: (id) => reconcile(id),
+    table: 'cloud_pod_dns_records',
+    load: async (id) => {
+      const row = await findRecord(db, id);
+      return row ? { row } : undefined;
+    },
+    observe: ({ row }) => observeRecord(db, pdns, row),
+    decide: ({ row }, seen) => decideRecord(row, seen, timings),
+    act: (step, { row }, _seen, run) => actOnRecord(db, pdns, row, step, run),
+    // PowerDNS down or busy, or a database hiccup: say so, keep the phase, let the engine retry.
+    failure: (error) => ({ type: 'Ready', status: 'False', reason: reasons.powerDnsUnavailable, message: error.message }),
     listIds: allRecordIds,
     resyncEveryMs: options.resyncEveryMs,
     timeoutMs: 120_000,
+    concurrency: options.concurrency ?? 32,
   });
 }

@@ -93,7 +93,10 @@ export function registerReconciler(deps: ControllerDeps, definition: ReconcilerD
       const stopTimer = metrics?.duration.startTimer({ kind });
       try {
         const result = await definition.reconcile(id, { signal, attempt: job.attempt });
-        if (result.requeueAfterMs !== null) {
+        if (result.terminal !== undefined) {
+          metrics?.errors.inc({ kind, reason: `TerminalError:${result.terminal}` });
+          metrics?.total.inc({ kind, result: 'terminal' });
+        } else if (result.requeueAfterMs !== null) {
           await enqueueReconcile(engine, db, kind, id, { queue, runAt: new Date(Date.now() + result.requeueAfterMs) });
           metrics?.total.inc({ kind, result: 'requeue' });
         } else {

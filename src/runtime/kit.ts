@@ -1,0 +1,174 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Registry } from 'prom-client';
+import type { Database } from '../db/schema.ts';
+import type { JobEngine } from '../jobs/engine.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { ConditionUpdate } from './conditions.ts';
+import { registerReconciler, type ReconcileContext } from './controller.ts';
+import { TerminalError, toError } from './errors.ts';
+import type { Kind } from './kind.ts';
+import { done, requeueAfter, type Result } from './result.ts';
+import {
+  applyConditionChanges, stalledCondition, stalledReason, statusChanged, writeObjectStatus,
+  type ConditionChange, type ObjectStatus, type StatusRow, type StatusTable,
+} from './status.ts';
+
+/**
+ * The controller kit: every reconciled kind is declared once as `load → observe → decide → act`, and the runtime
+ * owns the rest (the loop, the one status write per run, terminal reasons, the error policy, metrics, resync).
+ *
+ * - `load` reads the desired row (and what it needs beside it); nothing loaded means the object is gone.
+ * - `observe` only reads the outside world.
+ * - `decide` is pure: the one next step or none, the conditions, the phase, when to look again, and a terminal
+ *   reason when the spec cannot be met as written. Every reason a client can see is chosen here.
+ * - `act` makes one write to the outside world (or to the row's own bookkeeping columns) and returns nothing to
+ *   go on with the next decision at once, or a Result to end the run there.
+ */
+export interface Decision<Step, Phase extends string> {
+  /** The one next step; none when the object is settled or must wait. */
+  step?: Step;
+  /** Conditions to set (or remove), in order; the runtime stamps them with the generation it read. */
+  conditions?: ConditionChange[];
+  /** The one-word phase; omitted keeps the row's. */
+  phase?: Phase;
+  /** The generation read is converged: observed_generation follows it. */
+  converged?: boolean;
+  /** With no step: when to look again (null or omitted: only when something asks). */
+  requeueAfterMs?: number | null;
+  /**
+   * The spec cannot be met as written: Ready=False with this reason, the generation counted as observed, and no
+   * further run until the spec changes (`Stalled` marks it). The phase is `phase`.
+   */
+  terminal?: { reason: string; message: string };
+}
+
+export interface RunContext extends ReconcileContext {
+  log: Logger;
+}
+
+export interface ControllerDefinition<Row extends StatusRow, Loaded extends { row: Row }, Observed, Step> {
+  kind: Kind;
+  /** The table holding the kind's rows: the runtime writes their status columns, nobody else does. */
+  table: StatusTable;
+  load(id: string): Promise<Loaded | undefined>;
+  observe(loaded: Loaded, run: RunContext): Promise<Observed>;
+  decide(loaded: Loaded, observed: Observed): Decision<Step, Row['status']>;
+  act(step: Step, loaded: Loaded, observed: Observed, run: RunContext): Promise<Result | void>;
+  /**
+   * The condition that tells a client what a transient failure was (the engine retries the run with backoff), or
+   * null to say nothing. The phase and observed generation are kept.
+   */
+  failure?(error: Error): ConditionUpdate | null;
+  /** In the status write's transaction, when the phase changes (audit, lifecycle events, waking dependants). */
+  onPhaseChange?(trx: Transaction<Database>, row: Row, next: ObjectStatus<Row['status']>): Promise<void>;
+  /** Every object's id, for the periodic resync. */
+  listIds(db: Kysely<Database>): Promise<string[]>;
+  resyncEveryMs: number;
+  /** Steps run back to back in one run, at most this many (a safety bound; deciding stops a run sooner). */
+  maxSteps?: number;
+  timeoutMs?: number;
+  /** Runs of this kind at once in this process, when its queue is its own. */
+  concurrency?: number;
+}
+
+export interface KitDeps {
+  engine: JobEngine;
+  db: Kysely<Database>;
+  logger: Logger;
+  registry?: Registry;
+}
+
+/** A declared controller: its run, callable directly by tests, and its kind. */
+export interface Controller {
+  kind: Kind;
+  reconcile(id: string, context: ReconcileContext): Promise<Result>;
+}
+
+/** Builds a controller's run from its definition (without registering it: see `registerController`). */
+export function buildController<Row extends StatusRow, Loaded extends { row: Row }, Observed, Step>(
+  deps: Pick<KitDeps, 'db' | 'logger'>, definition: ControllerDefinition<Row, Loaded, Observed, Step>): Controller {
+  const { db } = deps;
+  const log = deps.logger.child({ controller: definition.kind.name });
+  const maxSteps = definition.maxSteps ?? 24;
+
+  async function save(row: Row, decision: Decision<unknown, Row['status']> | undefined, changes: ConditionChange[])
+    : Promise<void> {
+    const next: ObjectStatus<Row['status']> = {
+      status: decision?.phase ?? row.status,
+      conditions: applyConditionChanges(row.conditions, changes, row.generation),
+      observed_generation: decision?.converged || decision?.terminal ? row.generation : row.observed_generation,
+    };
+    if (!statusChanged(row, next)) return;
+    await db.transaction().execute(async (trx) => {
+      const written = await writeObjectStatus(trx, definition.table, row.id, row.generation, next);
+      if (written && next.status !== row.status) await definition.onPhaseChange?.(trx, row, next);
+    });
+  }
+
+  async function reconcile(id: string, context: ReconcileContext): Promise<Result> {
+    const run: RunContext = { ...context, log };
+    let loaded = await definition.load(id);
+    // A generation that cannot be met waits for the spec to change (a deletion bumps the generation too).
+    if (!loaded || stalledReason(loaded.row)) return done();
+    const changes: ConditionChange[] = [];
+    let decision: Decision<Step, Row['status']> | undefined;
+    let result: Result | undefined;
+    try {
+      for (let steps = 0; steps < maxSteps && !result; steps++) {
+        const observed = await definition.observe(loaded, run);
+        decision = definition.decide(loaded, observed);
+        changes.push(...(decision.conditions ?? []));
+        if (decision.terminal || decision.step === undefined) break;
+        result = (await definition.act(decision.step, loaded, observed, run)) ?? undefined;
+        // The next decision (or the status write) starts from what the database says now.
+        const reloaded = await definition.load(id);
+        if (!reloaded) return done();
+        loaded = reloaded;
+        if (!result) decision = undefined;
+      }
+    } catch (thrown) {
+      const error = toError(thrown);
+      if (!(error instanceof TerminalError)) {
+        const condition = definition.failure?.(error);
+        await save(loaded.row, undefined, condition ? [...changes, condition] : changes)
+          .catch((e) => log.warn({ err: e, id }, `could not record the ${definition.kind.name}'s status`));
+        throw error;
+      }
+      decision = { ...decision, step: undefined, terminal: { reason: error.reason, message: error.message } };
+    }
+
+    if (decision?.terminal) {
+      const { reason, message } = decision.terminal;
+      changes.push({ type: 'Ready', status: 'False', reason, message },
+        { type: stalledCondition, status: 'True', reason, message });
+      await save(loaded.row, decision, changes);
+      log.warn({ id, reason }, `${definition.kind.name} cannot be reconciled as specified: ${message}`);
+      return { requeueAfterMs: null, terminal: reason };
+    }
+    if (loaded.row.conditions.some((c) => c.type === stalledCondition)) changes.push({ remove: stalledCondition });
+    await save(loaded.row, decision, changes);
+    if (result) return result;
+    // The step bound was reached with steps left: go on in a fresh run rather than hold the worker.
+    if (!decision) return requeueAfter(0);
+    return decision.requeueAfterMs === null || decision.requeueAfterMs === undefined ? done()
+      : requeueAfter(decision.requeueAfterMs);
+  }
+
+  return { kind: definition.kind, reconcile };
+}
+
+/**
+ * Declares a controller on the job engine: its `<kind>.reconcile` task on the kind's queue and a `<kind>.resync`
+ * schedule. Call before `engine.start()`.
+ */
+export function registerController<Row extends StatusRow, Loaded extends { row: Row }, Observed, Step>(
+  deps: KitDeps, definition: ControllerDefinition<Row, Loaded, Observed, Step>): Controller {
+  const controller = buildController(deps, definition);
+  const { kind } = definition;
+  if (definition.concurrency !== undefined) deps.engine.defineQueue(kind.queue, { concurrency: definition.concurrency });
+  registerReconciler(deps, {
+    kind: kind.name, queue: kind.queue, reconcile: controller.reconcile, listIds: definition.listIds,
+    resyncEveryMs: definition.resyncEveryMs, ...(definition.timeoutMs ? { timeoutMs: definition.timeoutMs } : {}),
+  });
+  return controller;
+}
