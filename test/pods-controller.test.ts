@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ownerTag } from '../controllers/pod/identity.ts';
+import { ownerTag } from '../src/proxmox/vm-ownership.ts';
 import { assertConformanceAfterEach } from './support/proxmox-sim.ts';
 import { startPlatform, waitForPod, type Platform } from './support/platform.ts';
 import { waitFor } from './support/wait.ts';

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ownedBy } from '../controllers/pod/identity.ts';
+import { ownedBy } from '../src/proxmox/vm-ownership.ts';
 import { freePort } from '../src/net/free-port.ts';
 import { platformCluster } from '../src/sim/proxmox/presets.ts';
 import { seedDevCatalogue } from '../src/tenancy/seed.ts';

@@ -1,8 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { bootDisk, diskSizeGiB } from '../controllers/pod/disk.ts';
+import { bootDisk, diskSizeGiB } from '../src/proxmox/vm-disks.ts';
 import { desiredVmConfig } from '../controllers/pod/desired-config.ts';
-import { ownedBy, ownerMarker, ownerTag } from '../controllers/pod/identity.ts';
+import { ownedBy, ownerMarker, ownerTag } from '../src/proxmox/vm-ownership.ts';
 import { planPodStep, type PodFacts, type PodStep, type VmFacts } from '../controllers/pod/plan.ts';
 import type { BlockingEvent } from '../src/hooks/config.ts';
 import { choosePlacement, chooseVmid, type NodeCandidate } from '../controllers/pod/placement.ts';

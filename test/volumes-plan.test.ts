@@ -2,14 +2,12 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { freeSlot, locateDisk, roomFor, volidOf, volumeSerial } from '../controllers/volume/disks.ts';
 import { planVolumeStep, type PodFacts, type StoredFacts, type VmFacts, type VolumeFacts } from '../controllers/volume/plan.ts';
-import { terminalReasonOf, volumePhase } from '../controllers/volume/status.ts';
-import type { Condition } from '../src/db/schema.ts';
+import { volumePhase } from '../controllers/volume/status.ts';
 
 const test = suite('volume controller decisions');
 
 const volid = 'local-lvm:vm-1000-disk-1';
-const base: VolumeFacts = { deleting: false, wantAttached: true, sizeGiB: 10, slot: 'scsi1', volid, task: null,
-  terminalReason: null };
+const base: VolumeFacts = { deleting: false, wantAttached: true, sizeGiB: 10, slot: 'scsi1', volid, task: null };
 const ready: PodFacts = { state: 'ready' };
 const vm = (facts: Partial<Extract<VmFacts, { state: 'present' }>> = {}): VmFacts => ({
   state: 'present', lock: undefined, attachedAt: 'scsi1', unusedAt: [], foundVolid: null, diskGiB: 10, slotTaken: false,
@@ -22,7 +20,6 @@ test('planVolumeStep: applying the spec, one next step for every situation', () 
   const cases: Array<[string, Partial<VolumeFacts>, PodFacts, VmFacts, StoredFacts, string]> = [
     ['a running task is waited on', { task: { state: 'running', type: 'qmconfig' } }, ready, absent, 'unknown', 'wait'],
     ['a finished task is cleared', { task: { state: 'ok', type: 'resize' } }, ready, vm(), 'unknown', 'task-done'],
-    ['a terminal error waits for a new spec', { terminalReason: 'NoFreeSlot' }, ready, vm(), 'unknown', 'wait'],
     ['a pod still provisioning is waited for', fresh, { state: 'waiting', reason: 'the pod is provisioning' }, absent, 'unknown', 'wait'],
     ['an active pod whose VM is missing is waited for', fresh, ready, absent, 'unknown', 'wait'],
     ['a locked VM is waited on', fresh, ready, vm({ lock: 'backup', attachedAt: null }), 'unknown', 'wait'],
@@ -70,7 +67,6 @@ test('planVolumeStep: deleting destroys only what the row names', () => {
       vm({ foundVolid: volid }), 'unknown', 'adopt'],
     ['an allocation that may still land is waited for', { volid: null }, vm({ attachedAt: null, configTaskActive: true }),
       'unknown', 'wait'],
-    ['a terminal error does not block deletion', { terminalReason: 'NoFreeSlot' }, vm(), 'unknown', 'destroy'],
   ];
   for (const [name, facts, observed, stored, expected] of cases) {
     assert.is(planVolumeStep({ ...deleting, ...facts }, ready, observed, stored).kind, expected, name);
@@ -118,22 +114,17 @@ test('freeSlot skips occupied and claimed slots; roomFor compares bytes', () => 
   assert.equal(roomFor(10, 5.5 * 1024 ** 3), { ok: false, neededGiB: 10, availGiB: 5.5 });
 });
 
-test('phase and terminal reasons', () => {
-  const ready = (status: 'True' | 'False', reason: string, observedGeneration = 1): Condition[] =>
-    [{ type: 'Ready', status, reason, message: '', lastTransitionTime: '', observedGeneration }];
-  const phase = (input: Partial<Parameters<typeof volumePhase>[0]>) => volumePhase({ deleting: false, conditions: [],
-    generation: 1, exists: true, attachedNow: null, current: 'creating', ...input });
+test('phase', () => {
+  const phase = (input: Partial<Parameters<typeof volumePhase>[0]>) => volumePhase({ deleting: false,
+    exists: true, attachedNow: null, current: 'creating', ...input });
   assert.is(phase({ deleting: true }), 'deleting');
-  assert.is(phase({ conditions: ready('False', 'StorageFull') }), 'error');
-  assert.is(phase({ conditions: ready('False', 'NoFreeSlot') }), 'error');
-  assert.is(phase({ conditions: ready('False', 'StorageFull', 0) }), 'creating', 'an old generation\'s error is not this one\'s');
+  assert.is(phase({ readyFalseReason: 'StorageFull' }), 'error');
+  assert.is(phase({ readyFalseReason: 'NoFreeSlot' }), 'error');
+  assert.is(phase({ readyFalseReason: 'Attaching' }), 'creating');
   assert.is(phase({ exists: false }), 'creating');
   assert.is(phase({ attachedNow: true }), 'attached');
   assert.is(phase({ attachedNow: false }), 'detached');
   assert.is(phase({ current: 'detached' }), 'detached');
-  assert.is(terminalReasonOf(ready('False', 'VolumeMissing'), 1), 'VolumeMissing');
-  assert.is(terminalReasonOf(ready('False', 'StorageFull'), 1), null, 'a full storage is retried');
-  assert.is(terminalReasonOf(ready('False', 'VolumeMissing'), 2), null);
 });
 
 test.run();

@@ -4,7 +4,7 @@ import { ConflictError, NotFoundError } from '../../src/proxmox/errors.ts';
 import { enqueueReconcile } from '../../src/runtime/controller.ts';
 import type { Template } from '../../src/tenancy/templates.ts';
 import type { PodContext } from './context.ts';
-import { ownerMarker } from './identity.ts';
+import { ownerMarker } from '../../src/proxmox/vm-ownership.ts';
 
 /** How a clone attempt ended: started (UPID recorded), every slot taken, the count being made elsewhere, or the VMID
  * taken by a VM that appeared meanwhile. */

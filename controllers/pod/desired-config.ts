@@ -1,5 +1,5 @@
 import type { DesiredConfig } from '../../src/proxmox/encoding/config-write.ts';
-import { managedTag, ownerMarker, ownerTag } from './identity.ts';
+import { managedTag, ownerMarker, ownerTag } from '../../src/proxmox/vm-ownership.ts';
 
 export interface PodAddress {
   address: string;

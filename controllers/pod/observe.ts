@@ -1,29 +1,20 @@
 import type { ProxmoxClient } from '../../src/proxmox/client.ts';
 import { planConfigWrite, type DesiredConfig } from '../../src/proxmox/encoding/config-write.ts';
 import { NotFoundError } from '../../src/proxmox/errors.ts';
-import { parseUpid } from '../../src/proxmox/upid.ts';
+import { taskOutcome } from '../../src/proxmox/task-outcome.ts';
 import type { ClusterView } from './cluster-view.ts';
-import { bootDisk, diskSizeGiB } from './disk.ts';
-import { ownedBy } from './identity.ts';
+import { bootDisk, diskSizeGiB } from '../../src/proxmox/vm-disks.ts';
+import { ownedBy } from '../../src/proxmox/vm-ownership.ts';
 import type { TaskFacts, VmFacts } from './plan.ts';
 
-/** What the task recorded in a pod's row has come to. A task Proxmox no longer knows counts as finished well. */
+/** What the task recorded in a pod's row has come to, with the failures the pod controller tells apart. */
 export async function observeTask(proxmox: ProxmoxClient, upid: string): Promise<TaskFacts> {
-  const type = parseUpid(upid).type;
-  let status;
-  try {
-    status = await proxmox.taskStatus(upid);
-  } catch (error) {
-    if (error instanceof NotFoundError) return { state: 'ok', type };
-    throw error;
-  }
-  if (status.status === 'running') return { state: 'running', type };
-  const exit = status.exitstatus ?? 'unexpected status';
-  if (exit === 'OK' || exit.startsWith('WARNINGS')) return { state: 'ok', type };
+  const task = await taskOutcome(proxmox, upid);
+  if (task.state !== 'failed') return task;
   return {
-    state: 'failed', type, message: exit,
-    missingSource: /does not exist|no such/i.test(exit) && type === 'qmclone',
-    vmidTaken: /already exists/i.test(exit),
+    ...task,
+    missingSource: /does not exist|no such/i.test(task.message) && task.type === 'qmclone',
+    vmidTaken: /already exists/i.test(task.message),
   };
 }
 

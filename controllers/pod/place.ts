@@ -4,7 +4,7 @@ import type { PodRow } from '../../src/pods/store.ts';
 import type { ProxmoxClient } from '../../src/proxmox/client.ts';
 import type { Template } from '../../src/tenancy/templates.ts';
 import type { ClusterView } from './cluster-view.ts';
-import { bootDisk } from './disk.ts';
+import { bootDisk } from '../../src/proxmox/vm-disks.ts';
 import { chooseVmid, choosePlacement, type NodeCandidate } from './placement.ts';
 
 export type PlaceOutcome =

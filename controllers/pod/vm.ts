@@ -9,7 +9,7 @@ import { isAppStack, stackOptionSchemas } from '../../src/tenancy/stacks.ts';
 import type { Template } from '../../src/tenancy/templates.ts';
 import type { PodContext } from './context.ts';
 import { desiredVmConfig, type PodAddress } from './desired-config.ts';
-import { ownedBy } from './identity.ts';
+import { ownedBy } from '../../src/proxmox/vm-ownership.ts';
 import { withConditions } from './status.ts';
 
 /** Per-pod secrets derive from the pod's seed, so user-data rendered again is the same bytes. */

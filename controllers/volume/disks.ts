@@ -1,5 +1,5 @@
 import { parsePropertyString } from '../../src/proxmox/encoding/property-string.ts';
-import { diskSizeGiB } from '../pod/disk.ts';
+import { diskSizeGiB } from '../../src/proxmox/vm-disks.ts';
 
 /**
  * Reading a VM's configuration for one volume's disk. Pure, so the table tests cover every shape: a disk attached

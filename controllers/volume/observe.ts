@@ -1,17 +1,21 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../../src/db/schema.ts';
 import type { ProxmoxClient } from '../../src/proxmox/client.ts';
+import { otherVolumeNaming, slotsClaimedByOthers } from '../../src/volumes/store.ts';
+import type { LoadedVolume, PodOfVolume, VolumeObservation } from './decide.ts';
 import { NotFoundError } from '../../src/proxmox/errors.ts';
-import { bootDisk } from '../pod/disk.ts';
-import { ownedBy } from '../pod/identity.ts';
-import { observeTask as observePodTask } from '../pod/observe.ts';
-import { freeSlot, locateDisk, slotFree, volidOf } from './disks.ts';
-import type { StoredFacts, TaskFacts, VmFacts } from './plan.ts';
+import { bootDisk } from '../../src/proxmox/vm-disks.ts';
+import { ownedBy } from '../../src/proxmox/vm-ownership.ts';
+import { taskOutcome } from '../../src/proxmox/task-outcome.ts';
+import { freeSlot, locateDisk, slotFree, volidOf, volumeSerial } from './disks.ts';
+import type { PodFacts, StoredFacts, TaskFacts, VmFacts } from './plan.ts';
 
 /** What PVE says when a storage cannot hold a new or grown disk. */
 const storageFullPattern = /insufficient free space|not enough space|No space left on device/i;
 
 /** What the task recorded in a volume's row has come to (as for pods), a full storage told apart. */
 export async function observeTask(proxmox: ProxmoxClient, upid: string): Promise<TaskFacts> {
-  const task = await observePodTask(proxmox, upid);
+  const task = await taskOutcome(proxmox, upid);
   if (task.state !== 'failed') return task;
   return { state: 'failed', type: task.type, message: task.message, storageFull: storageFullPattern.test(task.message) };
 }
@@ -80,4 +84,74 @@ export async function observeStored(proxmox: ProxmoxClient, node: string, vmid: 
 
 function stringOf(value: unknown): string | undefined {
   return value === undefined || value === null ? undefined : String(value);
+}
+
+/** What a storage says about room for `neededGiB` more of this volume (read only when the disk must be made or grown). */
+export interface RoomFacts {
+  storage: string;
+  node: string;
+  neededGiB: number;
+  state: 'missing' | 'not-for-disks' | 'known';
+  /** Free bytes, when known. */
+  availBytes: number;
+}
+
+export async function observeRoom(proxmox: ProxmoxClient, node: string, storage: string, neededGiB: number): Promise<RoomFacts> {
+  const facts = { storage, node, neededGiB, availBytes: 0 };
+  let status;
+  try {
+    status = await proxmox.storageStatus(node, storage);
+  } catch (error) {
+    if (error instanceof NotFoundError) return { ...facts, state: 'missing' };
+    throw error;
+  }
+  if (!status.content.split(',').includes('images')) return { ...facts, state: 'not-for-disks' };
+  return { ...facts, state: 'known', availBytes: Number(status.avail ?? 0) };
+}
+
+const noVm: VmObservation = { facts: { state: 'absent' }, bootVolid: undefined };
+
+/** The pod as the volume needs it: a VM to attach to, or not yet. */
+function podFacts(pod: PodOfVolume): PodFacts {
+  const up = pod.status === 'active' || pod.status === 'stopped';
+  return up && pod.vmid !== null && pod.node !== null ? { state: 'ready' }
+    : { state: 'waiting', reason: `the pod is ${pod.status}: the volume is applied once it is active` };
+}
+
+/**
+ * Reads only: the volume's task, its pod, the pod's VM as the volume sees it, whether the disk is on its storage
+ * (when the VM no longer names it), and the storage's room when the disk must be made or grown. While a task runs
+ * nothing else is looked at.
+ */
+export async function observeVolume(db: Kysely<Database>, proxmox: ProxmoxClient, { row: volume, pod }: LoadedVolume)
+  : Promise<VolumeObservation> {
+  const task = volume.task_upid ? await observeTask(proxmox, volume.task_upid) : null;
+  const deleting = volume.deletion_requested_at !== null;
+  const facts = podFacts(pod);
+  const nothingMore = { task, pod: facts, vm: noVm, stored: 'unknown' as const, room: null };
+  if (task?.state === 'running' || pod.vmid === null || pod.node === null || (!deleting && facts.state === 'waiting')) {
+    return nothingMore;
+  }
+  const vm = await observeVm(proxmox, {
+    podId: pod.id, node: pod.node, vmid: pod.vmid, volid: volume.proxmox_volume_id, serial: volumeSerial(volume.id),
+    slot: volume.slot, claimed: await slotsClaimedByOthers(db, pod.id, volume.id),
+    // Before anything is allocated or attached: a config task still landing would make it twice.
+    checkTasks: (found) => !found.volid || (!deleting && volume.attached && !found.attachedAt),
+  });
+  const unreferenced = vm.facts.state === 'absent' || (vm.facts.attachedAt === null && vm.facts.unusedAt.length === 0);
+  // On its storage and named by no other volume row (a volume id reissued to another volume is not this one).
+  const stored: StoredFacts = !volume.proxmox_volume_id || !unreferenced ? 'unknown'
+    : await otherVolumeNaming(db, volume.proxmox_volume_id, volume.id) ? 'absent'
+      : await observeStored(proxmox, pod.node, pod.vmid, volume.proxmox_volume_id);
+  return { task, pod: facts, vm, stored, room: deleting ? null : await roomNeeded(proxmox, volume, pod.node, vm.facts) };
+}
+
+/** The room a disk still to be made, or to be grown, needs on its storage; null when none is needed. */
+function roomNeeded(proxmox: ProxmoxClient, volume: LoadedVolume['row'], node: string, vm: VmFacts): Promise<RoomFacts> | null {
+  if (vm.state !== 'present') return null;
+  if (!volume.proxmox_volume_id && !vm.foundVolid) return observeRoom(proxmox, node, volume.storage_pool!, volume.size_gb);
+  if (volume.proxmox_volume_id && vm.attachedAt && vm.diskGiB !== undefined && vm.diskGiB < volume.size_gb) {
+    return observeRoom(proxmox, node, volume.proxmox_volume_id.split(':')[0]!, volume.size_gb - vm.diskGiB);
+  }
+  return null;
 }

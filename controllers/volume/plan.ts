@@ -1,6 +1,7 @@
 /**
  * The volume controller's decision: from what the volume asks for and what Proxmox shows, the one next step. Pure,
- * so every branch is a row in a table test; `reconcile.ts` gathers the facts and performs the step.
+ * so every branch is a row in a table test; `decide.ts` says what a client sees of it.
+ * (A generation stopped on a terminal reason is never planned again: the controller kit waits for a new spec.)
  *
  * Crash safety comes from the order of things: the slot is recorded before a disk is allocated into it, the UPID
  * right after submitting, the volume id as soon as the disk is seen; a disk found by its serial is adopted rather
@@ -15,8 +16,6 @@ export interface VolumeFacts {
   slot: string | null;
   volid: string | null;
   task: TaskFacts | null;
-  /** The last reconcile of this generation ended in a terminal error: wait for the spec to change. */
-  terminalReason: string | null;
 }
 
 export type TaskFacts =
@@ -50,7 +49,7 @@ export type VmFacts =
 export type StoredFacts = 'present' | 'absent' | 'unknown';
 
 export type VolumeStep =
-  | { kind: 'wait'; reason: string; why: 'task' | 'pod' | 'lock' | 'vm' | 'terminal' }
+  | { kind: 'wait'; reason: string; why: 'task' | 'pod' | 'lock' | 'vm' }
   | { kind: 'task-done' }
   | { kind: 'task-failed'; reason: 'StorageFull' | 'TaskFailed'; message: string }
   | { kind: 'adopt'; volid: string; slot: string | null }
@@ -96,7 +95,6 @@ function planDelete(volume: VolumeFacts, vm: VmFacts, stored: StoredFacts): Volu
 }
 
 function planApply(volume: VolumeFacts, pod: PodFacts, vm: VmFacts, stored: StoredFacts): VolumeStep {
-  if (volume.terminalReason) return { kind: 'wait', reason: volume.terminalReason, why: 'terminal' };
   if (pod.state === 'waiting') return { kind: 'wait', reason: pod.reason, why: 'pod' };
   if (vm.state === 'absent') return { kind: 'wait', reason: 'the pod\'s VM is not there', why: 'vm' };
   if (vm.lock) return { kind: 'wait', reason: `VM is locked (${vm.lock})`, why: 'lock' };

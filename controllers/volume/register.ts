@@ -1,27 +1,54 @@
-import type { Kysely } from 'kysely';
-import type { Registry } from 'prom-client';
-import type { Database } from '../../src/db/schema.ts';
-import type { JobEngine } from '../../src/jobs/engine.ts';
-import type { Logger } from '../../src/observability/logger.ts';
+import type { VolumeRow } from '../../src/db/schema.ts';
+import { ProxmoxError, LockedError } from '../../src/proxmox/errors.ts';
 import type { ProxmoxClient } from '../../src/proxmox/client.ts';
-import { registerReconciler } from '../../src/runtime/controller.ts';
+import { registerController, type Controller, type KitDeps } from '../../src/runtime/kit.ts';
+import { recordAudit } from '../../src/observability/audit.ts';
 import { volumeKind } from '../../src/volumes/orders.ts';
-import { allVolumeIds } from '../../src/volumes/store.ts';
-import { createVolumeReconciler } from './reconcile.ts';
+import { allVolumeIds, findVolume } from '../../src/volumes/store.ts';
+import { actOnVolume } from './act.ts';
+import { decideVolume, type LoadedVolume, type VolumeAction, type VolumeObservation, type VolumeTimings } from './decide.ts';
+import { observeVolume } from './observe.ts';
+import { reasons } from './reasons.ts';
 
 export interface VolumeControllerSettings {
   taskPollMs: number;
   resyncEveryMs?: number;
 }
 
-/** Registers the volume controller on the job engine (`volume.reconcile`, and `volume.resync` every 5 minutes by default). */
-export function registerVolumeController(deps: { engine: JobEngine; db: Kysely<Database>; logger: Logger; registry?: Registry;
-  proxmox: ProxmoxClient }, settings: VolumeControllerSettings): void {
-  registerReconciler(deps, {
+/**
+ * The volume controller: converges each volume to its spec on the pod's VM (allocate, attach, grow, detach, and on
+ * deletion destroy the disk it proves its own). `volume.reconcile` on the `cloudpods` queue, and `volume.resync`
+ * every 5 minutes by default. Register before `engine.start()`.
+ */
+export function registerVolumeController(deps: KitDeps & { proxmox: ProxmoxClient }, settings: VolumeControllerSettings)
+  : Controller {
+  const { db, proxmox } = deps;
+  const timings: VolumeTimings = { taskPollMs: settings.taskPollMs, waitPollMs: Math.min(2_000, settings.taskPollMs * 20),
+    capacityRetryMs: 30_000 };
+  return registerController<VolumeRow, LoadedVolume, VolumeObservation, VolumeAction>(deps, {
     kind: volumeKind,
-    resyncEveryMs: settings.resyncEveryMs ?? 300_000,
+    table: 'cloud_pod_volumes',
+    load: async (id) => {
+      const row = await findVolume(db, id);
+      if (!row) return undefined;
+      const pod = await db.selectFrom('cloud_pods').select(['id', 'tenant_id', 'status', 'vmid', 'node', 'deletion_requested_at'])
+        .where('id', '=', row.pod_id).executeTakeFirstOrThrow();
+      return { row, pod };
+    },
+    observe: (loaded) => observeVolume(db, proxmox, loaded),
+    decide: (loaded, seen) => decideVolume(loaded, seen, timings),
+    act: (action, loaded, seen) => actOnVolume({ db, proxmox, timings }, action, loaded, seen),
+    failure: (error) => error instanceof ProxmoxError && error.retryable ? { type: 'Ready', status: 'False',
+      reason: error instanceof LockedError ? reasons.locked : reasons.proxmoxUnavailable, message: error.message } : null,
+    onPhaseChange: async (trx, row, next) => {
+      const ready = next.conditions.find((c) => c.type === 'Ready');
+      await recordAudit(trx, { actor: { type: 'controller', id: 'volume' }, category: 'volume', action: `volume.${next.status}`,
+        tenantId: row.tenant_id, podId: row.pod_id, details: { volume_id: row.id, from: row.status, to: next.status,
+          proxmox_volume_id: row.proxmox_volume_id, slot: row.slot, reason: ready?.reason ?? null, message: ready?.message ?? null } });
+    },
     listIds: allVolumeIds,
+    resyncEveryMs: settings.resyncEveryMs ?? 300_000,
+    maxSteps: 12,
     timeoutMs: 120_000,
-    reconcile: createVolumeReconciler({ db: deps.db, proxmox: deps.proxmox, logger: deps.logger, taskPollMs: settings.taskPollMs }),
   });
 }

@@ -4,6 +4,7 @@ import type { Database } from '../db/schema.ts';
 import type { JobEngine } from '../jobs/engine.ts';
 import type { Logger } from '../observability/logger.ts';
 import { errorReason, TerminalError, toError } from './errors.ts';
+import type { Kind } from './kind.ts';
 import type { Result } from './result.ts';
 
 export interface ReconcileContext {
@@ -31,10 +32,11 @@ export const reconcileKey = (kind: string, id: string): string => `${kind}:${id}
 
 /**
  * Asks for a reconcile of one object. Pass the transaction that changed its desired state: the request commits
- * with it (or not at all). Requests for a key already pending merge into one.
+ * with it (or not at all). Requests for a key already pending merge into one. A kind's handle knows its queue.
  */
-export function enqueueReconcile(engine: JobEngine, db: Kysely<Database>, kind: string, id: string,
+export function enqueueReconcile(engine: JobEngine, db: Kysely<Database>, kind: string | Kind, id: string,
   options: { runAt?: Date; queue?: string } = {}): Promise<unknown> {
+  if (typeof kind !== 'string') return kind.enqueue(engine, db, id, options.runAt ? { runAt: options.runAt } : {});
   return engine.enqueue(db, {
     queue: options.queue ?? 'cloudpods', type: `${kind}.reconcile`, key: reconcileKey(kind, id),
     payload: { id }, ...(options.runAt ? { runAt: options.runAt } : {}),

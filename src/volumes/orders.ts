@@ -5,6 +5,7 @@ import { assertOwnedBy, ownershipColumns, restApi, type FrontDoor } from '../fro
 import type { JobEngine } from '../jobs/engine.ts';
 import { recordAudit, type Actor } from '../observability/audit.ts';
 import { enqueueReconcile } from '../runtime/controller.ts';
+import { defineKind } from '../runtime/kind.ts';
 import type { CloudPodQuotasService } from '../tenancy/quotas.ts';
 import { findVolume, insertVolume, lockVolume, markVolumesDeleting, nameTaken, updateVolumeSpec } from './store.ts';
 
@@ -37,7 +38,7 @@ export interface NewVolumeOrder {
   attached?: boolean | undefined;
 }
 
-export const volumeKind = 'volume';
+export const volumeKind = defineKind('volume');
 
 const pendingCondition = (generation: number): Condition => ({
   type: 'Ready', status: 'False', reason: 'Pending', message: 'waiting for the controller',

@@ -70,6 +70,20 @@ export async function deleteVolumeRow(db: Db, id: string): Promise<void> {
   await db.deleteFrom('cloud_pod_volumes').where('id', '=', id).execute();
 }
 
+/** Another volume row naming the same disk (a volume id reissued by the storage to a newer volume), if any. */
+export async function otherVolumeNaming(db: Db, volid: string, exceptId: string): Promise<string | undefined> {
+  const other = await db.selectFrom('cloud_pod_volumes').select('id').where('proxmox_volume_id', '=', volid)
+    .where('id', '!=', exceptId).executeTakeFirst();
+  return other?.id;
+}
+
+/** Slots the pod's other volumes have recorded. */
+export async function slotsClaimedByOthers(db: Db, podId: string, exceptId: string): Promise<Set<string>> {
+  const rows = await db.selectFrom('cloud_pod_volumes').select('slot').where('pod_id', '=', podId)
+    .where('id', '!=', exceptId).where('slot', 'is not', null).execute();
+  return new Set(rows.map((r) => r.slot!));
+}
+
 /** Every volume's id, for the controller's resync. */
 export async function allVolumeIds(db: Db): Promise<string[]> {
   return (await db.selectFrom('cloud_pod_volumes').select('id').execute()).map((r) => r.id);

@@ -1,4 +1,4 @@
-import { parsePropertyString } from '../../src/proxmox/encoding/property-string.ts';
+import { parsePropertyString } from './encoding/property-string.ts';
 
 const diskBuses = /^(scsi|virtio|sata|ide)\d+$/;
 const units: Record<string, number> = { K: 1 / (1024 * 1024), M: 1 / 1024, G: 1, T: 1024 };

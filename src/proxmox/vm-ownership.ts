@@ -1,4 +1,4 @@
-import { parseTags } from '../../src/proxmox/encoding/tags.ts';
+import { parseTags } from './encoding/tags.ts';
 
 /**
  * How a VM is proven to be a pod's own before anything destructive happens: a tag set at configuration and a
