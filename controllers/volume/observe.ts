@@ -120,8 +120,8 @@ function podFacts(pod: PodOfVolume): PodFacts {
 
 /**
  * Reads only: the volume's task, its pod, the pod's VM as the volume sees it, whether the disk is on its storage
- * (when the VM no longer names it), and the storage's room when the disk must be made or grown. While a task runs
- * nothing else is looked at.
+ * (when the VM no longer names it), and the storage's room when the disk must be made or grown. While a task is
+ * recorded nothing else is looked at: the next step is about the task alone.
  */
 export async function observeVolume(db: Kysely<Database>, proxmox: ProxmoxClient, { row: volume, pod }: LoadedVolume)
   : Promise<VolumeObservation> {
@@ -129,7 +129,7 @@ export async function observeVolume(db: Kysely<Database>, proxmox: ProxmoxClient
   const deleting = volume.deletion_requested_at !== null;
   const facts = podFacts(pod);
   const nothingMore = { task, pod: facts, vm: noVm, stored: 'unknown' as const, room: null };
-  if (task?.state === 'running' || pod.vmid === null || pod.node === null || (!deleting && facts.state === 'waiting')) {
+  if (task !== null || pod.vmid === null || pod.node === null || (!deleting && facts.state === 'waiting')) {
     return nothingMore;
   }
   const vm = await observeVm(proxmox, {

@@ -1,7 +1,7 @@
 import type { VolumeRow } from '../../src/db/schema.ts';
 import { ProxmoxError, LockedError } from '../../src/proxmox/errors.ts';
 import type { ProxmoxClient } from '../../src/proxmox/client.ts';
-import { registerController, type Controller, type KitDeps } from '../../src/runtime/kit.ts';
+import { registerController, type Controller, type ControllerDefinition, type KitDeps } from '../../src/runtime/kit.ts';
 import { recordAudit } from '../../src/observability/audit.ts';
 import { volumeKind } from '../../src/volumes/orders.ts';
 import { allVolumeIds, findVolume } from '../../src/volumes/store.ts';
@@ -16,16 +16,21 @@ export interface VolumeControllerSettings {
 }
 
 /**
- * The volume controller: converges each volume to its spec on the pod's VM (allocate, attach, grow, detach, and on
+ * Registers the volume controller: it converges each volume to its spec on the pod's VM (allocate, attach, grow, detach, and on
  * deletion destroy the disk it proves its own). `volume.reconcile` on the `cloudpods` queue, and `volume.resync`
  * every 5 minutes by default. Register before `engine.start()`.
  */
 export function registerVolumeController(deps: KitDeps & { proxmox: ProxmoxClient }, settings: VolumeControllerSettings)
   : Controller {
-  const { db, proxmox } = deps;
+  return registerController(deps, volumeController(deps, settings));
+}
+
+/** The volume controller's definition (tests build it on a recording Proxmox client). */
+export function volumeController({ db, proxmox }: Pick<KitDeps, 'db'> & { proxmox: ProxmoxClient },
+  settings: VolumeControllerSettings): ControllerDefinition<VolumeRow, LoadedVolume, VolumeObservation, VolumeAction> {
   const timings: VolumeTimings = { taskPollMs: settings.taskPollMs, waitPollMs: Math.min(2_000, settings.taskPollMs * 20),
     capacityRetryMs: 30_000 };
-  return registerController<VolumeRow, LoadedVolume, VolumeObservation, VolumeAction>(deps, {
+  return {
     kind: volumeKind,
     table: 'cloud_pod_volumes',
     load: async (id) => {
@@ -50,5 +55,5 @@ export function registerVolumeController(deps: KitDeps & { proxmox: ProxmoxClien
     resyncEveryMs: settings.resyncEveryMs ?? 300_000,
     maxSteps: 12,
     timeoutMs: 120_000,
-  });
+  };
 }
