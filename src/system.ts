@@ -15,6 +15,7 @@ import { defineLifecycleEvents } from './pods/lifecycle.ts';
 import { defineHookDelivery } from './hooks/execute.ts';
 import type { ProxmoxClient } from './proxmox/client.ts';
 import { proxmoxClientFromConfig } from './proxmox/from-config.ts';
+import { ClusterLookup } from './proxmox/cluster-lookup.ts';
 import { registerDnsWork } from './dns/wire.ts';
 import { powerDnsFromConfig } from './powerdns/context.ts';
 import { startKubeFrontDoor, type KubeFrontDoor } from './kube/front-door.ts';
@@ -63,13 +64,16 @@ export async function startSystem({ config, logger, databaseUrl, events, proxmox
   // Controllers define their tasks before the engine starts working the queues.
   defineLifecycleEvents(jobs, db);
   defineHookDelivery(jobs, { db, settings, logger, scriptsDirectory: config.hooks.scriptsDirectory });
+  let cluster: ClusterLookup | null = null;
   if (proxmox) {
     // Reconciles mostly wait on Proxmox tasks, holding no database connection: many may run at once.
     jobs.defineQueue('cloudpods', { concurrency: 64 });
-    registerPodController({ engine: jobs, db, logger, registry: metrics.registry, proxmox }, {
+    const view = registerPodController({ engine: jobs, db, logger, registry: metrics.registry, proxmox }, {
       vmids: config.proxmox.vmids, clonesPerNode: config.proxmox.concurrency.clonesPerNode,
       taskPollMs: config.proxmox.taskPollIntervalMs, dns: pdns !== null,
     });
+    // Orders check names against the controller's view: one cluster/resources call shared for a few seconds.
+    cluster = new ClusterLookup(view, logger);
     registerVolumeController({ engine: jobs, db, logger, registry: metrics.registry, proxmox },
       { taskPollMs: config.proxmox.taskPollIntervalMs });
   } else {
@@ -77,7 +81,7 @@ export async function startSystem({ config, logger, databaseUrl, events, proxmox
   }
   await jobs.start();
   const quotas = new CloudPodQuotasService(db, settings);
-  const app = buildApp({ config, db, logger, metrics, settings, quotas, jobs, pdns,
+  const app = buildApp({ config, db, logger, metrics, settings, quotas, jobs, pdns, cluster,
     shippedMigrations: await shippedMigrationNames() });
   let http: HttpServer;
   try {
@@ -90,7 +94,7 @@ export async function startSystem({ config, logger, databaseUrl, events, proxmox
     throw error;
   }
   logger.info({ url: http.url }, 'API listening');
-  const kube = startKubeFrontDoor(config.kube, { db, engine: jobs, quotas, settings, pdns }, databaseUrl, logger);
+  const kube = startKubeFrontDoor(config.kube, { db, engine: jobs, quotas, cluster, settings, pdns }, databaseUrl, logger);
 
   let stopping: Promise<void> | undefined;
   return {

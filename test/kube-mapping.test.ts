@@ -59,6 +59,8 @@ test('refusals: reasons by error code; the transition time holds while the reaso
     ['validation_error', 'app_options.x: unknown option', 'SpecInvalid'], ['other', '', 'OrderRefused'],
   ];
   for (const [code, message, reason] of cases) assert.is(refusalReason(code, message), reason, code);
+  assert.is(refusalReason('validation_error', 'node: no node x', { fields: [], reason: 'NodeNotFound' }), 'NodeNotFound',
+    'the reason the order named wins');
   const first = refusedStatus(undefined, 1, 'QuotaExceeded', 'cpu', new Date('2026-01-01T00:00:00Z'));
   const again = refusedStatus(first, 1, 'QuotaExceeded', 'cpu', new Date('2026-01-02T00:00:00Z'));
   assert.is(statusDiffers(first, again), false, 'nothing to write the second time');

@@ -3,6 +3,7 @@ import type { Db } from '../db/database.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { JobEngine } from '../jobs/engine.ts';
 import type { PowerDns } from '../powerdns/context.ts';
+import type { ClusterLookup } from '../proxmox/cluster-lookup.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { SystemSettingsService } from '../settings/service.ts';
 import type { CloudPodQuotasService } from '../tenancy/quotas.ts';
@@ -20,6 +21,8 @@ export interface ApiDeps {
   jobs: JobEngine;
   /** PowerDNS, when configured: zone checks of DNS names. */
   pdns: PowerDns | null;
+  /** Proxmox, when configured: the controller's cached cluster view, for order-time checks of nodes, storages, VMs. */
+  cluster: ClusterLookup | null;
   /** Names of the migrations this build ships, for /readyz. */
   shippedMigrations: readonly string[];
 }

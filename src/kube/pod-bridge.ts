@@ -48,7 +48,7 @@ export async function syncCloudPod(deps: BridgeDeps, resource: any): Promise<voi
         doorOf(resource));
     } catch (error) {
       if (error instanceof AppError) {
-        await refuse(deps, resource, refusalReason(error.code, error.message), error.message);
+        await refuse(deps, resource, refusalReason(error.code, error.message, error.details), error.message);
         return;
       }
       throw error;

@@ -6,6 +6,8 @@ import { assertOwnedBy, ownershipColumns, restApi, type FrontDoor } from '../fro
 import type { JobEngine } from '../jobs/engine.ts';
 import { recordAudit, type Actor } from '../observability/audit.ts';
 import { publishLifecycleEvent } from './lifecycle.ts';
+import { assertNodeExists } from '../proxmox/cluster-checks.ts';
+import type { ClusterLookup } from '../proxmox/cluster-lookup.ts';
 import { enqueueReconcile } from '../runtime/controller.ts';
 import { TenantSuspendedError } from '../tenancy/errors.ts';
 import type { CloudPodQuotasService } from '../tenancy/quotas.ts';
@@ -18,6 +20,8 @@ export interface PodOrderDeps {
   db: Kysely<Database>;
   engine: JobEngine;
   quotas: CloudPodQuotasService;
+  /** The cluster as the controller last saw it, for names that must exist there; null without Proxmox. */
+  cluster: ClusterLookup | null;
 }
 
 /** A field of the order is wrong; `fields` names each, as the API's validation_error does. */
@@ -61,10 +65,12 @@ const pendingCondition = (generation: number): Condition => ({
 /**
  * Creates a pod in one transaction: template active and allowed by the tenant's plans, app options valid for its
  * stack, tenant active and within quota (one IPv4 address included), then the row, its audit entry and its
- * reconcile. Nothing is written when any check fails.
+ * reconcile. Nothing is written when any check fails. A requested node must exist in the cluster, checked first
+ * so no lock or connection is held while the cluster is read.
  */
 export async function createPod(deps: PodOrderDeps, order: NewPodOrder, actor: Actor, requestId?: string,
   door: FrontDoor = restApi): Promise<Pod> {
+  if (order.node) await assertNodeExists(deps.cluster, order.node);
   const id = await tenantOrders.run(order.tenantId, () => deps.db.transaction().execute(async (trx) => {
     const template = await findTemplate(trx, order.templateCode);
     if (!template || !template.is_active) {

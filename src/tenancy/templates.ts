@@ -1,6 +1,8 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { CloudPodTemplatesTable, Database, TemplateType } from '../db/schema.ts';
 import { recordAudit, type Actor } from '../observability/audit.ts';
+import { assertTemplateVm } from '../proxmox/cluster-checks.ts';
+import type { ClusterLookup } from '../proxmox/cluster-lookup.ts';
 import { PlanRequiredError } from './errors.ts';
 import { planCovers } from './plans.ts';
 import { isAppStack, stackOptionSchemas, type AppStack, type StackOptions } from './stacks.ts';
@@ -46,7 +48,13 @@ function toRow(fields: Partial<TemplateFields>) {
   return tags === undefined ? rest : { ...rest, tags: JSON.stringify(tags) };
 }
 
-export async function createTemplate(db: Kysely<Database>, fields: TemplateFields, actor: Actor): Promise<Template> {
+/**
+ * Stores a template. With the cluster at hand (the API's writes), `proxmox_template_vmid` must be a template VM of
+ * it (422 naming the field); the seed and tests that write catalogue rows directly pass none.
+ */
+export async function createTemplate(db: Kysely<Database>, fields: TemplateFields, actor: Actor,
+  cluster: ClusterLookup | null = null): Promise<Template> {
+  await assertTemplateVm(cluster, fields.proxmox_template_vmid);
   return db.transaction().execute(async (trx) => {
     const row = await trx.insertInto('cloud_pod_templates').values(toRow(fields) as TemplateFields & { tags?: string })
       .returningAll().executeTakeFirstOrThrow();
@@ -56,8 +64,10 @@ export async function createTemplate(db: Kysely<Database>, fields: TemplateField
   });
 }
 
+/** Changes a template; a new `proxmox_template_vmid` is checked as on creation. */
 export async function updateTemplate(db: Kysely<Database>, code: string, changes: Partial<Omit<TemplateFields, 'code'>>,
-  actor: Actor): Promise<Template | undefined> {
+  actor: Actor, cluster: ClusterLookup | null = null): Promise<Template | undefined> {
+  if (changes.proxmox_template_vmid !== undefined) await assertTemplateVm(cluster, changes.proxmox_template_vmid);
   return db.transaction().execute(async (trx) => {
     const row = await trx.updateTable('cloud_pod_templates').set({ ...toRow(changes), updated_at: sql`now()` })
       .where('code', '=', code).returningAll().executeTakeFirst();

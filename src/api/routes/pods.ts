@@ -56,9 +56,9 @@ const listQuery = z.strictObject({
 });
 
 /** CloudPods (spec and issue 7): desired state in, status out; the pod controller does the work. */
-export function podRoutes({ db, jobs, quotas, settings, pdns }: ApiDeps): Hono<AppEnv> {
+export function podRoutes({ db, jobs, quotas, settings, pdns, cluster }: ApiDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const deps: PodOrderDeps = { db, engine: jobs, quotas };
+  const deps: PodOrderDeps = { db, engine: jobs, quotas, cluster };
   const view = requirePermission('cloudpods.view');
   const manage = requirePermission('cloudpods.manage');
   /** Admins may act on any tenant's pod; everyone else only on their own (others are 404). */

@@ -40,9 +40,9 @@ function requireAnyPermission(...accepted: Permission[]): MiddlewareHandler<AppE
  * the volume controller creates, attaches, detaches, resizes and destroys the disks and reports status. A volume
  * from Kubernetes changes only there (the orders answer 409 managed_by_kubernetes); its status stays readable here.
  */
-export function volumeRoutes({ db, jobs, quotas }: ApiDeps): Hono<AppEnv> {
+export function volumeRoutes({ db, jobs, quotas, cluster }: ApiDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const deps: VolumeOrderDeps = { db, engine: jobs, quotas };
+  const deps: VolumeOrderDeps = { db, engine: jobs, quotas, cluster };
   const view = requirePermission('cloudpods.view');
   const manage = requireAnyPermission('cloudpods.volumes.manage', 'cloudpods.manage');
 
