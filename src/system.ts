@@ -3,6 +3,7 @@ import { listen, type HttpServer } from './api/server.ts';
 import type { Config } from './config.ts';
 import { openDatabase, type Db } from './db/database.ts';
 import { shippedMigrationNames } from './db/migrate.ts';
+import { ProcessPresence } from './db/presence.ts';
 import { defineMaintenance, JobEngine } from './jobs/index.ts';
 import type { SystemEventSink } from './observability/event-sink.ts';
 import type { Logger } from './observability/logger.ts';
@@ -53,6 +54,8 @@ export async function startSystem({ config, logger, databaseUrl, events, proxmox
     statementTimeoutMs: config.database.statementTimeoutMs,
     onPoolError: (error) => logger.warn({ err: error }, 'database connection lost; the pool will reconnect'),
   });
+  const presence = new ProcessPresence({ url: databaseUrl, logger });
+  await presence.start();
   const metrics = createMetrics();
   events?.attach(db, metrics.registry);
   const settings = new SystemSettingsService({ db, databaseUrl, logger, registry: metrics.registry });
@@ -81,7 +84,7 @@ export async function startSystem({ config, logger, databaseUrl, events, proxmox
   }
   await jobs.start();
   const quotas = new CloudPodQuotasService(db, settings);
-  const app = buildApp({ config, db, logger, metrics, settings, quotas, jobs, pdns, cluster,
+  const app = buildApp({ config, db, presence, logger, metrics, settings, quotas, jobs, pdns, cluster,
     shippedMigrations: await shippedMigrationNames() });
   let http: HttpServer;
   try {
@@ -89,6 +92,7 @@ export async function startSystem({ config, logger, databaseUrl, events, proxmox
   } catch (error) {
     await jobs.stop();
     await settings.stop();
+    await presence.stop();
     await events?.detach();
     await db.destroy();
     throw error;
@@ -112,6 +116,7 @@ export async function startSystem({ config, logger, databaseUrl, events, proxmox
         await jobs.stop(); // drain: in-flight jobs finish or are handed back
         await proxmox?.close();
         await settings.stop();
+        await presence.stop(); // after the HTTP server: in-flight requests kept their keys until they ended
         await events?.detach();
         await db.destroy();
       })();

@@ -149,6 +149,7 @@ const expectedColumns = {
   idempotency_keys: [
     'id uuid', 'scope text', 'key text', 'method text', 'path text', 'request_hash text', 'state text',
     'response_status integer null', 'response_body jsonb null', 'created_at timestamptz', 'expires_at timestamptz',
+    'owner_lock integer null', // 0016_idempotency_owner
   ],
 } as const satisfies ExpectedColumns;
 

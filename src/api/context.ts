@@ -1,5 +1,6 @@
 import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
+import type { ProcessPresence } from '../db/presence.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { JobEngine } from '../jobs/engine.ts';
 import type { PowerDns } from '../powerdns/context.ts';
@@ -13,6 +14,8 @@ import type { Principal } from './auth.ts';
 export interface ApiDeps {
   config: Config;
   db: Db;
+  /** This process's presence lock: idempotency keys in progress carry it. */
+  presence: ProcessPresence;
   logger: Logger;
   metrics: Metrics;
   settings: SystemSettingsService;

@@ -459,7 +459,7 @@ export interface CloudIpAllocationsTable {
 /** Migration 0004: first responses to POSTs with an Idempotency-Key. */
 export interface IdempotencyKeysTable {
   id: Generated<string>;
-  /** Who may replay: the tenant, or the token for platform tokens. */
+  /** Who may replay: `token:<id>`, the token that sent it (rows before migration 0016 may name a tenant). */
   scope: string;
   key: string;
   method: string;
@@ -470,6 +470,8 @@ export interface IdempotencyKeysTable {
   response_body: ColumnType<JsonValue | null, string | null, string | null>;
   created_at: TimestampDefaultNow;
   expires_at: TimestampDefaultNow;
+  /** Migration 0016: presence lock of the process answering it (src/db/presence.ts); null on older rows. */
+  owner_lock: number | null;
 }
 
 export interface Database {

@@ -5,6 +5,7 @@ import { recordsOfPod } from '../../dns/records.ts';
 import { recordView } from '../../dns/view.ts';
 import { canSeeTenant, principalOf, requirePermission } from '../auth.ts';
 import type { ApiDeps, AppEnv } from '../context.ts';
+import { idempotent } from '../idempotency.ts';
 import { notFound } from '../errors.ts';
 import { readJson, readParam } from '../validation.ts';
 
@@ -23,7 +24,7 @@ const createBody = z.strictObject({
  * DNS names of one pod (spec 8): the pod's own records and extra names in zones the platform serves. Writes are
  * desired state and 202 (src/dns/orders.ts): the dns-record controller makes PowerDNS serve them and reports status.
  */
-export function dnsRecordRoutes({ db, jobs, settings, pdns }: ApiDeps): Hono<AppEnv> {
+export function dnsRecordRoutes({ db, presence, jobs, settings, pdns }: ApiDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const orders = { db, engine: jobs, settings, pdns };
 
@@ -44,7 +45,7 @@ export function dnsRecordRoutes({ db, jobs, settings, pdns }: ApiDeps): Hono<App
     return c.json({ records: (await recordsOfPod(db, pod.id)).map(recordView) });
   });
 
-  app.post('/', requirePermission('cloudpods.manage'), async (c) => {
+  app.post('/', requirePermission('cloudpods.manage'), idempotent({ db, presence }), async (c) => {
     const pod = await podFromPath(c);
     const body = await readJson(c, createBody);
     const records = await createDnsRecords(orders, scopeOf(c), { podId: pod.id, ...body });

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { createPool, findPool, listAllocations, listPools, updatePool } from '../../tenancy/ip-pools.ts';
 import { principalOf, requireAdmin, requirePermission } from '../auth.ts';
 import type { ApiDeps, AppEnv } from '../context.ts';
+import { idempotent } from '../idempotency.ts';
 import { notFound, validationError, type FieldProblem } from '../errors.ts';
 import { readJson, readParam } from '../validation.ts';
 import { slugSchema } from './tenants.ts';
@@ -29,13 +30,13 @@ const patchBody = z.strictObject(mutable).partial()
   .refine((v) => Object.keys(v).length > 0, 'name at least one field to change');
 
 /** Address pools (admin scope and cloudpods.manage): pods on a node get addresses from a pool serving it. */
-export function ipPoolRoutes({ db }: ApiDeps): Hono<AppEnv> {
+export function ipPoolRoutes({ db, presence }: ApiDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use('*', requireAdmin(), requirePermission('cloudpods.manage'));
 
   app.get('/', async (c) => c.json({ pools: await listPools(db) }));
 
-  app.post('/', async (c) => {
+  app.post('/', idempotent({ db, presence }), async (c) => {
     const body = await readJson(c, createBody);
     const network = parseCidr(body.cidr)!;
     const problems: FieldProblem[] = (['gateway', 'range_start', 'range_end'] as const)

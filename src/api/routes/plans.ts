@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { createPlan, deletePlan, findPlan, listPlans, planInUse, updatePlan } from '../../tenancy/plans.ts';
 import { principalOf, requireAdmin, requirePermission } from '../auth.ts';
 import type { ApiDeps, AppEnv } from '../context.ts';
+import { idempotent } from '../idempotency.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { readJson, readQuery } from '../validation.ts';
 import { slugSchema } from './tenants.ts';
@@ -30,7 +31,7 @@ const patchBody = z.strictObject(planFields).partial()
   .refine((v) => Object.keys(v).length > 0, 'name at least one field to change');
 
 /** Resource plans (spec 3): everyone reads the active catalogue; admins with plans.manage change it. */
-export function planRoutes({ db }: ApiDeps): Hono<AppEnv> {
+export function planRoutes({ db, presence }: ApiDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const manage = [requireAdmin(), requirePermission('plans.manage')] as const;
   const seesInactive = (c: Parameters<typeof principalOf>[0]) => principalOf(c).isAdmin;
@@ -41,7 +42,7 @@ export function planRoutes({ db }: ApiDeps): Hono<AppEnv> {
     return c.json({ plans });
   });
 
-  app.post('/', ...manage, async (c) => {
+  app.post('/', ...manage, idempotent({ db, presence }), async (c) => {
     const body = await readJson(c, createBody);
     if (await findPlan(db, body.code)) {
       throw new ApiError(409, 'conflict', `a plan with code ${body.code} exists`, { field: 'code' });

@@ -8,6 +8,7 @@ import { platformServesZone, tenantMayUseZone } from '../../dns/zones.ts';
 import { findTenant } from '../../tenancy/tenants.ts';
 import { canSeeTenant, principalOf, requirePermission } from '../auth.ts';
 import type { ApiDeps, AppEnv } from '../context.ts';
+import { idempotent } from '../idempotency.ts';
 import { notFound, validationError } from '../errors.ts';
 import { offsetOf, paginationMeta, paginationQuery } from '../pagination.ts';
 import { tenantFromQuery } from '../tenant-scope.ts';
@@ -56,11 +57,12 @@ const listQuery = z.strictObject({
 });
 
 /** CloudPods (spec and issue 7): desired state in, status out; the pod controller does the work. */
-export function podRoutes({ db, jobs, quotas, settings, pdns, cluster }: ApiDeps): Hono<AppEnv> {
+export function podRoutes({ db, presence, jobs, quotas, settings, pdns, cluster }: ApiDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const deps: PodOrderDeps = { db, engine: jobs, quotas, cluster };
   const view = requirePermission('cloudpods.view');
   const manage = requirePermission('cloudpods.manage');
+  const replayable = idempotent({ db, presence });
   /** Admins may act on any tenant's pod; everyone else only on their own (others are 404). */
   const scope = (c: Context<AppEnv>) => (principalOf(c).isAdmin ? null : principalOf(c).tenantId ?? '-');
 
@@ -81,7 +83,7 @@ export function podRoutes({ db, jobs, quotas, settings, pdns, cluster }: ApiDeps
     return pod;
   }
 
-  app.post('/', manage, async (c) => {
+  app.post('/', manage, replayable, async (c) => {
     const body = await readJson(c, createBody);
     const principal = principalOf(c);
     const tenantId = principal.tenantId;
@@ -119,7 +121,7 @@ export function podRoutes({ db, jobs, quotas, settings, pdns, cluster }: ApiDeps
   });
 
   for (const action of ['start', 'stop', 'reboot'] as const) {
-    app.post(`/:id/actions/${action}`, manage, async (c) => {
+    app.post(`/:id/actions/${action}`, manage, replayable, async (c) => {
       const id = (await visiblePod(c)).id;
       const actor = principalOf(c).actor;
       const pod = action === 'reboot'

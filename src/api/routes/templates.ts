@@ -7,6 +7,7 @@ import { createTemplate, findTemplate, listTemplates, updateTemplate, type Templ
   from '../../tenancy/templates.ts';
 import { principalOf, requireAdmin, requirePermission } from '../auth.ts';
 import type { ApiDeps, AppEnv } from '../context.ts';
+import { idempotent } from '../idempotency.ts';
 import { ApiError, notFound, validationError } from '../errors.ts';
 import { readJson, readQuery } from '../validation.ts';
 
@@ -37,7 +38,7 @@ const patchBody = z.strictObject(templateFields).partial()
   .refine((v) => Object.keys(v).length > 0, 'name at least one field to change');
 
 /** Templates v2 (spec 4): everyone reads the active catalogue; admins with plans.manage curate it. */
-export function templateRoutes({ db, cluster }: ApiDeps): Hono<AppEnv> {
+export function templateRoutes({ db, presence, cluster }: ApiDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const manage = [requireAdmin(), requirePermission('plans.manage')] as const;
 
@@ -63,7 +64,7 @@ export function templateRoutes({ db, cluster }: ApiDeps): Hono<AppEnv> {
     return c.json({ template });
   });
 
-  app.post('/', ...manage, async (c) => {
+  app.post('/', ...manage, idempotent({ db, presence }), async (c) => {
     const body = await readJson(c, createBody);
     await checkPlan(body.minimum_plan_code);
     if (await findTemplate(db, body.code)) {

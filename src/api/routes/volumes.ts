@@ -6,6 +6,7 @@ import { findVolume, listVolumesOfPod } from '../../volumes/store.ts';
 import { volumeView } from '../../volumes/view.ts';
 import { canSeeTenant, principalOf, requirePermission } from '../auth.ts';
 import type { ApiDeps, AppEnv } from '../context.ts';
+import { idempotent } from '../idempotency.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { offsetOf, paginationMeta, paginationQuery } from '../pagination.ts';
 import { readJson, readParam, readQuery } from '../validation.ts';
@@ -40,11 +41,12 @@ function requireAnyPermission(...accepted: Permission[]): MiddlewareHandler<AppE
  * the volume controller creates, attaches, detaches, resizes and destroys the disks and reports status. A volume
  * from Kubernetes changes only there (the orders answer 409 managed_by_kubernetes); its status stays readable here.
  */
-export function volumeRoutes({ db, jobs, quotas, cluster }: ApiDeps): Hono<AppEnv> {
+export function volumeRoutes({ db, presence, jobs, quotas, cluster }: ApiDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const deps: VolumeOrderDeps = { db, engine: jobs, quotas, cluster };
   const view = requirePermission('cloudpods.view');
   const manage = requireAnyPermission('cloudpods.volumes.manage', 'cloudpods.manage');
+  const replayable = idempotent({ db, presence });
 
   /** The pod in the path, visible to the caller (another tenant's pod is 404). */
   async function podFromPath(c: Context<AppEnv>) {
@@ -78,7 +80,7 @@ export function volumeRoutes({ db, jobs, quotas, cluster }: ApiDeps): Hono<AppEn
     return c.json({ volume: volumeView(volume) });
   });
 
-  app.post('/', manage, async (c) => {
+  app.post('/', manage, replayable, async (c) => {
     const scope = await scopeOf(c);
     const body = await readJson(c, createBody);
     const volume = await createVolume(deps, scope, body);
@@ -86,14 +88,14 @@ export function volumeRoutes({ db, jobs, quotas, cluster }: ApiDeps): Hono<AppEn
   });
 
   for (const action of ['attach', 'detach'] as const) {
-    app.post(`/:id/${action}`, manage, async (c) => {
+    app.post(`/:id/${action}`, manage, replayable, async (c) => {
       const scope = await scopeOf(c);
       const volume = await setAttached(deps, scope, volumeId(c), action === 'attach');
       return c.json({ volume: volumeView(volume) }, 202);
     });
   }
 
-  app.post('/:id/resize', manage, async (c) => {
+  app.post('/:id/resize', manage, replayable, async (c) => {
     const scope = await scopeOf(c);
     const id = volumeId(c);
     const body = await readJson(c, resizeBody);
