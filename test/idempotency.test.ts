@@ -94,7 +94,7 @@ test('keys belong to their token: another token neither gets its replay nor is b
 test('every POST under /api honours the key after its guards, except answers holding a secret', () => {
   const { system, config, logger } = app;
   const api = buildApp({ config, db: system.db, presence: new ProcessPresence({ url: database.url, logger }), logger,
-    metrics: system.metrics, settings: system.settings, quotas: system.quotas, jobs: system.jobs, pdns: null,
+    metrics: system.metrics, settings: system.settings, quotas: system.quotas, jobs: system.jobs, pdns: null, cluster: null,
     shippedMigrations: [] });
   const matches = (pattern: string, path: string) => new RegExp(`^${pattern.replace(/\/\*$/, '(/.*)?')
     .replace(/:[^/]+/g, '[^/]+').replace(/\*/g, '.*')}$`).test(path);
