@@ -7,6 +7,7 @@ import { idempotent } from './idempotency.ts';
 import type { ApiDeps, AppEnv } from './context.ts';
 import { errorHandler, errorResponse, notFoundHandler } from './errors.ts';
 import { observeRequests } from './middleware/observe.ts';
+import { refuseUnsafeText } from './middleware/text-guard.ts';
 import { dnsRecordRoutes } from './routes/dns-records.ts';
 import { healthRoutes } from './routes/health.ts';
 import { hookRoutes } from './routes/hooks.ts';
@@ -38,6 +39,7 @@ export function buildApp(deps: ApiDeps): Hono<AppEnv> {
     onError: (c) => errorResponse(c, 413, 'payload_too_large', `request body exceeds ${limit} bytes`, { limit }),
   }));
   app.use('/api/*', authenticate(deps.db, deps.logger));
+  app.use('/api/*', refuseUnsafeText());
   // Answers that carry a secret (a new token, a hook's signing secret at creation and rotation) are never stored
   // for replay: a replay would hand the secret out again, before any permission check.
   const answersWithSecret = /^\/api\/(tokens|cloud-pods\/hooks(\/[^/]+\/rotate-secret)?)$/;
