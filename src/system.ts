@@ -30,6 +30,8 @@ export interface RunningSystem {
   /** The job engine, running the maintenance schedules; everything enqueues through it. */
   jobs: JobEngine;
   http: HttpServer;
+  /** The API as built (its routes, for tests that walk every one). */
+  api: ReturnType<typeof buildApp>;
   /** The Kubernetes front door, when a cluster is configured (only the Lease holder bridges). */
   kube: KubeFrontDoor | null;
   stop(): Promise<void>;
@@ -108,6 +110,7 @@ export async function startSystem({ config, logger, databaseUrl, events, proxmox
     quotas,
     jobs,
     http,
+    api: app,
     kube,
     stop() {
       stopping ??= (async () => {

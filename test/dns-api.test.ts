@@ -105,6 +105,9 @@ test('a name another tenant holds is refused; admins may use any served zone', a
     { type: 'system', id: 'test' });
   const refused = await app.request('POST', path(podId), { token: manage, body: { hostname: 'claimed', zone: forbiddenZone } });
   assert.is(refused.status, 409, JSON.stringify(refused.body));
+  // Only that the name is taken: not that another tenant exists, let alone which.
+  assert.equal([refused.body.error.code, refused.body.error.message], ['conflict', `claimed.${forbiddenZone} is already taken`]);
+  assert.not.match(JSON.stringify(refused.body), /tenant/i);
 });
 
 test.run();

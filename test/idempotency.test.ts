@@ -2,9 +2,7 @@ import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildApp } from '../src/api/app.ts';
 import { pruneIdempotencyKeys } from '../src/api/idempotency.ts';
-import { ProcessPresence } from '../src/db/presence.ts';
 import { freePort } from '../src/net/free-port.ts';
 import { subscribe } from '../src/tenancy/subscriptions.ts';
 import { startTestApp, type TestApp } from './support/app.ts';
@@ -92,10 +90,7 @@ test('keys belong to their token: another token neither gets its replay nor is b
 });
 
 test('every POST under /api honours the key after its guards, except answers holding a secret', () => {
-  const { system, config, logger } = app;
-  const api = buildApp({ config, db: system.db, presence: new ProcessPresence({ url: database.url, logger }), logger,
-    metrics: system.metrics, settings: system.settings, quotas: system.quotas, jobs: system.jobs, pdns: null, cluster: null,
-    shippedMigrations: [] });
+  const api = app.system.api;
   const matches = (pattern: string, path: string) => new RegExp(`^${pattern.replace(/\/\*$/, '(/.*)?')
     .replace(/:[^/]+/g, '[^/]+').replace(/\*/g, '.*')}$`).test(path);
   const guards = ['checkPermissions', 'checkAnyPermission', 'checkAdmin'];

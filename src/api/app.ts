@@ -6,6 +6,7 @@ import { authenticate } from './auth.ts';
 import type { ApiDeps, AppEnv } from './context.ts';
 import { errorHandler, errorResponse, notFoundHandler } from './errors.ts';
 import { observeRequests } from './middleware/observe.ts';
+import { refuseUnsafeText } from './middleware/text-guard.ts';
 import { dnsRecordRoutes } from './routes/dns-records.ts';
 import { healthRoutes } from './routes/health.ts';
 import { hookRoutes } from './routes/hooks.ts';
@@ -37,6 +38,7 @@ export function buildApp(deps: ApiDeps): Hono<AppEnv> {
     onError: (c) => errorResponse(c, 413, 'payload_too_large', `request body exceeds ${limit} bytes`, { limit }),
   }));
   app.use('/api/*', authenticate(deps.db, deps.logger));
+  app.use('/api/*', refuseUnsafeText());
   // Idempotency-Key is honoured by each POST route after its guards (src/api/idempotency.ts), not here.
 
   app.route('/', healthRoutes(deps));

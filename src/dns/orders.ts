@@ -8,8 +8,8 @@ import { findTenant } from '../tenancy/tenants.ts';
 import { recordAddress } from './addresses.ts';
 import { enqueueDnsReconciles, type Enqueuer } from './enqueue.ts';
 import { isWithinZone, parseHostname } from './names.ts';
-import { extraNameRows, findRecord, insertRecords, markForDeletion, nameClaimedByOthers, recordsOfPod,
-  recordsOfResource, updateSpec } from './records.ts';
+import { extraNameRows, findRecord, insertRecords, markForDeletion, nameClaimedByOthers, nameTakenMessage,
+  recordsOfPod, recordsOfResource, updateSpec } from './records.ts';
 import { platformServesZone, tenantMayUseZone, type ZoneSettings } from './zones.ts';
 
 /**
@@ -118,7 +118,7 @@ export async function createDnsRecords(deps: DnsOrderDeps, scope: DnsOrderScope,
       throw new AppError(409, 'conflict', `the pod has no ${family}address yet`);
     }
     if (await nameClaimedByOthers(trx, hostname, pod.tenant_id)) {
-      throw new AppError(409, 'conflict', `${hostname} is already used by another tenant`);
+      throw new AppError(409, 'conflict', nameTakenMessage(hostname));
     }
     const existing = (await recordsOfPod(trx, pod.id))
       .filter((r) => r.deletion_requested_at === null && r.hostname === hostname);
