@@ -166,12 +166,29 @@ test('a full storage is an error condition with the numbers; deleting the order 
   await waitForVolume(id, 'gone', (v) => v === null);
 });
 
-test('a storage that does not exist or holds no disks stops the order with a reason', async () => {
-  const created = await api('POST', base(), { name: 'isos', size_gb: 1, storage_pool: 'local' });
-  const volume = await waitForVolume(created.body.volume.id, 'in error', (v) => v?.status.phase === 'error');
-  assert.is(readyOf(volume).reason, 'StorageUnavailable');
-  assert.is((await api('DELETE', `${base()}/${created.body.volume.id}`)).status, 202);
-  await waitForVolume(created.body.volume.id, 'gone', (v) => v === null);
+test('a storage that stops holding VM disks after the order stops it with a reason', async () => {
+  // The order is checked against the cluster (a storage holding no disks is refused then); this is the storage
+  // reconfigured behind CloudPods' back afterwards, as `pvesm set templates --content iso` would.
+  const faults = platform.sim.sim.faults;
+  faults.setConfigLock(vmid, 'backup'); // the controller waits on the VM until the storage has changed
+  let id: string;
+  try {
+    const created = await api('POST', base(), { name: 'shared', size_gb: 1, storage_pool: 'templates' });
+    assert.is(created.status, 202, JSON.stringify(created.body));
+    id = created.body.volume.id;
+    await waitForVolume(id, 'waiting on the locked VM', (v) => readyOf(v)?.reason === 'Locked');
+    faults.setStorageContent('templates', ['iso']);
+    faults.setConfigLock(vmid, undefined);
+    const volume = await waitForVolume(id, 'in error', (v) => v?.status.phase === 'error');
+    assert.is(readyOf(volume).reason, 'StorageUnavailable');
+    assert.is(readyOf(volume).message, 'storage templates does not hold VM disks');
+    assert.is(volume.status.proxmox_volume_id, null, 'nothing was allocated');
+  } finally {
+    faults.setConfigLock(vmid, undefined);
+    faults.clear();
+  }
+  assert.is((await api('DELETE', `${base()}/${id}`)).status, 202);
+  await waitForVolume(id, 'gone', (v) => v === null);
 });
 
 test('deleting one volume destroys its disk and never touches another', async () => {

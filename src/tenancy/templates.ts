@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { CloudPodTemplatesTable, Database, TemplateType } from '../db/schema.ts';
 import { recordAudit, type Actor } from '../observability/audit.ts';
-import { assertTemplateVm } from '../proxmox/cluster-checks.ts';
+import { assertTemplateInCluster } from '../proxmox/cluster-checks.ts';
 import type { ClusterLookup } from '../proxmox/cluster-lookup.ts';
 import { PlanRequiredError } from './errors.ts';
 import { planCovers } from './plans.ts';
@@ -50,11 +50,13 @@ function toRow(fields: Partial<TemplateFields>) {
 
 /**
  * Stores a template. With the cluster at hand (the API's writes), `proxmox_template_vmid` must be a template VM of
- * it (422 naming the field); the seed and tests that write catalogue rows directly pass none.
+ * it, `default_node` a node and `storage_pool` a storage for VM disks on either (422 naming the field); the seed and
+ * tests that write catalogue rows directly pass none.
  */
 export async function createTemplate(db: Kysely<Database>, fields: TemplateFields, actor: Actor,
   cluster: ClusterLookup | null = null): Promise<Template> {
-  await assertTemplateVm(cluster, fields.proxmox_template_vmid);
+  const inCluster = { ...fields, default_node: fields.default_node ?? null };
+  await assertTemplateInCluster(cluster, inCluster, inCluster);
   return db.transaction().execute(async (trx) => {
     const row = await trx.insertInto('cloud_pod_templates').values(toRow(fields) as TemplateFields & { tags?: string })
       .returningAll().executeTakeFirstOrThrow();
@@ -64,10 +66,17 @@ export async function createTemplate(db: Kysely<Database>, fields: TemplateField
   });
 }
 
-/** Changes a template; a new `proxmox_template_vmid` is checked as on creation. */
+/** Changes a template; the cluster names it changes are checked as on creation, against the template changed. */
 export async function updateTemplate(db: Kysely<Database>, code: string, changes: Partial<Omit<TemplateFields, 'code'>>,
   actor: Actor, cluster: ClusterLookup | null = null): Promise<Template | undefined> {
-  if (changes.proxmox_template_vmid !== undefined) await assertTemplateVm(cluster, changes.proxmox_template_vmid);
+  const current = cluster && await findTemplate(db, code);
+  if (current) {
+    await assertTemplateInCluster(cluster, {
+      proxmox_template_vmid: changes.proxmox_template_vmid ?? current.proxmox_template_vmid,
+      default_node: changes.default_node === undefined ? current.default_node : changes.default_node,
+      storage_pool: changes.storage_pool ?? current.storage_pool,
+    }, changes);
+  }
   return db.transaction().execute(async (trx) => {
     const row = await trx.updateTable('cloud_pod_templates').set({ ...toRow(changes), updated_at: sql`now()` })
       .where('code', '=', code).returningAll().executeTakeFirst();

@@ -4,7 +4,7 @@ import { AppError } from '../errors.ts';
 import { assertOwnedBy, ownershipColumns, restApi, type FrontDoor } from '../front-door.ts';
 import type { JobEngine } from '../jobs/engine.ts';
 import { recordAudit, type Actor } from '../observability/audit.ts';
-import { assertStorageExists } from '../proxmox/cluster-checks.ts';
+import { assertDiskStorage } from '../proxmox/cluster-checks.ts';
 import type { ClusterLookup } from '../proxmox/cluster-lookup.ts';
 import { enqueueReconcile } from '../runtime/controller.ts';
 import type { CloudPodQuotasService } from '../tenancy/quotas.ts';
@@ -82,7 +82,7 @@ async function lockForChange(trx: Kysely<Database>, scope: VolumeScope, id: stri
 /**
  * Orders a new volume for a pod: the pod must be the tenant's and not being deleted, the name free on the pod and
  * the size within the tenant's disk quota, a storage named by the order on the pod's node (any node while it is not
- * placed). A pod still provisioning accepts it; the controller waits for the VM.
+ * placed) and holding VM disks there. A pod still provisioning accepts it; the controller waits for the VM.
  */
 export async function createVolume(deps: VolumeOrderDeps, scope: VolumeScope, order: NewVolumeOrder,
   door: FrontDoor = restApi): Promise<VolumeRow> {
@@ -93,7 +93,7 @@ export async function createVolume(deps: VolumeOrderDeps, scope: VolumeScope, or
       throw new AppError(409, 'conflict', `the pod already has a volume named ${order.name}`,
         { fields: [{ name: 'name', messages: ['a volume with this name exists on the pod'] }] });
     }
-    if (order.storage_pool !== undefined) await assertStorageExists(deps.cluster, order.storage_pool, pod.node);
+    if (order.storage_pool !== undefined) await assertDiskStorage(deps.cluster, order.storage_pool, pod.node);
     await deps.quotas.reserve(trx, pod.tenant_id, { disk_gb: order.size_gb });
     const storagePool = order.storage_pool ?? pod.template_storage;
     const attached = order.attached ?? true;
