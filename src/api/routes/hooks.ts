@@ -6,10 +6,9 @@ import { changeHook, createHook, deleteHook, maxTargetLength, rotateSigningSecre
   type HookScope } from '../../hooks/orders.ts';
 import { findHook, listHookDeliveries, listHooks } from '../../hooks/store.ts';
 import { deliveryView, hookView } from '../../hooks/view.ts';
-import { findTenant } from '../../tenancy/tenants.ts';
 import { canSeeTenant, principalOf, requirePermission } from '../auth.ts';
 import type { ApiDeps, AppEnv } from '../context.ts';
-import { notFound, validationError } from '../errors.ts';
+import { notFound } from '../errors.ts';
 import { offsetOf, paginationMeta, paginationQuery } from '../pagination.ts';
 import { tenantField, tenantFromQuery, tenantOfNewObject } from '../tenant-scope.ts';
 import { readJson, readParam, readQuery } from '../validation.ts';
