@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Condition, Database, PowerState } from '../db/schema.ts';
-import { isBareLabel, parseHostname } from '../dns/names.ts';
-import { NameRefusedError, resolveName, type ZoneSettings } from '../dns/zones.ts';
+import type { ZoneSettings } from '../dns/zones.ts';
 import { AppError } from '../errors.ts';
 import { assertOwnedBy, ownershipColumns, restApi, type FrontDoor } from '../front-door.ts';
 import type { JobEngine } from '../jobs/engine.ts';
@@ -13,8 +12,8 @@ import { enqueueReconcile } from '../runtime/controller.ts';
 import { TenantSuspendedError } from '../tenancy/errors.ts';
 import type { CloudPodQuotasService } from '../tenancy/quotas.ts';
 import { findTemplate, parseAppOptions, validateTemplateForTenant } from '../tenancy/templates.ts';
-import { findTenant } from '../tenancy/tenants.ts';
 import { KeyedMutex } from '../util/mutex.ts';
+import { askedName, podName } from './names.ts';
 import { findPod, lockPod, type Pod, type PodRow } from './store.ts';
 
 /** The writes of the pods' front doors (the REST API and the Kubernetes bridge): desired state plus its reconcile, atomically. */
@@ -61,36 +60,6 @@ export type { FrontDoor } from '../front-door.ts';
  * pooled connection each while they wait (the row lock still orders them across processes).
  */
 const tenantOrders = new KeyedMutex();
-
-type PodName = { hostname: string | null; zone: string | null };
-
-/**
- * The hostname and zone a pod holds, in row form, by the DNS names' rule (`resolveName`: a bare label is relative
- * to the zone, a dotted name lies inside it or, without a zone, goes in the longest usable served zone). With DNS
- * running the name gets records, so a zone named must be served and open to the tenant (`tenantId` null: an admin).
- */
-async function podName(deps: PodOrderDeps, tenantId: string | null, asked: PodName): Promise<PodName> {
-  if (!asked.hostname) {
-    if (!asked.zone) return { hostname: null, zone: null };
-    const zone = parseHostname(asked.zone);
-    if ('problem' in zone) throw new NameRefusedError('zone', zone.problem);
-    return { hostname: null, zone: zone.name };
-  }
-  const tenant = tenantId === null ? null : await findTenant(deps.db, tenantId);
-  if (tenant === undefined) throw new AppError(404, 'not_found', 'tenant not found');
-  return resolveName(deps.settings, deps.pdns, tenant, { hostname: asked.hostname, zone: asked.zone },
-    { checkZone: deps.pdns !== null });
-}
-
-/**
- * The name a change asks for: fields left out keep the pod's; a new bare label goes in the pod's zone, a new dotted
- * name given without a zone in the zone inferred for it.
- */
-function askedName(pod: PodName, change: PodChange): PodName {
-  const hostname = change.hostname !== undefined ? change.hostname : pod.hostname;
-  const inferZone = change.zone === undefined && !!change.hostname && !isBareLabel(change.hostname.replace(/\.$/, ''));
-  return { hostname, zone: inferZone ? null : change.zone !== undefined ? change.zone : pod.zone };
-}
 
 const pendingCondition = (generation: number): Condition => ({
   type: 'Ready', status: 'False', reason: 'Pending', message: 'waiting for the controller',
