@@ -191,6 +191,24 @@ test('a storage that stops holding VM disks after the order stops it with a reas
   await waitForVolume(id, 'gone', (v) => v === null);
 });
 
+test('platform tokens may name the pod\'s tenant when ordering a volume; any other tenant is 400 naming tenant', async () => {
+  const db = platform.database.db;
+  const admin = (await aToken(db, { admin: true, permissions: ['cloudpods.view', 'cloudpods.manage'] })).token;
+  const elsewhere = await aTenant(db, 'elsewhere');
+  const before = (await api('GET', base())).body.volumes.length;
+  for (const tenant of [elsewhere.slug, 'no-such-tenant']) {
+    const refused = await api('POST', base(), { tenant, name: 'misfiled', size_gb: 1 }, admin);
+    assert.is(refused.status, 400, JSON.stringify(refused.body));
+    assert.equal(refused.body.error.details.fields.map((f: any) => f.name), ['tenant']);
+  }
+  assert.is((await api('GET', base())).body.volumes.length, before, 'nothing written');
+  const created = await api('POST', base(), { tenant: platform.tenant.slug, name: 'by-admin', size_gb: 1 }, admin);
+  assert.is(created.status, 202, JSON.stringify(created.body));
+  await waitForVolume(created.body.volume.id, 'attached', converged('attached'));
+  assert.is((await api('DELETE', `${base()}/${created.body.volume.id}`, undefined, admin)).status, 202);
+  await waitForVolume(created.body.volume.id, 'gone', (v) => v === null);
+});
+
 test('deleting one volume destroys its disk and never touches another', async () => {
   const second = await api('POST', base(), { name: 'logs', size_gb: 3 });
   const other = await waitForVolume(second.body.volume.id, 'attached', converged('attached'));

@@ -16,7 +16,7 @@ import { placePod } from './place.ts';
 import { planPodStep, type PodFacts, type PodStep } from './plan.ts';
 import { terminalReasonOf, withConditions } from './status.ts';
 import { dnsRecordsRemoved, finishDelete, removeVolumes } from './teardown.ts';
-import { desiredConfigOf, noteNeedsReboot, podAddressesFrom, proveOwnership, recordAddresses } from './vm.ts';
+import { desiredConfigOf, followHostname, noteNeedsReboot, podAddressesFrom, proveOwnership, recordAddresses } from './vm.ts';
 import { writePodStatus } from './write-status.ts';
 
 export type { PodControllerOptions } from './context.ts';
@@ -223,6 +223,8 @@ export function createPodReconciler(options: PodControllerOptions) {
         case 'read-ips':
           return readIps(pod, observation, signal);
         case 'settled':
+          // A new generation may carry a new hostname: its records follow before the spec counts as observed.
+          if (!specObserved(pod)) await followHostname(ctx, pod.id);
           ready('True', pod.power_state === 'running' ? 'Active' : 'Stopped',
             pod.power_state === 'running' ? `running on ${pod.node} as VM ${pod.vmid}` : 'stopped as asked');
           updates.push({ type: 'Provisioned', status: 'True', reason: 'Provisioned', message: `VM ${pod.vmid} on ${pod.node}` });

@@ -7,12 +7,16 @@ import { canSeeTenant, principalOf, requirePermission } from '../auth.ts';
 import type { ApiDeps, AppEnv } from '../context.ts';
 import { idempotent } from '../idempotency.ts';
 import { notFound } from '../errors.ts';
+import { assertTenantOfPod, tenantField } from '../tenant-scope.ts';
 import { readJson, readParam } from '../validation.ts';
 
 const createBody = z.strictObject({
+  /** Platform tokens may name the pod's tenant, as in every create call. */
+  tenant: tenantField,
   /** A full name inside the zone, or a single label completed with it. */
   hostname: z.string().min(1, 'must not be empty').max(253, 'at most 253 characters'),
-  zone: z.string().min(1, 'must not be empty').max(253, 'at most 253 characters'),
+  /** Without one, a dotted hostname goes in the longest served zone the tenant may use that contains it. */
+  zone: z.string().min(1, 'must not be empty').max(253, 'at most 253 characters').optional(),
   /** Only the pod's IPv4 (A) or IPv6 (AAAA) addresses; default both. */
   type: z.enum(['A', 'AAAA'], { error: 'expected A or AAAA' }).optional(),
   ttl: z.number({ error: 'expected a number' }).int('expected a whole number').min(30, 'expected 30 or more')
@@ -47,7 +51,8 @@ export function dnsRecordRoutes({ db, presence, jobs, settings, pdns }: ApiDeps)
 
   app.post('/', requirePermission('cloudpods.manage'), idempotent({ db, presence }), async (c) => {
     const pod = await podFromPath(c);
-    const body = await readJson(c, createBody);
+    const { tenant, ...body } = await readJson(c, createBody);
+    await assertTenantOfPod(c, db, tenant, pod);
     const records = await createDnsRecords(orders, scopeOf(c), { podId: pod.id, ...body });
     return c.json({ records: records.map(recordView) }, 202);
   });

@@ -6,12 +6,11 @@ import { changeHook, createHook, deleteHook, maxTargetLength, rotateSigningSecre
   type HookScope } from '../../hooks/orders.ts';
 import { findHook, listHookDeliveries, listHooks } from '../../hooks/store.ts';
 import { deliveryView, hookView } from '../../hooks/view.ts';
-import { findTenant } from '../../tenancy/tenants.ts';
 import { canSeeTenant, principalOf, requirePermission } from '../auth.ts';
 import type { ApiDeps, AppEnv } from '../context.ts';
-import { notFound, validationError } from '../errors.ts';
+import { notFound } from '../errors.ts';
 import { offsetOf, paginationMeta, paginationQuery } from '../pagination.ts';
-import { tenantFromQuery } from '../tenant-scope.ts';
+import { tenantField, tenantFromQuery, tenantOfNewObject } from '../tenant-scope.ts';
 import { readJson, readParam, readQuery } from '../validation.ts';
 
 const name = z.string({ error: 'expected a string' }).min(1, 'must not be empty').max(100, 'at most 100 characters')
@@ -23,8 +22,7 @@ const target = z.string({ error: 'expected a string' }).min(1, 'must not be empt
 const isActive = z.boolean({ error: 'expected true or false' });
 
 const createBody = z.strictObject({
-  /** The tenant (id or slug) of the hook: required of platform tokens, otherwise the token's own. */
-  tenant: z.string().min(1, 'must not be empty').optional(),
+  tenant: tenantField,
   name, event, type, target,
   is_active: isActive.default(true),
   config: hookConfigSchema.default({}),
@@ -72,18 +70,6 @@ export function hookRoutes({ db }: ApiDeps): Hono<AppEnv> {
     return hook;
   }
 
-  /** The tenant a new hook is for: the one named (visible to the caller), else the token's own. */
-  async function tenantOfNewHook(c: Context<AppEnv>, named: string | undefined): Promise<string> {
-    const principal = principalOf(c);
-    if (named === undefined) {
-      if (principal.tenantId) return principal.tenantId;
-      throw validationError([{ name: 'tenant', messages: ['required with a platform token: the tenant (id or slug) the hook is for'] }]);
-    }
-    const tenant = await findTenant(db, named);
-    if (!tenant || !canSeeTenant(principal, tenant.id)) throw validationError([{ name: 'tenant', messages: ['no such tenant'] }]);
-    return tenant.id;
-  }
-
   app.get('/', view, async (c) => {
     const query = readQuery(c, listQuery);
     const principal = principalOf(c);
@@ -105,7 +91,7 @@ export function hookRoutes({ db }: ApiDeps): Hono<AppEnv> {
 
   app.post('/', manage, async (c) => {
     const { tenant, ...body } = await readJson(c, createBody);
-    const tenantId = await tenantOfNewHook(c, tenant);
+    const tenantId = (await tenantOfNewObject(c, db, tenant)).id;
     const principal = principalOf(c);
     const created = await createHook(db, { tenantId, ...body }, principal.actor, c.get('requestId'));
     return c.json({ hook: hookView(created.hook), signing_secret: created.signingSecret }, 201);

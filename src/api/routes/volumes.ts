@@ -9,6 +9,7 @@ import type { ApiDeps, AppEnv } from '../context.ts';
 import { idempotent } from '../idempotency.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { offsetOf, paginationMeta, paginationQuery } from '../pagination.ts';
+import { assertTenantOfPod, tenantField } from '../tenant-scope.ts';
 import { readJson, readParam, readQuery } from '../validation.ts';
 
 const label = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
@@ -18,7 +19,8 @@ const sizeGb = z.number({ error: 'expected a number' }).int('expected a whole nu
 /** A PVE storage identifier (pve-storage-id). */
 const storagePool = z.string().regex(/^[a-z][a-z0-9\-_.]*[a-z0-9]$/i, 'expected a Proxmox storage id').max(100);
 
-const createBody = z.strictObject({ name: label, size_gb: sizeGb, storage_pool: storagePool.optional() });
+/** Platform tokens may name the pod's tenant, as in every create call. */
+const createBody = z.strictObject({ tenant: tenantField, name: label, size_gb: sizeGb, storage_pool: storagePool.optional() });
 const resizeBody = z.strictObject({ size_gb: sizeGb });
 const listQuery = z.strictObject({
   ...paginationQuery,
@@ -82,7 +84,8 @@ export function volumeRoutes({ db, presence, jobs, quotas, cluster }: ApiDeps): 
 
   app.post('/', manage, replayable, async (c) => {
     const scope = await scopeOf(c);
-    const body = await readJson(c, createBody);
+    const { tenant, ...body } = await readJson(c, createBody);
+    await assertTenantOfPod(c, db, tenant, await podFromPath(c));
     const volume = await createVolume(deps, scope, body);
     return c.json({ volume: volumeView(volume) }, 202);
   });
