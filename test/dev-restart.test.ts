@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,11 +10,11 @@ import { ProxmoxClient } from '../src/proxmox/client.ts';
 import { noSnippetStore } from '../src/proxmox/snippets.ts';
 import { createHttpsTransport } from '../src/proxmox/transport/https-transport.ts';
 import { readSimState } from '../src/sim/proxmox/state-file.ts';
-import { GiveUp, waitFor } from './support/wait.ts';
+import { startDevProcess } from './support/dev-process.ts';
+import { waitFor } from './support/wait.ts';
 
 /** `cloudpods dev` as a user runs it, killed without warning and started again on the same data directory. */
 const test = suite('dev after a crash');
-const cli = new URL('../src/cli.ts', import.meta.url).pathname;
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'cloudpods-dev-crash-'));
 chmodSync(dataDir, 0o755);
 const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', LOG_LEVEL: 'warn', CLOUDPODS_DATA_DIR: dataDir,
@@ -22,15 +22,9 @@ const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', L
 const running: ChildProcess[] = [];
 
 async function startDev(): Promise<{ child: ChildProcess; dev: DevFile }> {
-  const child = spawn(process.execPath, [cli, 'dev'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group, so that whatever a failed run leaves (its PostgreSQL, pdns_server) can be ended with it.
+  const { child } = await startDevProcess(env, { detached: true });
   running.push(child);
-  let out = '';
-  child.stdout!.on('data', (d) => { out += d; });
-  child.stderr!.on('data', (d) => { out += d; });
-  await waitFor('dev to print its banner', () => {
-    if (child.exitCode !== null) throw new GiveUp(`dev exited with ${child.exitCode}: ${out}`);
-    return out;
-  }, (text) => text.includes('CloudPods dev is running'), { timeoutMs: 90_000 });
   return { child, dev: JSON.parse(readFileSync(path.join(dataDir, 'dev.json'), 'utf8')) as DevFile };
 }
 
@@ -81,6 +75,11 @@ test.after(async () => {
   for (const child of running) {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await exited(child);
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // the group is gone: nothing was left running
+    }
   }
   rmSync(dataDir, { recursive: true, force: true });
 });
