@@ -8,9 +8,10 @@ import { shippedMigrationNames } from '../src/db/migrate.ts';
 import { freePort } from '../src/net/free-port.ts';
 import { queryDns } from '../src/powerdns/dns-query.ts';
 import { startTestApp } from './support/app.ts';
+import { startDevProcess } from './support/dev-process.ts';
 import { aTenant } from './support/fixtures.ts';
 import { testDatabase, type TestDatabase } from './support/postgres.ts';
-import { GiveUp, waitFor } from './support/wait.ts';
+import { waitFor } from './support/wait.ts';
 
 const test = suite('the cloudpods command');
 const cli = new URL('../src/cli.ts', import.meta.url).pathname;
@@ -121,17 +122,7 @@ test('dev comes up with no configuration, prints tokens, writes dev.json, and ke
   const env = { ...baseEnv, CLOUDPODS_DATA_DIR: dataDir, CLOUDPODS_PORT: '0' };
   const devFile = path.join(dataDir, 'dev.json');
 
-  async function startDev() {
-    const child = spawn(process.execPath, [cli, 'dev'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout!.on('data', (d) => { out += d; });
-    child.stderr!.on('data', (d) => { out += d; });
-    await waitFor('dev to print its banner', () => {
-      if (child.exitCode !== null) throw new GiveUp(`dev exited with ${child.exitCode}: ${out}`);
-      return out;
-    }, (text) => text.includes('CloudPods dev is running'), { timeoutMs: 60_000 });
-    return { child, out: () => out };
-  }
+  const startDev = () => startDevProcess(env);
 
   const first = await startDev();
   let firstTokens: { adminToken: string; tenantToken: string };

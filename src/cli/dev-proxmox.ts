@@ -1,3 +1,5 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import type { Config } from '../config.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ProxmoxClient } from '../proxmox/client.ts';
@@ -25,14 +27,19 @@ export interface DevProxmox {
 /**
  * The Proxmox VE of `cloudpods dev`: the one configured (CLOUDPODS_PROXMOX_URL), or else the simulator with the
  * platform's three-node cluster, reached through the same client-from-configuration path as production (HTTPS
- * pinned by fingerprint, snippets over SSH with a pinned host key).
+ * pinned by fingerprint, snippets over SSH with a pinned host key). The simulated cluster lives under
+ * `<dataDir>/proxmox/` (its state file and the snippets directory), so a restart finds the pods' VMs again.
  */
 export async function startDevProxmox(config: Config, logger: Logger): Promise<DevProxmox> {
   if (config.proxmox.url) {
     const client = proxmoxClientFromConfig(config.proxmox, logger);
     return { client, info: { simulated: false, url: config.proxmox.url }, stop: async () => {} };
   }
-  const sim = await startProxmoxSimulator(platformCluster({ logger: logger.child({ service: 'sim' }) }));
+  const dir = path.resolve(config.dev.dataDir, 'proxmox');
+  const snippetsDir = path.join(dir, 'snippets');
+  mkdirSync(snippetsDir, { recursive: true });
+  const sim = await startProxmoxSimulator(platformCluster({ logger: logger.child({ service: 'sim' }),
+    stateFile: path.join(dir, 'state.json'), snippetsDir }));
   const client = simulatorClient(sim, config, logger);
   return {
     client,
