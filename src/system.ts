@@ -63,10 +63,11 @@ export async function startSystem({ config, logger, databaseUrl, events, proxmox
   // Controllers define their tasks before the engine starts working the queues.
   defineLifecycleEvents(jobs, db);
   defineHookDelivery(jobs, { db, settings, logger, scriptsDirectory: config.hooks.scriptsDirectory });
+  const quotas = new CloudPodQuotasService(db, settings);
   if (proxmox) {
     // Reconciles mostly wait on Proxmox tasks, holding no database connection: many may run at once.
     jobs.defineQueue('cloudpods', { concurrency: 64 });
-    registerPodController({ engine: jobs, db, logger, registry: metrics.registry, proxmox }, {
+    registerPodController({ engine: jobs, db, logger, registry: metrics.registry, proxmox, quotas }, {
       vmids: config.proxmox.vmids, clonesPerNode: config.proxmox.concurrency.clonesPerNode,
       taskPollMs: config.proxmox.taskPollIntervalMs, dns: pdns !== null,
     });
@@ -76,7 +77,6 @@ export async function startSystem({ config, logger, databaseUrl, events, proxmox
     logger.warn('no Proxmox VE configured (CLOUDPODS_PROXMOX_URL): pods are accepted but not provisioned');
   }
   await jobs.start();
-  const quotas = new CloudPodQuotasService(db, settings);
   const app = buildApp({ config, db, logger, metrics, settings, quotas, jobs, pdns,
     shippedMigrations: await shippedMigrationNames() });
   let http: HttpServer;
