@@ -78,9 +78,13 @@ export interface AllocationRequest {
 
 /**
  * Refuses an IPv4 address the tenant's quota has no room for (an admin may have lowered it since the order). The
- * tenant row is locked as orders lock it, so the tenant's allocations queue and each counts those before it.
+ * tenant row is locked as orders lock it, so the tenant's allocations queue and each counts those before it. The pod
+ * row is key-shared first (the new allocation's foreign key needs that anyway): orders lock a pod, then its tenant,
+ * so taking them in that order queues behind such an order instead of deadlocking with it.
  */
-async function assertIpv4Room(trx: Kysely<Database>, tenantId: string, limit: number): Promise<void> {
+async function assertIpv4Room(trx: Kysely<Database>, request: AllocationRequest, limit: number): Promise<void> {
+  const { podId, tenantId } = request;
+  await trx.selectFrom('cloud_pods').select('id').where('id', '=', podId).forKeyShare().execute();
   await trx.selectFrom('tenants').select('id').where('id', '=', tenantId).forUpdate().execute();
   const { held } = await trx.selectFrom('cloud_ip_allocations').select(sql<number>`count(*)::int`.as('held'))
     .where('tenant_id', '=', tenantId).where('family', '=', 4).executeTakeFirstOrThrow();
@@ -97,7 +101,7 @@ export async function allocateAddress(trx: Kysely<Database>, request: Allocation
   const held = await trx.selectFrom('cloud_ip_allocations').selectAll().where('pod_id', '=', request.podId)
     .where('family', '=', request.family).executeTakeFirst();
   if (held) return { ...held, address: plainAddress(held.address) };
-  if (request.family === 4 && request.ipv4Limit !== null) await assertIpv4Room(trx, request.tenantId, request.ipv4Limit);
+  if (request.family === 4 && request.ipv4Limit !== null) await assertIpv4Room(trx, request, request.ipv4Limit);
 
   let pools = trx.selectFrom('cloud_ip_pools').selectAll().where('family', '=', request.family)
     .where('is_active', '=', true).orderBy('name');

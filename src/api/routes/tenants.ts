@@ -16,7 +16,7 @@ const createBody = z.strictObject({
 });
 
 /** Tenants (admin scope); a tenant token may read its own. */
-export function tenantRoutes({ db }: ApiDeps): Hono<AppEnv> {
+export function tenantRoutes({ db, jobs, settings }: ApiDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.get('/', requireAdmin(), async (c) => {
@@ -36,7 +36,8 @@ export function tenantRoutes({ db }: ApiDeps): Hono<AppEnv> {
   for (const [action, status] of [['suspend', 'suspended'], ['unsuspend', 'active']] as const) {
     app.post(`/:tenantId/${action}`, requireAdmin(), async (c) => {
       const tenant = await tenantFromPath(c, db);
-      const updated = await setTenantStatus(db, tenant.id, status, principalOf(c).actor, c.get('requestId'));
+      const updated = await setTenantStatus({ db, engine: jobs, settings }, tenant.id, status, principalOf(c).actor,
+        c.get('requestId'));
       return c.json({ tenant: updated });
     });
   }
