@@ -69,11 +69,12 @@ export async function startSystem({ config, logger, databaseUrl, events, proxmox
   // Controllers define their tasks before the engine starts working the queues.
   defineLifecycleEvents(jobs, db);
   defineHookDelivery(jobs, { db, settings, logger, scriptsDirectory: config.hooks.scriptsDirectory });
+  const quotas = new CloudPodQuotasService(db, settings);
   let cluster: ClusterLookup | null = null;
   if (proxmox) {
     // Reconciles mostly wait on Proxmox tasks, holding no database connection: many may run at once.
     jobs.defineQueue('cloudpods', { concurrency: 64 });
-    const view = registerPodController({ engine: jobs, db, logger, registry: metrics.registry, proxmox }, {
+    const view = registerPodController({ engine: jobs, db, logger, registry: metrics.registry, proxmox, quotas }, {
       vmids: config.proxmox.vmids, clonesPerNode: config.proxmox.concurrency.clonesPerNode,
       taskPollMs: config.proxmox.taskPollIntervalMs, dns: pdns !== null,
     });
@@ -85,7 +86,6 @@ export async function startSystem({ config, logger, databaseUrl, events, proxmox
     logger.warn('no Proxmox VE configured (CLOUDPODS_PROXMOX_URL): pods are accepted but not provisioned');
   }
   await jobs.start();
-  const quotas = new CloudPodQuotasService(db, settings);
   const app = buildApp({ config, db, presence, logger, metrics, settings, quotas, jobs, pdns, cluster,
     shippedMigrations: await shippedMigrationNames() });
   let http: HttpServer;

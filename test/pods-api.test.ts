@@ -24,7 +24,8 @@ test.before(async () => {
   database = await testDatabase();
   app = await startTestApp({ databaseUrl: database.url });
   acme = await aTenant(database.db, 'acme');
-  const plan = await aPlan(database.db, { code: 'std', cpu_cores: 4, memory_mb: 8192, disk_gb: 100, ipv4_count: 4 });
+  const plan = await aPlan(database.db, { code: 'std', cpu_cores: 4, memory_mb: 8192, disk_gb: 100, ipv4_count: 4,
+    pods_count: 5 });
   await aPlan(database.db, { code: 'huge', cpu_cores: 64, memory_mb: 262144, disk_gb: 4000, ipv4_count: 16 });
   await subscribe(database.db, { tenantId: acme.id, planId: plan.id, quantity: 2 }, actor);
   await aTemplate(database.db, { code: 'ubuntu-24.04' });
@@ -36,8 +37,6 @@ test.before(async () => {
   globexToken = (await aToken(database.db, { tenant: await aTenant(database.db, 'globex'), permissions: [...permissions] }))
     .token;
   admin = (await aToken(database.db, { admin: true, permissions: ['cloudpods.view', 'cloudpods.manage'] })).token;
-  // Plans sell resources; the number of pods stays the platform's setting.
-  await app.system.settings.update({ 'cloudpods.quota.default_max_pods': 10 }, actor);
 });
 
 test.after(async () => {

@@ -99,6 +99,13 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     'Default quota: monthly bandwidth per tenant.'),
   whole('cloudpods', 'quota.default_max_ipv4', 1, 0, 100_000, 'addresses',
     'Default quota: public IPv4 addresses per tenant.'),
+  flag('cloudpods', 'suspension.power_off_pods', true,
+    'Suspending a tenant powers its running pods off; reinstating it starts exactly those again.'),
+  // Address pools (issue 14): the largest network an admin may create a pool for, as the shortest prefix length.
+  whole('cloudpods', 'ip_pools.largest_ipv4_prefix', 16, 1, 32, 'prefix length',
+    'Largest IPv4 pool: its network must be this prefix or longer (16: at most a /16, 65,536 addresses).'),
+  whole('cloudpods', 'ip_pools.largest_ipv6_prefix', 64, 1, 128, 'prefix length',
+    'Largest IPv6 pool: its network must be this prefix or longer (64: at most a /64).'),
 
   // Spec 1.4, namespace platform: branding shown on the admin pages.
   {

@@ -17,7 +17,7 @@ const createBody = z.strictObject({
 });
 
 /** Tenants (admin scope); a tenant token may read its own. */
-export function tenantRoutes({ db, presence }: ApiDeps): Hono<AppEnv> {
+export function tenantRoutes({ db, presence, jobs, settings }: ApiDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const replayable = idempotent({ db, presence });
 
@@ -38,7 +38,8 @@ export function tenantRoutes({ db, presence }: ApiDeps): Hono<AppEnv> {
   for (const [action, status] of [['suspend', 'suspended'], ['unsuspend', 'active']] as const) {
     app.post(`/:tenantId/${action}`, requireAdmin(), replayable, async (c) => {
       const tenant = await tenantFromPath(c, db);
-      const updated = await setTenantStatus(db, tenant.id, status, principalOf(c).actor, c.get('requestId'));
+      const updated = await setTenantStatus({ db, engine: jobs, settings }, tenant.id, status, principalOf(c).actor,
+        c.get('requestId'));
       return c.json({ tenant: updated });
     });
   }
