@@ -90,7 +90,8 @@ export async function startSystem({ config, logger, databaseUrl, events, proxmox
     throw error;
   }
   logger.info({ url: http.url }, 'API listening');
-  const kube = startKubeFrontDoor(config.kube, { db, engine: jobs, quotas, settings, pdns }, databaseUrl, logger);
+  const kube = startKubeFrontDoor(config.kube, { db, engine: jobs, quotas, settings, pdns,
+    scriptsDirectory: config.hooks.scriptsDirectory }, databaseUrl, logger);
 
   let stopping: Promise<void> | undefined;
   return {
