@@ -5,7 +5,7 @@ import { openDatabase, type Db } from './db/database.ts';
 import { shippedMigrationNames } from './db/migrate.ts';
 import { defineMaintenance, JobEngine } from './jobs/index.ts';
 import type { SystemEventSink } from './observability/event-sink.ts';
-import type { Logger } from './observability/logger.ts';
+import { componentLogger, type Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { SystemSettingsService } from './settings/service.ts';
 import { CloudPodQuotasService } from './tenancy/quotas.ts';
@@ -44,8 +44,15 @@ export interface SystemOptions {
   proxmox?: ProxmoxClient;
 }
 
+/**
+ * Each component logs through a logger of its own (`componentLogger`), so its lines and system events carry its
+ * name as `service`: api, jobs, scheduler, worker:<queue>, controller:<kind>, settings, kube, kube-bridge, proxmox,
+ * powerdns; the process's own lines (start, stop, migrations) are the root logger's.
+ */
 export async function startSystem({ config, logger, databaseUrl, events, proxmox = config.proxmox.url
-  ? proxmoxClientFromConfig(config.proxmox, logger) : undefined }: SystemOptions): Promise<RunningSystem> {
+  ? proxmoxClientFromConfig(config.proxmox, componentLogger(logger, 'proxmox')) : undefined }: SystemOptions)
+  : Promise<RunningSystem> {
+  const component = (name: string) => componentLogger(logger, name);
   const db = openDatabase({
     url: databaseUrl,
     poolMax: config.database.poolMax,
@@ -53,31 +60,35 @@ export async function startSystem({ config, logger, databaseUrl, events, proxmox
     onPoolError: (error) => logger.warn({ err: error }, 'database connection lost; the pool will reconnect'),
   });
   const metrics = createMetrics();
-  events?.attach(db, metrics.registry);
-  const settings = new SystemSettingsService({ db, databaseUrl, logger, registry: metrics.registry });
+  const settings = new SystemSettingsService({ db, databaseUrl, logger: component('settings'), registry: metrics.registry });
+  events?.attach(db, metrics.registry, settings);
   await settings.start();
   const jobs = new JobEngine({ db, databaseUrl, logger, settings, registry: metrics.registry });
   defineMaintenance(jobs, db, settings, logger);
-  const pdns = powerDnsFromConfig(config, logger);
-  if (pdns) await registerDnsWork({ engine: jobs, db, logger, settings, pdns, registry: metrics.registry });
+  const pdns = powerDnsFromConfig(config, component('powerdns'));
+  if (pdns) {
+    await registerDnsWork({ engine: jobs, db, logger: component('controller:dns-record'), settings, pdns,
+      registry: metrics.registry });
+  }
   // Controllers define their tasks before the engine starts working the queues.
   defineLifecycleEvents(jobs, db);
   defineHookDelivery(jobs, { db, settings, logger, scriptsDirectory: config.hooks.scriptsDirectory });
   if (proxmox) {
     // Reconciles mostly wait on Proxmox tasks, holding no database connection: many may run at once.
     jobs.defineQueue('cloudpods', { concurrency: 64 });
-    registerPodController({ engine: jobs, db, logger, registry: metrics.registry, proxmox }, {
+    registerPodController({ engine: jobs, db, logger: component('controller:pod'), registry: metrics.registry, proxmox }, {
       vmids: config.proxmox.vmids, clonesPerNode: config.proxmox.concurrency.clonesPerNode,
       taskPollMs: config.proxmox.taskPollIntervalMs, dns: pdns !== null,
     });
-    registerVolumeController({ engine: jobs, db, logger, registry: metrics.registry, proxmox },
+    registerVolumeController({ engine: jobs, db, logger: component('controller:volume'), registry: metrics.registry, proxmox },
       { taskPollMs: config.proxmox.taskPollIntervalMs });
   } else {
     logger.warn('no Proxmox VE configured (CLOUDPODS_PROXMOX_URL): pods are accepted but not provisioned');
   }
   await jobs.start();
   const quotas = new CloudPodQuotasService(db, settings);
-  const app = buildApp({ config, db, logger, metrics, settings, quotas, jobs, pdns,
+  const apiLogger = component('api');
+  const app = buildApp({ config, db, logger: apiLogger, metrics, settings, quotas, jobs, pdns,
     shippedMigrations: await shippedMigrationNames() });
   let http: HttpServer;
   try {
@@ -89,7 +100,7 @@ export async function startSystem({ config, logger, databaseUrl, events, proxmox
     await db.destroy();
     throw error;
   }
-  logger.info({ url: http.url }, 'API listening');
+  apiLogger.info({ event: true, url: http.url }, 'API listening');
   const kube = startKubeFrontDoor(config.kube, { db, engine: jobs, quotas, settings, pdns,
     scriptsDirectory: config.hooks.scriptsDirectory }, databaseUrl, logger);
 

@@ -1,5 +1,5 @@
 import type { Config } from '../config.ts';
-import type { Logger } from '../observability/logger.ts';
+import { componentLogger, type Logger } from '../observability/logger.ts';
 import type { ProxmoxClient } from '../proxmox/client.ts';
 import { proxmoxClientFromConfig } from '../proxmox/from-config.ts';
 import { platformCluster } from '../sim/proxmox/presets.ts';
@@ -28,12 +28,13 @@ export interface DevProxmox {
  * pinned by fingerprint, snippets over SSH with a pinned host key).
  */
 export async function startDevProxmox(config: Config, logger: Logger): Promise<DevProxmox> {
+  const proxmoxLogger = componentLogger(logger, 'proxmox');
   if (config.proxmox.url) {
-    const client = proxmoxClientFromConfig(config.proxmox, logger);
+    const client = proxmoxClientFromConfig(config.proxmox, proxmoxLogger);
     return { client, info: { simulated: false, url: config.proxmox.url }, stop: async () => {} };
   }
-  const sim = await startProxmoxSimulator(platformCluster({ logger: logger.child({ service: 'sim' }) }));
-  const client = simulatorClient(sim, config, logger);
+  const sim = await startProxmoxSimulator(platformCluster({ logger: componentLogger(logger, 'sim') }));
+  const client = simulatorClient(sim, config, proxmoxLogger);
   return {
     client,
     info: { simulated: true, url: sim.url, sshPort: sim.sshPort, tokenId: sim.token.id, tokenSecret: sim.token.secret,

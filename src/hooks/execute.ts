@@ -3,7 +3,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database, HookRow } from '../db/schema.ts';
 import type { JobEngine } from '../jobs/engine.ts';
 import type { RunningJob } from '../jobs/types.ts';
-import type { Logger } from '../observability/logger.ts';
+import { componentLogger, type Logger } from '../observability/logger.ts';
 import { setCondition, type ConditionUpdate } from '../runtime/conditions.ts';
 import { parseAllowedNetworks } from './address-guard.ts';
 import { hookConfigSchema, lastDeliveryCondition, type HookConfig } from './config.ts';
@@ -13,6 +13,7 @@ import { runScript } from './script-runner.ts';
 import { signatureHeaders } from './signing.ts';
 import { hookExecuteType, lifecycleQueue } from '../pods/lifecycle.ts';
 import { enqueueReconcile } from '../runtime/controller.ts';
+import { workerComponent } from '../jobs/worker.ts';
 
 /**
  * `hook.execute` (spec 9): one delivery of one lifecycle event to one hook, on the `webhooks` queue. It re-reads
@@ -64,7 +65,8 @@ export interface HookDeliveryOptions {
 const taskTimeoutMs = 90_000;
 
 export function defineHookDelivery(engine: JobEngine, options: HookDeliveryOptions): void {
-  const deps = { ...options, engine };
+  // Deliveries log as the webhooks queue's worker: that is where an admin looks for them.
+  const deps = { ...options, logger: componentLogger(options.logger, workerComponent(lifecycleQueue)), engine };
   engine.defineTask({
     queue: lifecycleQueue, type: hookExecuteType, timeoutMs: taskTimeoutMs,
     handler: (job, { signal }) => executeHook(deps, job, signal),

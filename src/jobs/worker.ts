@@ -10,6 +10,9 @@ import { claimJobs, type ClaimedRow } from './sql/claim.ts';
 import { releaseClaim, type RunEnd } from './sql/settle.ts';
 import { PermanentJobError, type RunningJob, type TaskDefinition } from './types.ts';
 
+/** The `service` a queue's worker logs under (system_events, the health page's filter). */
+export const workerComponent = (queue: string): string => `worker:${queue}`;
+
 /** Why a run's signal was aborted by the engine rather than by its handler. */
 export class JobTimeoutError extends Error {
   override name = 'JobTimeoutError';
