@@ -40,7 +40,7 @@ test.after(async () => {
   await fs.rm(scripts, { recursive: true, force: true });
 });
 
-const jobsOfHook = (hookId: string) => database.db.selectFrom('jobs').select(['status', 'attempts', 'last_error'])
+const jobsOfHook = (hookId: string) => database.db.selectFrom('jobs').select(['id', 'status', 'attempts', 'last_error'])
   .where('type', '=', 'hook.execute').where('payload', '@>', JSON.stringify({ hook_id: hookId }) as never).execute();
 
 test('an event reaches an https hook once, signed, with the envelope and the hook\'s headers', async () => {
@@ -101,6 +101,16 @@ test('the last failed attempt gives up: GivenUp, a warning naming hook, event an
     const everything = hooks.logLines.join('\n');
     assert.not.ok(everything.includes(hook.signing_secret), 'the signing secret is never logged');
     assert.not.ok(everything.includes('receiver-secret-value-42'), 'nor the hook\'s header values');
+
+    // The admin's health page gets that one warning: a tenant's broken endpoint is no error of the platform.
+    await waitFor('the engine to log the dead job', () => hooks.logLines.map((line) => JSON.parse(line))
+      .find((entry) => entry.jobId === job!.id && entry.msg.startsWith('job is dead')), (entry) => entry !== undefined);
+    await hooks.events.drain();
+    const events = await database.db.selectFrom('system_events').select(['service', 'level', 'message'])
+      .where((eb) => eb.or([eb(eb.ref('context', '->>').key('hookId'), '=', hook.id),
+        eb(eb.ref('context', '->>').key('jobId'), '=', String(job!.id))])).execute();
+    assert.equal(events.map((e) => [e.service, e.level, e.message]),
+      [['worker:webhooks', 'warn', 'hook delivery given up after its last attempt']]);
   } finally {
     await hooks.setSettings({ 'cloudpods.webhooks.max_attempts': null });
   }

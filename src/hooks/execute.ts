@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { sql, type Kysely } from 'kysely';
 import type { Database, HookRow } from '../db/schema.ts';
 import type { JobEngine } from '../jobs/engine.ts';
-import type { RunningJob } from '../jobs/types.ts';
+import { ReportedJobError, type RunningJob } from '../jobs/types.ts';
 import { componentLogger, type Logger } from '../observability/logger.ts';
 import { setCondition, type ConditionUpdate } from '../runtime/conditions.ts';
 import { parseAllowedNetworks } from './address-guard.ts';
@@ -20,7 +20,8 @@ import { workerComponent } from '../jobs/worker.ts';
  * the hook (gone, inactive or being deleted: nothing to do), delivers by type, and records the outcome on the row
  * as the `LastDelivery` condition. A failure throws, so the job engine retries it with backoff up to
  * `cloudpods.webhooks.max_attempts` (first delay `cloudpods.webhooks.initial_retry_delay_seconds`); the last
- * failure is logged as a warning (a system event). Only a blocking hook's delivery (`blocking` in the payload) is
+ * failure is logged as a warning (a system event), the only one: the tenant's endpoint failing is no error of the
+ * platform's, so the engine does not report the dead job again (ReportedJobError). Only a blocking hook's delivery (`blocking` in the payload) is
  * waited on, by the pod controller (src/hooks/gate.ts): when it ends (delivered, skipped, or given up) the pod's
  * reconcile is enqueued, so the controller looks again at once.
  */
@@ -34,8 +35,11 @@ export interface HookExecutePayload {
   blocking?: true;
 }
 
-/** A failed attempt, thrown for the engine's backoff: the job's last_error reads `HookDeliveryError: <reason>`. */
-export class HookDeliveryError extends Error {
+/**
+ * A failed attempt, thrown for the engine's backoff: the job's last_error reads `HookDeliveryError: <reason>`.
+ * Reported here already (LastDelivery, and the warning when given up), so its dead job is no error on the health page.
+ */
+export class HookDeliveryError extends ReportedJobError {
   override name = 'HookDeliveryError';
 }
 
