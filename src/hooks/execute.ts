@@ -99,7 +99,7 @@ async function executeHook(options: HookDeliveryOptions & { engine: JobEngine },
   const lastAttempt = job.attempt >= job.maxAttempts;
   const reason = outcome.ok ? '' : redact(outcome.reason, secretsOf(hook));
   const attempts = `attempt ${job.attempt} of ${job.maxAttempts}`;
-  await recordLastDelivery(db, hook.id, outcome.ok
+  await recordLastDelivery(db, hook, outcome.ok
     ? { type: lastDeliveryCondition, status: 'True', reason: 'Delivered',
       message: `${envelope.event} delivery ${envelope.id} delivered on ${attempts} (${outcome.detail})` }
     : { type: lastDeliveryCondition, status: 'False', reason: lastAttempt ? 'GivenUp' : 'DeliveryFailed',
@@ -154,15 +154,22 @@ function redact(text: string, secrets: readonly string[]): string {
   return secrets.reduce((out, secret) => out.split(secret).join('[redacted]'), text);
 }
 
-/** Sets LastDelivery on the hook's row, writing (and bumping updated_at) only when the conditions change. */
-async function recordLastDelivery(db: Kysely<Database>, hookId: string, update: ConditionUpdate): Promise<void> {
+/**
+ * Sets LastDelivery on the hook's row for the generation this delivery acted on (the spec it read), and
+ * observed_generation with it, as a controller's status write does for its objects; written (bumping updated_at)
+ * only when something changes. observed_generation never goes back: a slower delivery of an older spec finishing
+ * last still sets the condition, which is about the latest attempt.
+ */
+async function recordLastDelivery(db: Kysely<Database>, delivered: Pick<HookRow, 'id' | 'generation'>,
+  update: ConditionUpdate): Promise<void> {
   await db.transaction().execute(async (trx) => {
-    const row = await trx.selectFrom('cloud_pod_hooks').select(['conditions', 'generation']).where('id', '=', hookId)
-      .forUpdate().executeTakeFirst();
+    const row = await trx.selectFrom('cloud_pod_hooks').select(['conditions', 'observed_generation'])
+      .where('id', '=', delivered.id).forUpdate().executeTakeFirst();
     if (!row) return;
-    const conditions = setCondition(row.conditions, update, row.generation);
-    if (isDeepStrictEqual(conditions, row.conditions)) return;
-    await trx.updateTable('cloud_pod_hooks').set({ conditions: JSON.stringify(conditions), updated_at: sql`now()` })
-      .where('id', '=', hookId).execute();
+    const conditions = setCondition(row.conditions, update, delivered.generation);
+    const observedGeneration = Math.max(row.observed_generation, delivered.generation);
+    if (isDeepStrictEqual(conditions, row.conditions) && observedGeneration === row.observed_generation) return;
+    await trx.updateTable('cloud_pod_hooks').set({ conditions: JSON.stringify(conditions),
+      observed_generation: observedGeneration, updated_at: sql`now()` }).where('id', '=', delivered.id).execute();
   });
 }
