@@ -54,6 +54,18 @@ test('a component logger names its component once per line, also when made from 
     [['cloudpods', 1], ['api', 1], ['kube-bridge', 1]]);
 });
 
+test('a quieter output level keeps the info events for the sink, and only them', () => {
+  const lines: string[] = [];
+  const stored: string[] = [];
+  const sink = { write: (line: string) => { const event = toEvent(line); if (event) stored.push(event.message); } };
+  const logger = createLogger({ level: 'warn', destination: { write: (line: string) => { lines.push(line); } }, eventSink: sink });
+  logger.info('routine');
+  logger.info({ event: true }, 'job engine started');
+  logger.warn('disk almost full');
+  assert.equal(lines.map((line) => JSON.parse(line).msg), ['disk almost full']);
+  assert.equal(stored, ['job engine started', 'disk almost full']);
+});
+
 test('events of the running system land in system_events under the component that logged them', async () => {
   app.logger.info({ probe: 1 }, 'routine info');
   app.logger.info({ event: true, probe: 2 }, 'an info event');

@@ -67,7 +67,9 @@ export function createLogger({ level, service = 'cloudpods', destination, eventS
   };
   const output = destination ?? pino.destination(1);
   if (!eventSink || level === 'silent') return pino(options, output);
-  return pino(options, pino.multistream([{ level: level as pino.Level, stream: output },
+  // Events reach the sink whatever the output's level: a quieter stdout does not empty the health page.
+  const loggerLevel = pino.levels.values[level]! > pino.levels.values.info! ? 'info' : level;
+  return pino({ ...options, level: loggerLevel }, pino.multistream([{ level: level as pino.Level, stream: output },
     { level: 'info', stream: eventSink }]));
 }
 
