@@ -60,7 +60,8 @@ export async function startSystem({ config, logger, databaseUrl, events, proxmox
     onPoolError: (error) => logger.warn({ err: error }, 'database connection lost; the pool will reconnect'),
   });
   const metrics = createMetrics();
-  const settings = new SystemSettingsService({ db, databaseUrl, logger: component('settings'), registry: metrics.registry });
+  const settings = new SystemSettingsService({ db, databaseUrl, logger: component('settings'),
+    registry: metrics.registry });
   events?.attach(db, metrics.registry, settings);
   await settings.start();
   const jobs = new JobEngine({ db, databaseUrl, logger, settings, registry: metrics.registry });

@@ -21,9 +21,9 @@ import { workerComponent } from '../jobs/worker.ts';
  * as the `LastDelivery` condition. A failure throws, so the job engine retries it with backoff up to
  * `cloudpods.webhooks.max_attempts` (first delay `cloudpods.webhooks.initial_retry_delay_seconds`); the last
  * failure is logged as a warning (a system event), the only one: the tenant's endpoint failing is no error of the
- * platform's, so the engine does not report the dead job again (ReportedJobError). Only a blocking hook's delivery (`blocking` in the payload) is
- * waited on, by the pod controller (src/hooks/gate.ts): when it ends (delivered, skipped, or given up) the pod's
- * reconcile is enqueued, so the controller looks again at once.
+ * platform's, so the engine does not report the dead job again (ReportedJobError). Only a blocking hook's delivery
+ * (`blocking` in the payload) is waited on, by the pod controller (src/hooks/gate.ts): when it ends (delivered,
+ * skipped, or given up) the pod's reconcile is enqueued, so the controller looks again at once.
  */
 
 /** The `hook.execute` job's payload, written by the lifecycle fan-out (src/pods/lifecycle.ts). */

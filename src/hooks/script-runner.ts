@@ -53,7 +53,8 @@ export async function resolveScript(directory: string | undefined, name: string)
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     return { ok: false, reason: code === 'ENOENT'
-      ? `no script "${name}" is allow-listed: an admin places an executable file of that name in the scripts directory (hooks.scriptsDirectory)`
+      ? `no script "${name}" is allow-listed: an admin places an executable file of that name in the scripts `
+        + 'directory (hooks.scriptsDirectory)'
       : `script "${name}" cannot be read (${code})` };
   }
   const inside = path.relative(realDirectory, file);

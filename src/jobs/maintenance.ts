@@ -18,8 +18,8 @@ const daily = (minute: number) => ({ cron: `${minute} 3 * * *` });
  * Daily housekeeping: retention of finished jobs, the audit, system events and idempotency keys; expiry of
  * subscriptions past their end, and a check that every tenant's resource totals equal its subscriptions.
  */
-export function defineMaintenance(engine: JobEngine, db: Kysely<Database>, settings: NumberSettings, processLogger: Logger):
-  void {
+export function defineMaintenance(engine: JobEngine, db: Kysely<Database>, settings: NumberSettings,
+  processLogger: Logger): void {
   const logger = componentLogger(processLogger, workerComponent(queue));
   engine.defineQueue(queue, { concurrency: 1 });
   const tasks = [
