@@ -92,6 +92,9 @@ test('migrate applies everything once under its lock, then reports nothing to do
   const applied = [first!.out, second!.out].filter((o) => o.includes(`applied ${shipped.length} migration(s): ${shipped.join(', ')}`));
   const idle = [first!.out, second!.out].filter((o) => o.includes('schema is current: nothing to apply'));
   assert.equal([applied.length, idle.length], [1, 1], 'one replica applied every migration, the other waited and found none');
+  const events = await database.db.selectFrom('system_events').select(['service', 'level', 'message', 'context']).execute();
+  assert.equal(events, [{ service: 'cloudpods', level: 'info', message: 'migrations applied', context: { applied: shipped } }],
+    'one system event, from the replica that applied them');
   const again = run(['migrate'], { DATABASE_URL: database.url });
   assert.match(again.stdout, /schema is current: nothing to apply/);
   const status = run(['migrate', '--status'], { DATABASE_URL: database.url });
@@ -114,6 +117,11 @@ test('serve refuses a database behind this build, and --migrate brings it up rea
   } finally {
     assert.is(await stopProcess(child), 0, 'SIGTERM stops serve cleanly');
   }
+  // What the health page shows of it: each event under the component that logged it.
+  const events = (await database.db.selectFrom('system_events').select(['service', 'level', 'message'])
+    .where('level', '=', 'info').orderBy('id').execute()).map((e) => `${e.service} ${e.message}`);
+  assert.equal(events, ['cloudpods migrations applied', 'jobs job engine started', 'api API listening',
+    'cloudpods stopping', 'jobs job engine stopped']);
 });
 
 test('dev comes up with no configuration, prints tokens, writes dev.json, and keeps them across restarts', async () => {

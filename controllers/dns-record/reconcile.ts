@@ -62,7 +62,7 @@ export function createDnsReconciler(deps: DnsReconcilerDeps) {
         await recordAudit(db, { actor: controllerActor, category: 'dns', action: 'dns.drift_repaired',
           tenantId: row.tenant_id, podId: row.pod_id, details: { record_id: row.id, name: desired.name, type: desired.type,
             expected: desired.contents, found: found ? found.records.map((r) => r.content) : null } });
-        logger.info({ id: row.id, name: desired.name, type: desired.type }, 'DNS drift repaired');
+        logger.info({ event: true, id: row.id, name: desired.name, type: desired.type }, 'DNS drift repaired');
       }
     } else if (!plan.verify) {
       return { kind: 'served' };

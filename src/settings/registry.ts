@@ -78,6 +78,9 @@ export const settingDefinitions: readonly SettingDefinition[] = [
   whole('cloudpods', 'health.check_interval_seconds', 60, 10, 3600, 'seconds', 'How often pod health is checked.'),
   whole('cloudpods', 'audit.retention_days', 365, 1, 3650, 'days', 'Audit entries older than this are deleted.'),
   whole('cloudpods', 'events.retention_days', 30, 1, 3650, 'days', 'System events older than this are deleted.'),
+  whole('cloudpods', 'events.info_per_minute', 120, 0, 100_000, 'events',
+    'Info-level system events (start and stop, leadership, migrations, settings changes, heals) each process stores ' +
+    'per minute; beyond it they are dropped and counted, and one warning says so. Warnings and errors are always stored.'),
   whole('cloudpods', 'webhooks.max_attempts', 10, 1, 100, 'attempts',
     'Deliveries of one webhook before it is given up (dead).'),
   whole('cloudpods', 'webhooks.initial_retry_delay_seconds', 10, 1, 3600, 'seconds',

@@ -50,8 +50,9 @@ const pageQuery = z.strictObject(paginationQuery);
  * Writes are synchronous (no controller: the row is the hook). The signing secret is in the answers to a
  * creation and a rotation, and nowhere else. A hook from Kubernetes changes only there (409 managed_by_kubernetes).
  */
-export function hookRoutes({ db }: ApiDeps): Hono<AppEnv> {
+export function hookRoutes({ db, config }: ApiDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  const orders = { db, scriptsDirectory: config.hooks.scriptsDirectory };
   const view = requirePermission('cloudpods.view');
   const manage = requirePermission('hooks.manage');
 
@@ -93,14 +94,14 @@ export function hookRoutes({ db }: ApiDeps): Hono<AppEnv> {
     const { tenant, ...body } = await readJson(c, createBody);
     const tenantId = (await tenantOfNewObject(c, db, tenant)).id;
     const principal = principalOf(c);
-    const created = await createHook(db, { tenantId, ...body }, principal.actor, c.get('requestId'));
+    const created = await createHook(orders, { tenantId, ...body }, principal.actor, c.get('requestId'));
     return c.json({ hook: hookView(created.hook), signing_secret: created.signingSecret }, 201);
   });
 
   app.patch('/:id', manage, async (c) => {
     const id = (await visibleHook(c)).id;
     const body = await readJson(c, patchBody);
-    return c.json({ hook: hookView(await changeHook(db, scopeOf(c), id, body)) });
+    return c.json({ hook: hookView(await changeHook(orders, scopeOf(c), id, body)) });
   });
 
   app.delete('/:id', manage, async (c) => {
