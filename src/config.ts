@@ -196,7 +196,7 @@ export const configVariables: readonly ConfigVariable[] = [
     description: 'This installation\'s name in the ownership marker on its records; unique per installation sharing zones.' },
   { path: 'powerdns.requestTimeoutMs', env: 'CLOUDPODS_PDNS_REQUEST_TIMEOUT_MS',
     description: 'A PowerDNS API call without an answer after this long fails as transient.' },
-  { path: 'hooks.scriptsDirectory', env: 'CLOUDPODS_HOOK_SCRIPTS_DIR', defaultText: 'none: script hooks fail',
+  { path: 'hooks.scriptsDirectory', env: 'CLOUDPODS_HOOK_SCRIPTS_DIR', defaultText: 'none: script hooks are refused',
     description: 'Directory of the scripts that script hooks may run: a hook names one by file name, and only ' +
       'executable files directly in it (or links to files inside it) are run.' },
   { path: 'kube.enabled', env: 'CLOUDPODS_KUBE_ENABLED',

@@ -3,9 +3,10 @@ import { listen, type HttpServer } from './api/server.ts';
 import type { Config } from './config.ts';
 import { openDatabase, type Db } from './db/database.ts';
 import { shippedMigrationNames } from './db/migrate.ts';
+import { ProcessPresence } from './db/presence.ts';
 import { defineMaintenance, JobEngine } from './jobs/index.ts';
 import type { SystemEventSink } from './observability/event-sink.ts';
-import type { Logger } from './observability/logger.ts';
+import { componentLogger, type Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { SystemSettingsService } from './settings/service.ts';
 import { CloudPodQuotasService } from './tenancy/quotas.ts';
@@ -15,6 +16,7 @@ import { defineLifecycleEvents } from './pods/lifecycle.ts';
 import { defineHookDelivery } from './hooks/execute.ts';
 import type { ProxmoxClient } from './proxmox/client.ts';
 import { proxmoxClientFromConfig } from './proxmox/from-config.ts';
+import { ClusterLookup } from './proxmox/cluster-lookup.ts';
 import { registerDnsWork } from './dns/wire.ts';
 import { powerDnsFromConfig } from './powerdns/context.ts';
 import { startKubeFrontDoor, type KubeFrontDoor } from './kube/front-door.ts';
@@ -28,6 +30,8 @@ export interface RunningSystem {
   /** The job engine, running the maintenance schedules; everything enqueues through it. */
   jobs: JobEngine;
   http: HttpServer;
+  /** The API as built (its routes, for tests that walk every one). */
+  api: ReturnType<typeof buildApp>;
   /** The Kubernetes front door, when a cluster is configured (only the Lease holder bridges). */
   kube: KubeFrontDoor | null;
   stop(): Promise<void>;
@@ -44,40 +48,58 @@ export interface SystemOptions {
   proxmox?: ProxmoxClient;
 }
 
+/**
+ * Each component logs through a logger of its own (`componentLogger`), so its lines and system events carry its
+ * name as `service`: api, jobs, scheduler, worker:<queue>, controller:<kind>, settings, kube, kube-bridge, proxmox,
+ * powerdns; the process's own lines (start, stop, migrations) are the root logger's.
+ */
 export async function startSystem({ config, logger, databaseUrl, events, proxmox = config.proxmox.url
-  ? proxmoxClientFromConfig(config.proxmox, logger) : undefined }: SystemOptions): Promise<RunningSystem> {
+  ? proxmoxClientFromConfig(config.proxmox, componentLogger(logger, 'proxmox')) : undefined }: SystemOptions)
+  : Promise<RunningSystem> {
+  const component = (name: string) => componentLogger(logger, name);
   const db = openDatabase({
     url: databaseUrl,
     poolMax: config.database.poolMax,
     statementTimeoutMs: config.database.statementTimeoutMs,
     onPoolError: (error) => logger.warn({ err: error }, 'database connection lost; the pool will reconnect'),
   });
+  const presence = new ProcessPresence({ url: databaseUrl, logger });
+  await presence.start();
   const metrics = createMetrics();
-  events?.attach(db, metrics.registry);
-  const settings = new SystemSettingsService({ db, databaseUrl, logger, registry: metrics.registry });
+  const settings = new SystemSettingsService({ db, databaseUrl, logger: component('settings'),
+    registry: metrics.registry });
+  events?.attach(db, metrics.registry, settings);
   await settings.start();
   const jobs = new JobEngine({ db, databaseUrl, logger, settings, registry: metrics.registry });
   defineMaintenance(jobs, db, settings, logger);
-  const pdns = powerDnsFromConfig(config, logger);
-  if (pdns) await registerDnsWork({ engine: jobs, db, logger, settings, pdns, registry: metrics.registry });
+  const pdns = powerDnsFromConfig(config, component('powerdns'));
+  if (pdns) {
+    await registerDnsWork({ engine: jobs, db, logger: component('controller:dns-record'), settings, pdns,
+      registry: metrics.registry });
+  }
   // Controllers define their tasks before the engine starts working the queues.
   defineLifecycleEvents(jobs, db);
   defineHookDelivery(jobs, { db, settings, logger, scriptsDirectory: config.hooks.scriptsDirectory });
+  const quotas = new CloudPodQuotasService(db, settings);
+  let cluster: ClusterLookup | null = null;
   if (proxmox) {
     // Reconciles mostly wait on Proxmox tasks, holding no database connection: many may run at once.
     jobs.defineQueue('cloudpods', { concurrency: 64 });
-    registerPodController({ engine: jobs, db, logger, registry: metrics.registry, proxmox }, {
+    const view = registerPodController({ engine: jobs, db, logger: component('controller:pod'), registry: metrics.registry,
+      proxmox, quotas }, {
       vmids: config.proxmox.vmids, clonesPerNode: config.proxmox.concurrency.clonesPerNode,
       taskPollMs: config.proxmox.taskPollIntervalMs, dns: pdns !== null,
     });
-    registerVolumeController({ engine: jobs, db, logger, registry: metrics.registry, proxmox },
+    // Orders check names against the controller's view: one cluster/resources call shared for a few seconds.
+    cluster = new ClusterLookup(view, component('proxmox'));
+    registerVolumeController({ engine: jobs, db, logger: component('controller:volume'), registry: metrics.registry, proxmox },
       { taskPollMs: config.proxmox.taskPollIntervalMs });
   } else {
     logger.warn('no Proxmox VE configured (CLOUDPODS_PROXMOX_URL): pods are accepted but not provisioned');
   }
   await jobs.start();
-  const quotas = new CloudPodQuotasService(db, settings);
-  const app = buildApp({ config, db, logger, metrics, settings, quotas, jobs, pdns,
+  const apiLogger = component('api');
+  const app = buildApp({ config, db, presence, logger: apiLogger, metrics, settings, quotas, jobs, pdns, cluster,
     shippedMigrations: await shippedMigrationNames() });
   let http: HttpServer;
   try {
@@ -85,12 +107,14 @@ export async function startSystem({ config, logger, databaseUrl, events, proxmox
   } catch (error) {
     await jobs.stop();
     await settings.stop();
+    await presence.stop();
     await events?.detach();
     await db.destroy();
     throw error;
   }
-  logger.info({ url: http.url }, 'API listening');
-  const kube = startKubeFrontDoor(config.kube, { db, engine: jobs, quotas, settings, pdns }, databaseUrl, logger);
+  apiLogger.info({ event: true, url: http.url }, 'API listening');
+  const kube = startKubeFrontDoor(config.kube, { db, engine: jobs, quotas, cluster, settings, pdns,
+    scriptsDirectory: config.hooks.scriptsDirectory }, databaseUrl, logger);
 
   let stopping: Promise<void> | undefined;
   return {
@@ -100,6 +124,7 @@ export async function startSystem({ config, logger, databaseUrl, events, proxmox
     quotas,
     jobs,
     http,
+    api: app,
     kube,
     stop() {
       stopping ??= (async () => {
@@ -108,6 +133,7 @@ export async function startSystem({ config, logger, databaseUrl, events, proxmox
         await jobs.stop(); // drain: in-flight jobs finish or are handed back
         await proxmox?.close();
         await settings.stop();
+        await presence.stop(); // after the HTTP server: in-flight requests kept their keys until they ended
         await events?.detach();
         await db.destroy();
       })();

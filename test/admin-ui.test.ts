@@ -82,8 +82,9 @@ test('a bad value shows its validation error next to the field and nothing is sa
 test('the health page lists recent system events and filters them', async () => {
   app.logger.warn({ node: 'pve2' }, 'storage local-lvm is 93% full');
   app.logger.error('clone of template 9000 failed');
-  await waitFor('both events stored', async () => (await database.db.selectFrom('system_events').select('id').execute())
-    .length, (n) => n >= 2);
+  await waitFor('both events stored', async () => (await database.db.selectFrom('system_events').select('id')
+    .where('message', 'in', ['storage local-lvm is 93% full', 'clone of template 9000 failed']).execute()).length,
+  (n) => n === 2);
   await page.goto(`${app.url}/admin/health`);
   const rows = await page.locator('tbody tr').allTextContents();
   assert.ok(rows.some((r) => r.includes('storage local-lvm is 93% full')), rows.join('\n'));

@@ -131,6 +131,66 @@ test('a tenant creates tokens for itself; the secret is shown once and works', a
   assert.is(shown.body.secret, undefined);
 });
 
+test('a token creates tokens that expire no later than itself', async () => {
+  const expiresAt = new Date(Date.now() + 3_600_000);
+  const { token: shortLived } = await aToken(database.db, { tenant: acme, permissions: ['cloudpods.view'], expiresAt });
+  const create = (body: Record<string, unknown>) =>
+    app.request('POST', '/api/tokens', { token: shortLived, body: { permissions: ['cloudpods.view'], ...body } });
+
+  const inherited = await create({ name: 'no expiry asked' });
+  assert.is(inherited.status, 201);
+  assert.is(new Date(inherited.body.token.expires_at).getTime(), expiresAt.getTime(), 'expires with its issuer');
+  const shorter = await create({ name: 'half an hour', expires_in: '30m' });
+  assert.is(shorter.status, 201);
+  assert.ok(Math.abs(new Date(shorter.body.token.expires_at).getTime() - (Date.now() + 1_800_000)) < 60_000);
+
+  const longer = await create({ name: 'outlives me', expires_in: '30d' });
+  assert.is(longer.status, 403);
+  assert.is(longer.body.error.code, 'forbidden');
+  assert.match(longer.body.error.message, /expires_in must end by/);
+  assert.is(longer.body.error.details.field, 'expires_in');
+  assert.is(longer.body.error.details.latest_expires_at, expiresAt.toISOString());
+  const written = await database.db.selectFrom('api_tokens').select('id').where('name', '=', 'outlives me').execute();
+  assert.equal(written, [], 'nothing is written');
+
+  const permanent = await app.request('POST', '/api/tokens', { token: acmeToken, body: { name: 'forever' } });
+  assert.is(permanent.body.token.expires_at, null, 'a token without expiry still issues tokens without one');
+});
+
+test('a token lists and revokes only tokens whose permissions and admin scope it holds; any token revokes itself', async () => {
+  const strong = await aToken(database.db, { tenant: acme, name: 'automation',
+    permissions: ['cloudpods.view', 'cloudpods.manage'] });
+  const tenantAdmin = await aToken(database.db, { tenant: acme, name: 'tenant admin', admin: true,
+    permissions: ['cloudpods.view', 'cloudpods.manage'] });
+  const readOnly = await aToken(database.db, { tenant: acme, name: 'read only', permissions: ['cloudpods.view'] });
+  const powerless = await aToken(database.db, { tenant: acme, name: 'powerless' });
+  const ids = async (token: string) =>
+    ((await app.request('GET', '/api/tokens?per_page=100', { token })).body.tokens as any[]).map((t) => t.id);
+
+  const seenByReadOnly = await ids(readOnly.token);
+  assert.ok(seenByReadOnly.includes(readOnly.record.id) && seenByReadOnly.includes(powerless.record.id));
+  assert.not.ok(seenByReadOnly.includes(strong.record.id), 'a stronger token is not listed');
+  assert.not.ok(seenByReadOnly.includes(tenantAdmin.record.id));
+  const seenByPowerless = (await app.request('GET', '/api/tokens?per_page=100', { token: powerless.token })).body.tokens;
+  assert.ok(seenByPowerless.some((t: any) => t.id === powerless.record.id));
+  assert.ok(seenByPowerless.every((t: any) => t.permissions.length === 0 && !t.is_admin),
+    'a token without permissions sees only tokens without any');
+  assert.ok((await ids(strong.token)).includes(readOnly.record.id));
+  assert.not.ok((await ids(strong.token)).includes(tenantAdmin.record.id), 'admin scope must be held too');
+
+  for (const [caller, target] of [[readOnly, strong], [powerless, readOnly], [strong, tenantAdmin]] as const) {
+    const shown = await app.request('GET', `/api/tokens/${target.record.id}`, { token: caller.token });
+    const revoked = await app.request('DELETE', `/api/tokens/${target.record.id}`, { token: caller.token });
+    assert.equal([shown.status, revoked.status], [404, 404], `${caller.record.name} on ${target.record.name}`);
+    assert.is((await app.request('GET', '/api/me', { token: target.token })).status, 200, 'still works');
+  }
+
+  assert.is((await app.request('DELETE', `/api/tokens/${powerless.record.id}`, { token: powerless.token })).status, 204);
+  assert.is((await app.request('GET', '/api/me', { token: powerless.token })).status, 401, 'revoked itself');
+  assert.is((await app.request('DELETE', `/api/tokens/${readOnly.record.id}`, { token: strong.token })).status, 204);
+  assert.is((await app.request('DELETE', `/api/tokens/${strong.record.id}`, { token: tenantAdmin.token })).status, 204);
+});
+
 test("another tenant's objects answer 404, never 403", async () => {
   const { record } = await aToken(database.db, { tenant: globex, name: 'globex token' });
   for (const [method, path] of [['GET', `/api/tokens/${record.id}`], ['DELETE', `/api/tokens/${record.id}`],

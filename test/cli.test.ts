@@ -8,9 +8,10 @@ import { shippedMigrationNames } from '../src/db/migrate.ts';
 import { freePort } from '../src/net/free-port.ts';
 import { queryDns } from '../src/powerdns/dns-query.ts';
 import { startTestApp } from './support/app.ts';
+import { startDevProcess } from './support/dev-process.ts';
 import { aTenant } from './support/fixtures.ts';
 import { testDatabase, type TestDatabase } from './support/postgres.ts';
-import { GiveUp, waitFor } from './support/wait.ts';
+import { waitFor } from './support/wait.ts';
 
 const test = suite('the cloudpods command');
 const cli = new URL('../src/cli.ts', import.meta.url).pathname;
@@ -91,6 +92,9 @@ test('migrate applies everything once under its lock, then reports nothing to do
   const applied = [first!.out, second!.out].filter((o) => o.includes(`applied ${shipped.length} migration(s): ${shipped.join(', ')}`));
   const idle = [first!.out, second!.out].filter((o) => o.includes('schema is current: nothing to apply'));
   assert.equal([applied.length, idle.length], [1, 1], 'one replica applied every migration, the other waited and found none');
+  const events = await database.db.selectFrom('system_events').select(['service', 'level', 'message', 'context']).execute();
+  assert.equal(events, [{ service: 'cloudpods', level: 'info', message: 'migrations applied', context: { applied: shipped } }],
+    'one system event, from the replica that applied them');
   const again = run(['migrate'], { DATABASE_URL: database.url });
   assert.match(again.stdout, /schema is current: nothing to apply/);
   const status = run(['migrate', '--status'], { DATABASE_URL: database.url });
@@ -113,6 +117,11 @@ test('serve refuses a database behind this build, and --migrate brings it up rea
   } finally {
     assert.is(await stopProcess(child), 0, 'SIGTERM stops serve cleanly');
   }
+  // What the health page shows of it: each event under the component that logged it.
+  const events = (await database.db.selectFrom('system_events').select(['service', 'level', 'message'])
+    .where('level', '=', 'info').orderBy('id').execute()).map((e) => `${e.service} ${e.message}`);
+  assert.equal(events, ['cloudpods migrations applied', 'jobs job engine started', 'api API listening',
+    'cloudpods stopping', 'jobs job engine stopped']);
 });
 
 test('dev comes up with no configuration, prints tokens, writes dev.json, and keeps them across restarts', async () => {
@@ -121,17 +130,7 @@ test('dev comes up with no configuration, prints tokens, writes dev.json, and ke
   const env = { ...baseEnv, CLOUDPODS_DATA_DIR: dataDir, CLOUDPODS_PORT: '0' };
   const devFile = path.join(dataDir, 'dev.json');
 
-  async function startDev() {
-    const child = spawn(process.execPath, [cli, 'dev'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout!.on('data', (d) => { out += d; });
-    child.stderr!.on('data', (d) => { out += d; });
-    await waitFor('dev to print its banner', () => {
-      if (child.exitCode !== null) throw new GiveUp(`dev exited with ${child.exitCode}: ${out}`);
-      return out;
-    }, (text) => text.includes('CloudPods dev is running'), { timeoutMs: 60_000 });
-    return { child, out: () => out };
-  }
+  const startDev = () => startDevProcess(env);
 
   const first = await startDev();
   let firstTokens: { adminToken: string; tenantToken: string };

@@ -15,6 +15,7 @@ let database: TestDatabase;
 let pdns: TestPowerDns;
 let app: TestApp;
 let tenant: Tenant;
+let other: Tenant;
 let zone: string;
 let forbiddenZone: string;
 let podId: string;
@@ -28,7 +29,7 @@ test.before(async () => {
   stack = await startDnsStack();
   ({ database, pdns, app } = stack);
   tenant = await aTenant(database.db);
-  const other = await aTenant(database.db);
+  other = await aTenant(database.db);
   zone = await pdns.aZone('api');
   forbiddenZone = await pdns.aZone('nope');
   await app.system.settings.update({ 'cloudpods.dns.tenant_zones': { [tenant.slug]: [zone] } }, { type: 'system', id: 'test' });
@@ -88,6 +89,10 @@ test('refusals write nothing: names, zones, tenants, permissions, pods without a
     ['another tenant\'s pod', manage, path(otherPodId), { hostname: 'x', zone }, 404, 'not_found'],
     ['no address yet', manage, path(bareId), { hostname: 'x', zone }, 409, 'conflict'],
     ['unknown field', manage, path(podId), { hostname: 'x', zone, weight: 1 }, 400, 'validation_error'],
+    ['a bare label without a zone', manage, path(podId), { hostname: 'x' }, 400, 'validation_error'],
+    ['a dotted name in no zone the tenant may use', manage, path(podId), { hostname: `x.${forbiddenZone}` }, 400, 'validation_error'],
+    ['a tenant named that is not the pod\'s', admin, path(podId), { tenant: other.slug, hostname: 'x', zone }, 400, 'validation_error'],
+    ['a tenant token naming another tenant', manage, path(podId), { tenant: other.id, hostname: 'x', zone }, 400, 'validation_error'],
   ];
   for (const [what, token, url, body, status, code] of cases) {
     const response = await app.request('POST', url, { token, body });
@@ -98,6 +103,16 @@ test('refusals write nothing: names, zones, tenants, permissions, pods without a
   assert.is(await count(), before, 'nothing written');
 });
 
+test('a dotted name without a zone goes in the served zone holding it; platform tokens may name the pod\'s tenant', async () => {
+  const inferred = await app.request('POST', path(podId), { token: manage, body: { hostname: `inferred.${zone}`, type: 'A' } });
+  assert.is(inferred.status, 202, JSON.stringify(inferred.body));
+  assert.equal(inferred.body.records.map((r: any) => [r.hostname, r.zone_name]), [[`inferred.${zone}`, zone]]);
+  const byAdmin = await app.request('POST', path(podId), { token: admin,
+    body: { tenant: tenant.slug, hostname: 'by-admin', zone, type: 'A' } });
+  assert.is(byAdmin.status, 202, JSON.stringify(byAdmin.body));
+  assert.equal(byAdmin.body.records.map((r: any) => [r.hostname, r.tenant_id]), [[`by-admin.${zone}`, tenant.id]]);
+});
+
 test('a name another tenant holds is refused; admins may use any served zone', async () => {
   const taken = await app.request('POST', path(otherPodId), { token: admin, body: { hostname: 'claimed', zone: forbiddenZone } });
   assert.is(taken.status, 202, JSON.stringify(taken.body));
@@ -105,6 +120,9 @@ test('a name another tenant holds is refused; admins may use any served zone', a
     { type: 'system', id: 'test' });
   const refused = await app.request('POST', path(podId), { token: manage, body: { hostname: 'claimed', zone: forbiddenZone } });
   assert.is(refused.status, 409, JSON.stringify(refused.body));
+  // Only that the name is taken: not that another tenant exists, let alone which.
+  assert.equal([refused.body.error.code, refused.body.error.message], ['conflict', `claimed.${forbiddenZone} is already taken`]);
+  assert.not.match(JSON.stringify(refused.body), /tenant/i);
 });
 
 test.run();

@@ -167,4 +167,14 @@ test('drift: a record edited or removed by hand is repaired by the resync and au
   assert.equal(mine.map((a) => (a.details as { found: unknown }).found), [['203.0.113.5'], null]);
 });
 
+test('a name another tenant holds is refused saying only that it is taken', async () => {
+  const first = await dns.createARecord(zone, `held.${zone}`, '192.0.2.30', { tenantId: tenant.id });
+  const other = await aTenant(database.db);
+  const refused = await dns.createARecord(zone, `held.${zone}`, '192.0.2.31', { tenantId: other.id })
+    .then(() => null, (error: unknown) => error as { status: number; code: string; message: string });
+  assert.equal([refused?.status, refused?.code, refused?.message], [409, 'conflict', `held.${zone} is already taken`]);
+  await dns.deleteRecord(first.id);
+  await waitFor('held row removed', () => row(first.id), (x) => x === undefined);
+});
+
 test.run();

@@ -1,3 +1,6 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { NewJob } from '../src/db/schema.ts';
@@ -17,6 +20,7 @@ let manageTokenId: string;
 let viewOnly: string;
 let stranger: string;
 let admin: string;
+let scripts: string;
 
 const base = '/api/cloud-pods/hooks';
 const api = (method: string, path: string, token: string, body?: unknown, headers?: Record<string, string>) =>
@@ -30,7 +34,9 @@ const secretPattern = /^whsec_[A-Za-z0-9+/]{43}=$/;
 
 test.before(async () => {
   database = await testDatabase();
-  app = await startTestApp({ databaseUrl: database.url });
+  scripts = await fs.mkdtemp(path.join(os.tmpdir(), 'cloudpods-hooks-api-'));
+  await fs.writeFile(path.join(scripts, 'cleanup-v2.sh'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+  app = await startTestApp({ databaseUrl: database.url, overrides: { 'hooks.scriptsDirectory': scripts } });
   tenant = await aTenant(database.db);
   other = await aTenant(database.db);
   const issued = await aToken(database.db, { tenant, permissions: ['cloudpods.view', 'hooks.manage'] });
@@ -44,6 +50,7 @@ test.before(async () => {
 test.after(async () => {
   await app?.stop();
   await database?.drop();
+  await fs.rm(scripts, { recursive: true, force: true });
 });
 
 let hookId: string;
@@ -131,6 +138,31 @@ test('a script hook and an inactive hook; the list filters by event and active',
   const bad = await api('GET', `${base}?active=maybe&event=x`, manage);
   assert.is(bad.status, 400);
   assert.equal(fieldsOf(bad.body).sort(), ['query.active', 'query.event']);
+});
+
+test('a script hook must name a script this installation runs: 400 saying what to configure, nothing written', async () => {
+  const before = await countHooks();
+  const missing = await api('POST', base, manage, hook({ name: 'deploy', type: 'script', target: 'deploy.sh' }));
+  assert.is(missing.status, 400, JSON.stringify(missing.body));
+  assert.equal(missing.body.error.details.fields, [{ name: 'target', messages: ['no script "deploy.sh" is allow-listed: '
+    + 'an admin places an executable file of that name in the scripts directory (hooks.scriptsDirectory)'] }]);
+  const [cleanup] = (await api('GET', `${base}?event=pod.post_destroy`, manage)).body.hooks;
+  const retargeted = await api('PATCH', `${base}/${cleanup.id}`, manage, { target: 'deploy.sh' });
+  assert.is(retargeted.status, 400);
+  assert.equal(fieldsOf(retargeted.body), ['target']);
+  assert.is((await api('GET', `${base}/${cleanup.id}`, manage)).body.hook.spec.target, 'cleanup-v2.sh');
+
+  const unconfigured = await startTestApp({ databaseUrl: database.url });
+  try {
+    const refused = await unconfigured.request('POST', base, { token: manage,
+      body: hook({ name: 'cleanup-2', type: 'script', target: 'cleanup-v2.sh' }) });
+    assert.is(refused.status, 400, JSON.stringify(refused.body));
+    assert.equal(refused.body.error.details.fields, [{ name: 'type', messages: ['script hooks are not enabled here: '
+      + 'no scripts directory is configured (hooks.scriptsDirectory, CLOUDPODS_HOOK_SCRIPTS_DIR)'] }]);
+  } finally {
+    await unconfigured.stop();
+  }
+  assert.is(await countHooks(), before, 'nothing written');
 });
 
 test('names are unique per tenant: 409 naming the field; another tenant may use it', async () => {

@@ -3,6 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { changeHook } from '../src/hooks/orders.ts';
+import { findHook } from '../src/hooks/store.ts';
+import { hookView } from '../src/hooks/view.ts';
+import { systemActor } from '../src/observability/audit.ts';
 import type { Tenant } from '../src/tenancy/tenants.ts';
 import { aTenant } from './support/fixtures.ts';
 import { aHook, lastDelivery, startHookEngine, type HookEngine } from './support/hook-engine.ts';
@@ -40,7 +44,7 @@ test.after(async () => {
   await fs.rm(scripts, { recursive: true, force: true });
 });
 
-const jobsOfHook = (hookId: string) => database.db.selectFrom('jobs').select(['status', 'attempts', 'last_error'])
+const jobsOfHook = (hookId: string) => database.db.selectFrom('jobs').select(['id', 'status', 'attempts', 'last_error'])
   .where('type', '=', 'hook.execute').where('payload', '@>', JSON.stringify({ hook_id: hookId }) as never).execute();
 
 test('an event reaches an https hook once, signed, with the envelope and the hook\'s headers', async () => {
@@ -101,9 +105,37 @@ test('the last failed attempt gives up: GivenUp, a warning naming hook, event an
     const everything = hooks.logLines.join('\n');
     assert.not.ok(everything.includes(hook.signing_secret), 'the signing secret is never logged');
     assert.not.ok(everything.includes('receiver-secret-value-42'), 'nor the hook\'s header values');
+
+    // The admin's health page gets that one warning: a tenant's broken endpoint is no error of the platform.
+    await waitFor('the engine to log the dead job', () => hooks.logLines.map((line) => JSON.parse(line))
+      .find((entry) => entry.jobId === job!.id && entry.msg.startsWith('job is dead')), (entry) => entry !== undefined);
+    await hooks.events.drain();
+    const events = await database.db.selectFrom('system_events').select(['service', 'level', 'message'])
+      .where((eb) => eb.or([eb(eb.ref('context', '->>').key('hookId'), '=', hook.id),
+        eb(eb.ref('context', '->>').key('jobId'), '=', String(job!.id))])).execute();
+    assert.equal(events.map((e) => [e.service, e.level, e.message]),
+      [['worker:webhooks', 'warn', 'hook delivery given up after its last attempt']]);
   } finally {
     await hooks.setSettings({ 'cloudpods.webhooks.max_attempts': null });
   }
+});
+
+test('observed_generation is the generation delivery last acted on, the one its LastDelivery carries', async () => {
+  const server = await receiver();
+  const own = await aTenant(database.db); // events of this tenant reach this hook only
+  const row = await aHook(database, { tenant_id: own.id, target: `${server.origin}/`, event: 'pod.post_backup' });
+  const status = async () => hookView((await findHook(database.db, row.id))!).status;
+  assert.equal(await status(), { conditions: [], generation: 1, observed_generation: 0 });
+  await hooks.publish({ event: 'pod.post_backup', tenantId: own.id });
+  const first = await waitFor('the delivery', status, (s) => s.conditions[0]?.status === 'True');
+  assert.equal([first.generation, first.observed_generation, first.conditions[0]!.observedGeneration], [1, 1, 1]);
+
+  await changeHook({ db: database.db }, { tenantId: null, actor: systemActor('test') }, row.id,
+    { config: { timeout_seconds: 5 } });
+  assert.equal([(await status()).generation, (await status()).observed_generation], [2, 1], 'not delivered with it yet');
+  await hooks.publish({ event: 'pod.post_backup', tenantId: own.id });
+  const second = await waitFor('the delivery of generation 2', status, (s) => s.observed_generation === 2);
+  assert.equal([second.generation, second.conditions[0]!.observedGeneration, second.conditions[0]!.reason], [2, 2, 'Delivered']);
 });
 
 test('loopback is refused until an admin lists it in cloudpods.webhooks.allowed_networks', async () => {

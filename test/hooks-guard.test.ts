@@ -22,6 +22,11 @@ test('loopback, private, CGNAT, link-local, metadata, unspecified, multicast and
     ['::ffff:169.254.169.254', /IPv4-mapped .*metadata/], ['::ffff:a00:1', /IPv4-mapped .*private/],
     ['::127.0.0.1', /IPv4-compatible .*loopback/], ['64:ff9b::10.0.0.1', /NAT64 .*private/],
     ['2002:7f00:1::1', /6to4/],
+    // IPv4-translated (SIIT) and local-use NAT64 are refused whatever they carry, public addresses included.
+    ['::ffff:0:127.0.0.1', /IPv4-translated/], ['::ffff:0:7f00:1', /IPv4-translated/],
+    ['::ffff:0:93.184.216.34', /IPv4-translated/], ['0:0:0:0:ffff:0:a00:1', /IPv4-translated/],
+    ['64:ff9b:1::1', /local-use NAT64/], ['64:ff9b:1::10.0.0.1', /local-use NAT64/],
+    ['64:ff9b:1:ffff::93.184.216.34', /local-use NAT64/],
   ];
   for (const [address, why] of refused) {
     const refusal = refusalOf(address, none);
@@ -46,7 +51,7 @@ test('an allowed network lets its addresses through, mapped forms included; noth
 test('literal hosts in every spelling the URL parser accepts are checked', () => {
   for (const url of ['http://127.0.0.1/', 'http://2130706433/', 'http://0x7f.1/', 'http://0177.0.0.1/', 'http://0/',
     'http://[::1]/', 'http://[::ffff:127.0.0.1]/', 'http://[0:0:0:0:0:ffff:7f00:1]/', 'http://169.254.169.254/',
-    'https://[fe80::1]/']) {
+    'https://[fe80::1]/', 'http://[::ffff:0:127.0.0.1]/', 'http://[0:0:0:0:ffff:0:7f00:1]/', 'http://[64:ff9b:1::a00:1]/']) {
     const refusal = refusalOfLiteralHost(new URL(url).hostname, none);
     assert.ok(refusal?.includes('cloudpods.webhooks.allowed_networks'), `${url}: ${refusal}`);
   }

@@ -46,7 +46,8 @@ test('a non-zero exit fails with the code and the end of stderr', async () => {
 });
 
 test('only allow-listed scripts run: missing, not executable, leading out of the directory, no directory', async () => {
-  assert.equal(await run('deploy'), { ok: false, reason: 'no script "deploy" is allow-listed (none in the scripts directory)' });
+  assert.equal(await run('deploy'), { ok: false, reason: 'no script "deploy" is allow-listed: an admin places an '
+    + 'executable file of that name in the scripts directory (hooks.scriptsDirectory)' });
   assert.equal(await run('not-executable.sh'), { ok: false, reason: 'script "not-executable.sh" is not executable' });
   assert.equal(await run('escape.sh'), { ok: false, reason: 'script "escape.sh" leads out of the scripts directory; refused' });
   assert.equal(await run('../outside.sh'), { ok: false, reason: '"../outside.sh" is not a script identifier' });

@@ -82,8 +82,10 @@ test('schema validation: bounds, patterns, required, unknown fields pruned, CEL 
   assert.ok(bad.body.details.causes.some((c: any) => c.field === 'spec.template'));
   const badName = await call('POST', base, pod('Not_A_Label'));
   assert.is(badName.status, 422);
-  const noZone = await call('POST', base, pod('b', { hostname: 'web.example.com' }));
-  assert.match(noZone.body.message, /zone is required/);
+  const noZone = await call('POST', base, pod('b', { hostname: 'web' }));
+  assert.match(noZone.body.message, /zone is required with a hostname that is a single label/);
+  const outside = await call('POST', base, pod('b', { hostname: 'web.example.org', zone: 'example.com' }));
+  assert.match(outside.body.message, /hostname must be a label, or a name inside the zone/);
   const pruned = await call('POST', base, pod('b', { colour: 'blue' }));
   assert.is(pruned.status, 201);
   assert.is(pruned.body.spec.colour, undefined);

@@ -84,6 +84,18 @@ test('an order over quota is refused as a QuotaExceeded condition, not provision
   await waitResource('huge', 'gone', (r) => r.code === 404, 10_000);
 });
 
+test('a CloudPod on a node the cluster does not have reports NodeNotFound and writes no row', async () => {
+  const created = await k.call('POST', podsPath(k.namespace), cloudPod('astray', { node: 'no-such-node' }));
+  assert.is(created.status, 201, JSON.stringify(created.body));
+  const resource = await waitResource('astray', 'NodeNotFound', (r) => readyOf(r)?.reason === 'NodeNotFound', 10_000);
+  assert.is(readyOf(resource).status, 'False');
+  assert.match(readyOf(resource).message, 'node: no node no-such-node in the Proxmox cluster');
+  assert.is(resource.status.phase, 'pending');
+  assert.is(await rowOf(created.body.metadata.uid), undefined, 'no row, no quota held');
+  await k.call('DELETE', podsPath(k.namespace, 'astray'));
+  await waitResource('astray', 'gone', (r) => r.code === 404, 10_000);
+});
+
 test('conflicting status writes are retried', async () => {
   k.api.faults.failNth({ method: 'PATCH', path: '/cloudpods/web-1/status', status: 409, times: 2 });
   await k.call('PATCH', podsPath(k.namespace, 'web-1'), { spec: { powerState: 'stopped' } }, 'application/merge-patch+json');

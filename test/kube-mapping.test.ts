@@ -34,6 +34,20 @@ test('changeOf: only the mutable fields that differ', () => {
   for (const [edit, expected] of cases) assert.equal(changeOf(pod(), { ...spec, ...edit }), expected, JSON.stringify(edit));
 });
 
+test('changeOf: the name compares qualified (a label in its zone is the row\'s full name); set, changed, removed', () => {
+  const named = pod({ hostname: 'web.example.com', zone: 'example.com' });
+  const cases: Array<[Pod, Partial<CloudPodSpec>, Record<string, unknown>]> = [
+    [named, { hostname: 'web', zone: 'example.com' }, {}],
+    [named, { hostname: 'web.example.com', zone: 'example.com' }, {}],
+    [named, { hostname: 'web.example.com' }, {}],
+    [named, { hostname: 'www', zone: 'example.com' }, { hostname: 'www', zone: 'example.com' }],
+    [named, { hostname: 'web.example.org' }, { hostname: 'web.example.org', zone: null }],
+    [named, {}, { hostname: null, zone: null }],
+    [pod({ hostname: null, zone: null }), { hostname: 'web', zone: 'example.com' }, { hostname: 'web', zone: 'example.com' }],
+  ];
+  for (const [row, edit, expected] of cases) assert.equal(changeOf(row, { ...spec, ...edit }), expected, JSON.stringify(edit));
+});
+
 test('statusOf: the resource generation is observed only when the row converged on the same spec', () => {
   const cases: Array<[string, Pod, ReturnType<typeof resource>, number | undefined]> = [
     ['converged', pod(), resource(3), 3],
@@ -59,6 +73,8 @@ test('refusals: reasons by error code; the transition time holds while the reaso
     ['validation_error', 'app_options.x: unknown option', 'SpecInvalid'], ['other', '', 'OrderRefused'],
   ];
   for (const [code, message, reason] of cases) assert.is(refusalReason(code, message), reason, code);
+  assert.is(refusalReason('validation_error', 'node: no node x', { fields: [], reason: 'NodeNotFound' }), 'NodeNotFound',
+    'the reason the order named wins');
   const first = refusedStatus(undefined, 1, 'QuotaExceeded', 'cpu', new Date('2026-01-01T00:00:00Z'));
   const again = refusedStatus(first, 1, 'QuotaExceeded', 'cpu', new Date('2026-01-02T00:00:00Z'));
   assert.is(statusDiffers(first, again), false, 'nothing to write the second time');

@@ -186,6 +186,31 @@ test('a volume over the disk quota reports QuotaExceeded and writes no row', asy
   }
 });
 
+test('a volume on a storage the cluster does not have reports StorageNotFound and writes no row', async () => {
+  const created = await k.call('POST', volumesPath(k.namespace), cloudPodVolume('nowhere', { storagePool: 'no-such-pool' }));
+  assert.is(created.status, 201, JSON.stringify(created.body));
+  const refused = await waitVolume('nowhere', 'StorageNotFound', (r) => readyOf(r)?.reason === 'StorageNotFound');
+  assert.is(readyOf(refused).status, 'False');
+  assert.match(readyOf(refused).message, /storage_pool: no storage no-such-pool on node pve\d/);
+  assert.is(await rowOf(created.body.metadata.uid), undefined);
+  assert.ok((await eventsOf(created.body.metadata.uid)).some((e: any) => e.type === 'Warning' && e.reason === 'StorageNotFound'));
+  await k.call('DELETE', volumesPath(k.namespace, 'nowhere'));
+  await waitVolume('nowhere', 'gone', (r) => r.code === 404);
+});
+
+test('a volume on a storage that holds no VM disks reports StorageNotForDisks and writes no row', async () => {
+  const created = await k.call('POST', volumesPath(k.namespace), cloudPodVolume('isos', { storagePool: 'local' }));
+  assert.is(created.status, 201, JSON.stringify(created.body));
+  const refused = await waitVolume('isos', 'StorageNotForDisks', (r) => readyOf(r)?.reason === 'StorageNotForDisks');
+  assert.is(readyOf(refused).status, 'False');
+  assert.match(readyOf(refused).message, new RegExp('^storage_pool: storage local on node pve\\d does not hold VM disks ' +
+    '\\(its content: backup, iso, snippets, vztmpl; storages for VM disks: local-lvm, templates\\)$'));
+  assert.is(await rowOf(created.body.metadata.uid), undefined);
+  assert.ok((await eventsOf(created.body.metadata.uid)).some((e: any) => e.type === 'Warning' && e.reason === 'StorageNotForDisks'));
+  await k.call('DELETE', volumesPath(k.namespace, 'isos'));
+  await waitVolume('isos', 'gone', (r) => r.code === 404);
+});
+
 test('a growth over the disk quota is refused as QuotaExceeded over the row\'s status, and applied once it fits', async () => {
   const quotas = k.platform.app.system.quotas;
   const limits = { pods: 1000, cpu_cores: 10_000, memory_mb: 100_000_000, bandwidth_gb: null, ipv4: null };

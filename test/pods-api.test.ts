@@ -24,7 +24,8 @@ test.before(async () => {
   database = await testDatabase();
   app = await startTestApp({ databaseUrl: database.url });
   acme = await aTenant(database.db, 'acme');
-  const plan = await aPlan(database.db, { code: 'std', cpu_cores: 4, memory_mb: 8192, disk_gb: 100, ipv4_count: 4 });
+  const plan = await aPlan(database.db, { code: 'std', cpu_cores: 4, memory_mb: 8192, disk_gb: 100, ipv4_count: 4,
+    pods_count: 5 });
   await aPlan(database.db, { code: 'huge', cpu_cores: 64, memory_mb: 262144, disk_gb: 4000, ipv4_count: 16 });
   await subscribe(database.db, { tenantId: acme.id, planId: plan.id, quantity: 2 }, actor);
   await aTemplate(database.db, { code: 'ubuntu-24.04' });
@@ -36,8 +37,6 @@ test.before(async () => {
   globexToken = (await aToken(database.db, { tenant: await aTenant(database.db, 'globex'), permissions: [...permissions] }))
     .token;
   admin = (await aToken(database.db, { admin: true, permissions: ['cloudpods.view', 'cloudpods.manage'] })).token;
-  // Plans sell resources; the number of pods stays the platform's setting.
-  await app.system.settings.update({ 'cloudpods.quota.default_max_pods': 10 }, actor);
 });
 
 test.after(async () => {
@@ -101,6 +100,9 @@ test('bad orders are 400 naming every field, and write nothing', async () => {
       ['colour', 'cpu_cores', 'disk_gb', 'memory_mb', 'name', 'template']],
     [order({ hostname: 'web.acme.test' }), 400, ['zone']],
     [order({ hostname: 'web.other.test', zone: 'acme.test' }), 400, ['hostname']],
+    [order({ hostname: 'web' }), 400, ['zone']],
+    [order({ hostname: 'bad_name', zone: 'acme.test' }), 400, ['hostname']],
+    [order({ hostname: 'web', zone: 'not a zone' }), 400, ['zone']],
     [order({ ssh_keys: ['not a key'] }), 400, ['ssh_keys[0]']],
     [order({ template: 'nope' }), 400, ['template']],
     [order({ template: 'retired' }), 400, ['template']],
@@ -157,6 +159,56 @@ test('PATCH grows within quota, refuses shrinking a disk (422) and growth beyond
   const same = await app.request('PATCH', `/api/cloud-pods/${podId}`, { token: acmeToken, body: { cpu_cores: 2 } });
   assert.is(same.body.pod.status.generation, 2, 'no change, no new generation');
   assert.is((await app.request('PATCH', `/api/cloud-pods/${podId}`, { token: acmeToken, body: {} })).status, 400);
+});
+
+test('a hostname may be a bare label, relative to its zone: the pod holds the full name', async () => {
+  const response = await app.request('POST', '/api/cloud-pods', { token: acmeToken,
+    body: order({ name: 'named', hostname: 'web1', zone: 'demo.cloudpods.test' }) });
+  assert.is(response.status, 202, JSON.stringify(response.body));
+  assert.equal([response.body.pod.spec.hostname, response.body.pod.spec.zone], ['web1.demo.cloudpods.test', 'demo.cloudpods.test']);
+});
+
+test('PATCH sets, changes and removes the hostname: each a generation, audited; a bad name writes nothing', async () => {
+  const id = (await app.request('GET', '/api/cloud-pods?name=named', { token: viewer })).body.pods[0].id;
+  const patch = (body: Record<string, unknown>) => app.request('PATCH', `/api/cloud-pods/${id}`, { token: acmeToken, body });
+  const name = (response: any) => [response.status, response.body.pod.spec.hostname, response.body.pod.spec.zone,
+    response.body.pod.status.generation];
+  assert.equal(name(await patch({ hostname: 'web2' })), [202, 'web2.demo.cloudpods.test', 'demo.cloudpods.test', 2],
+    'a label stays in the pod\'s zone');
+  assert.equal(name(await patch({ hostname: 'api.acme.test', zone: 'acme.test' })), [202, 'api.acme.test', 'acme.test', 3]);
+  for (const [body, field] of [[{ hostname: 'www.elsewhere.test', zone: 'acme.test' }, 'hostname'],
+    [{ hostname: 'Bad_Name' }, 'hostname'], [{ zone: 'other.test' }, 'hostname'], [{ hostname: 7 }, 'hostname']] as const) {
+    const refused = await patch(body);
+    assert.is(refused.status, 400, JSON.stringify(body));
+    assert.equal(refused.body.error.details.fields.map((f: any) => f.name), [field], JSON.stringify(body));
+  }
+  assert.equal(name(await patch({ hostname: null })), [202, null, 'acme.test', 4], 'removed; the zone stays for the next label');
+  assert.equal(name(await patch({ hostname: 'again' })), [202, 'again.acme.test', 'acme.test', 5], 'set again later');
+  assert.equal(name(await patch({ hostname: 'again' })), [202, 'again.acme.test', 'acme.test', 5], 'the same name: no change');
+  const audit = await database.db.selectFrom('cloud_pod_audit').select('details').where('pod_id', '=', id)
+    .where('action', '=', 'pod.updated').orderBy('id').execute();
+  assert.equal(audit.map((a: any) => a.details.changes.hostname), [
+    { old: 'web1.demo.cloudpods.test', new: 'web2.demo.cloudpods.test' }, { old: 'web2.demo.cloudpods.test', new: 'api.acme.test' },
+    { old: 'api.acme.test', new: null }, { old: null, new: 'again.acme.test' }]);
+});
+
+test('platform tokens order pods for a tenant named by slug or id; unnamed or unknown is 400 naming tenant', async () => {
+  const bySlug = await app.request('POST', '/api/cloud-pods', { token: admin, body: order({ name: 'for-acme', tenant: 'acme' }) });
+  assert.is(bySlug.status, 202, JSON.stringify(bySlug.body));
+  assert.is(bySlug.body.pod.tenant_id, acme.id);
+  const byId = await app.request('POST', '/api/cloud-pods', { token: admin, body: order({ name: 'for-acme-2', tenant: acme.id }) });
+  assert.equal([byId.status, byId.body.pod?.tenant_id], [202, acme.id]);
+  const audit = await database.db.selectFrom('cloud_pod_audit').select(['actor_type', 'tenant_id'])
+    .where('pod_id', '=', bySlug.body.pod.id).execute();
+  assert.equal(audit, [{ actor_type: 'token', tenant_id: acme.id }]);
+  const before = await podCount();
+  for (const [token, body] of [[admin, order({ name: 'nobody' })], [admin, order({ name: 'nobody', tenant: 'no-such' })],
+    [acmeToken, order({ name: 'sneak', tenant: 'globex' })]] as const) {
+    const refused = await app.request('POST', '/api/cloud-pods', { token, body });
+    assert.is(refused.status, 400, JSON.stringify(body));
+    assert.equal(refused.body.error.details.fields.map((f: any) => f.name), ['tenant']);
+  }
+  assert.is(await podCount(), before);
 });
 
 test('actions: stop and start change the desired power state; reboot needs a running pod', async () => {

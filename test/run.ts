@@ -1,6 +1,7 @@
 /**
- * Runs the uvu suites: one PostgreSQL for the whole run, each suite file in its own Node process (two at a time,
- * one per core), output printed per suite as it finishes, and a last line `N passed, N failed`.
+ * Runs the uvu suites: the Debian packages they need first (installed when missing, as root with apt-get; else the
+ * run stops at once naming the command), one PostgreSQL for the whole run, each suite file in its own Node process
+ * (two at a time, one per core), output printed per suite as it finishes, and a last line `N passed, N failed`.
  *
  *   npm test                      every test/**\/*.test.ts
  *   npm test -- auth config       only suites whose path contains one of the words
@@ -10,6 +11,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureDebianPackages } from './support/debian-packages.ts';
 import { ADMIN_URL_ENV, ensureTemplateDatabase, startTestPostgres } from './support/postgres.ts';
 
 const testDir = path.dirname(fileURLToPath(import.meta.url));
@@ -96,6 +98,11 @@ function runSuite(file: string, env: NodeJS.ProcessEnv): Promise<SuiteResult> {
 }
 
 async function main(): Promise<number> {
+  const unmet = await ensureDebianPackages((line) => process.stdout.write(`${line}\n`));
+  if (unmet) {
+    process.stdout.write(`${unmet}\n0 passed, 1 failed\n`);
+    return 1;
+  }
   const suites = await findSuites(process.argv.slice(2));
   if (suites.length === 0) {
     process.stdout.write('no test suites matched\n0 passed, 1 failed\n');

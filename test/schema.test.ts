@@ -72,6 +72,7 @@ const expectedColumns = {
     'id uuid', 'code text', 'name text', 'description text null', 'cpu_cores integer', 'memory_mb integer',
     'disk_gb integer', 'bandwidth_gb integer null', 'price_monthly numeric(12,2)', 'is_active boolean', ...timestamps,
     'ipv4_count integer', // 0003
+    'pods_count integer', // 0014
   ],
   cloud_tenant_resource_subscriptions: [
     'id uuid', 'tenant_id uuid', 'plan_id uuid', 'quantity integer', 'status text', 'started_at timestamptz',
@@ -79,8 +80,9 @@ const expectedColumns = {
   ],
   cloud_tenant_resource_totals: [
     'id uuid', 'tenant_id uuid', 'cpu_cores_total integer', 'memory_mb_total integer', 'disk_gb_total integer',
-    'bandwidth_gb_total integer', 'updated_at timestamptz',
+    'bandwidth_gb_total integer null', 'updated_at timestamptz',
     'ipv4_total integer', // 0003
+    'pods_total integer', // 0014
   ],
   cloud_pod_quotas: [
     'id uuid', 'tenant_id uuid', 'max_pods integer', 'max_cpu_cores integer', 'max_memory_mb integer',
@@ -99,6 +101,7 @@ const expectedColumns = {
     'ip_addresses jsonb', 'task_upid text null', ...objectModel, ...timestamps,
     // 0006_pods
     'secret_seed text null', 'reboot_requested_at timestamptz null', 'rebooted_at timestamptz null',
+    'suspension_stopped_at timestamptz null', // 0014
   ],
   cloud_pod_volumes: [
     'id uuid', 'tenant_id uuid', 'pod_id uuid', 'name text', 'size_gb integer', 'storage_pool text null',
@@ -149,6 +152,7 @@ const expectedColumns = {
   idempotency_keys: [
     'id uuid', 'scope text', 'key text', 'method text', 'path text', 'request_hash text', 'state text',
     'response_status integer null', 'response_body jsonb null', 'created_at timestamptz', 'expires_at timestamptz',
+    'owner_lock integer null', // 0016_idempotency_owner
   ],
 } as const satisfies ExpectedColumns;
 
@@ -497,6 +501,7 @@ const checkCases: Case[] = [
   { name: 'plan memory_mb >= 0', sql: [row('cloud_resource_plans', { memory_mb: '-1' })], rejected: check('cloud_resource_plans_memory_mb_check') },
   { name: 'plan disk_gb >= 0', sql: [row('cloud_resource_plans', { disk_gb: '-1' })], rejected: check('cloud_resource_plans_disk_gb_check') },
   { name: 'plan bandwidth_gb >= 0', sql: [row('cloud_resource_plans', { bandwidth_gb: '-1' })], rejected: check('cloud_resource_plans_bandwidth_gb_check') },
+  { name: 'plan pods_count >= 0', sql: [row('cloud_resource_plans', { pods_count: '-1' })], rejected: check('cloud_resource_plans_pods_count_check') },
   {
     name: 'subscription quantity > 0', sql: [row('cloud_tenant_resource_subscriptions', { quantity: '0' })],
     rejected: check('cloud_tenant_resource_subscriptions_quantity_check'),
@@ -510,7 +515,7 @@ const checkCases: Case[] = [
     sql: [row('cloud_tenant_resource_subscriptions', { started_at: 'now()', ends_at: `now() - interval '1 day'` })],
     rejected: check('cloud_tenant_resource_subscriptions_period_check'),
   },
-  ...['cpu_cores_total', 'memory_mb_total', 'disk_gb_total', 'bandwidth_gb_total'].map((column): Case => ({
+  ...['cpu_cores_total', 'memory_mb_total', 'disk_gb_total', 'bandwidth_gb_total', 'pods_total'].map((column): Case => ({
     name: `totals ${column} >= 0`, sql: [row('cloud_tenant_resource_totals', { [column]: '-1' })],
     rejected: check(`cloud_tenant_resource_totals_${column}_check`),
   })),
@@ -519,6 +524,7 @@ const checkCases: Case[] = [
     rejected: check(`cloud_pod_quotas_${column}_check`),
   })),
   { name: 'quota bandwidth may be unlimited (null)', sql: [row('cloud_pod_quotas', { max_bandwidth_gb: 'null' })] },
+  { name: 'totals bandwidth may be unmetered (null)', sql: [row('cloud_tenant_resource_totals', { bandwidth_gb_total: 'null' })] },
   {
     name: 'template VMID >= 100', sql: [row('cloud_pod_templates', { proxmox_template_vmid: '99' })],
     rejected: check('cloud_pod_templates_proxmox_template_vmid_check'),

@@ -126,8 +126,15 @@ test('the fault API over HTTPS: node down, error rules, stats', async () => {
   await call('POST', '/_sim/config-lock', { vmid: 9001, lock: 'backup' });
   assert.is((await client.getConfig(node, 9001)).lock, 'backup');
   await call('POST', '/_sim/config-lock', { vmid: 9001, lock: null });
+  assert.is((await call('POST', '/_sim/storage-content', { storage: 'local-lvm', content: ['iso', 'backup'] })).status, 200);
+  const contentOf = async () => (await client.clusterResources('storage'))
+    .filter((s) => s.storage === 'local-lvm').map((s) => s.content);
+  assert.equal(await contentOf(), ['iso,backup', 'iso,backup', 'iso,backup'], 'on every node');
+  assert.is((await client.storageStatus(node, 'local-lvm')).content, 'iso,backup');
+  assert.is((await call('POST', '/_sim/storage-content', { storage: 'nowhere', content: [] })).status, 400);
   await call('DELETE', '/_sim/faults');
   assert.ok((await client.nextId()) >= 100);
+  assert.equal(await contentOf(), ['images,rootdir', 'images,rootdir', 'images,rootdir'], 'as configured again');
   const stats = await call('GET', '/_sim/stats');
   assert.ok(stats.body.data.requests > 0);
   assert.type(stats.body.data.maxInFlightByNode.pve1, 'number');

@@ -2,7 +2,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openDatabase } from '../src/db/database.ts';
 import { SystemEventSink, toEvent } from '../src/observability/event-sink.ts';
-import { createLogger } from '../src/observability/logger.ts';
+import { systemActor } from '../src/observability/audit.ts';
+import { PerMinuteBudget } from '../src/observability/event-budget.ts';
+import { componentLogger, createLogger } from '../src/observability/logger.ts';
 import { startTestApp, type TestApp } from './support/app.ts';
 import { aTenant, aToken } from './support/fixtures.ts';
 import { testDatabase, type TestDatabase } from './support/postgres.ts';
@@ -10,6 +12,7 @@ import { startTcpProxy } from './support/tcp-proxy.ts';
 import { waitFor } from './support/wait.ts';
 
 const test = suite('system events');
+const testActor = systemActor('test');
 let database: TestDatabase;
 let app: TestApp;
 let viewer: string;
@@ -34,20 +37,101 @@ test('a pino line becomes a row: service, level, message and the rest as context
   assert.is(toEvent(JSON.stringify({ level: 'fatal', msg: 'x' }))?.level, 'error');
   assert.is(toEvent('not json'), null);
   assert.is(toEvent(JSON.stringify({ level: 'debug', msg: 'x' })), null);
+  assert.is(toEvent(JSON.stringify({ level: 'info', msg: 'routine' })), null, 'an info line is no event unless marked');
+  assert.is(toEvent(JSON.stringify({ level: 'info', msg: 'hook delivered', event: 'pod.post_create' })), null);
+  assert.equal(toEvent(JSON.stringify({ level: 'info', service: 'jobs', msg: 'job engine started', event: true, queues: [] }))
+    ?.context, { queues: [] }, 'an info event is kept, without its marker');
 });
 
-test('warn and error lines of the running system land in system_events; info lines do not', async () => {
+test('a component logger names its component once per line, also when made from another component\'s', () => {
+  const lines: string[] = [];
+  const root = createLogger({ level: 'info', destination: { write: (line: string) => { lines.push(line); } } });
+  root.info('process line');
+  const api = componentLogger(root, 'api');
+  api.child({ requestId: 'r1' }).info('request');
+  componentLogger(api, 'kube-bridge').info('nested');
+  assert.equal(lines.map((line) => [JSON.parse(line).service, line.split('"service"').length - 1]),
+    [['cloudpods', 1], ['api', 1], ['kube-bridge', 1]]);
+});
+
+test('a quieter output level keeps the info events for the sink, and only them', () => {
+  const lines: string[] = [];
+  const stored: string[] = [];
+  const sink = { write: (line: string) => { const event = toEvent(line); if (event) stored.push(event.message); } };
+  const logger = createLogger({ level: 'warn', destination: { write: (line: string) => { lines.push(line); } }, eventSink: sink });
+  logger.info('routine');
+  logger.info({ event: true }, 'job engine started');
+  logger.warn('disk almost full');
+  assert.equal(lines.map((line) => JSON.parse(line).msg), ['disk almost full']);
+  assert.equal(stored, ['job engine started', 'disk almost full']);
+});
+
+test('events of the running system land in system_events under the component that logged them', async () => {
   app.logger.info({ probe: 1 }, 'routine info');
+  app.logger.info({ event: true, probe: 2 }, 'an info event');
   app.logger.warn({ vmid: 101 }, 'proxmox answered slowly');
-  app.logger.child({ service: 'worker' }).error({ job: 7 }, 'job failed: token cpk_abcdefghijklmnopqrstuvwxyz');
-  // Other lines of the running system may land too; these three are this test's.
-  const ours = () => database.db.selectFrom('system_events').selectAll()
-    .where('message', 'in', ['routine info', 'proxmox answered slowly', 'job failed: token cpk_[redacted]']).execute();
-  const rows = await waitFor('both stored', ours, (r) => r.length >= 2);
+  componentLogger(app.logger, 'worker').error({ job: 7 }, 'job failed: token cpk_abcdefghijklmnopqrstuvwxyz');
+  // Other lines of the running system may land too; these four are this test's.
+  const ours = () => database.db.selectFrom('system_events').selectAll().where('message', 'in',
+    ['routine info', 'an info event', 'proxmox answered slowly', 'job failed: token cpk_[redacted]']).execute();
+  const rows = await waitFor('the three events stored', ours, (r) => r.length >= 3);
   assert.equal(rows.map((r) => [r.service, r.level, r.message]).sort(), [
-    ['api', 'warn', 'proxmox answered slowly'], ['worker', 'error', 'job failed: token cpk_[redacted]']]);
+    ['cloudpods', 'info', 'an info event'], ['cloudpods', 'warn', 'proxmox answered slowly'],
+    ['worker', 'error', 'job failed: token cpk_[redacted]']]);
   assert.equal(rows.find((r) => r.level === 'error')!.context, { job: 7 });
-  assert.not.ok(rows.some((r) => r.message === 'routine info'), 'info lines are not stored');
+  assert.equal(rows.find((r) => r.level === 'info')!.context, { probe: 2 });
+  assert.not.ok(rows.some((r) => r.message === 'routine info'), 'info lines that are no events are not stored');
+});
+
+test('?service= finds a component\'s events and ?level=info the info events: start-up, settings changes', async () => {
+  const get = async (query: string) => (await app.request('GET', `/api/admin/system-events?per_page=100&${query}`,
+    { token: viewer })).body.events.map((e: any) => `${e.service} ${e.level} ${e.message}`);
+  assert.ok((await get('service=api')).includes('api info API listening'));
+  const jobs = await get('level=info&service=jobs');
+  assert.equal(jobs, ['jobs info job engine started']);
+  await app.system.settings.update({ 'platform.brand_name': 'Events Inc' }, testActor);
+  const changed = await waitFor('the settings change stored', () => get('level=info&q=settings changed'),
+    (events) => events.length > 0);
+  assert.equal(changed, ['settings info settings changed']);
+  const all = await get('level=info');
+  assert.ok(all.every((line: string) => line.includes(' info ')), all.join('\n'));
+});
+
+test('info events beyond cloudpods.events.info_per_minute are dropped and counted, with one warning a minute', async () => {
+  const budget = new PerMinuteBudget();
+  const minute = Date.parse('2026-01-01T10:00:00Z');
+  assert.equal([0, 1, 2, 3].map((i) => budget.take(minute + i, 2)),
+    [{ keep: true }, { keep: true }, { keep: false, first: true }, { keep: false, first: false }]);
+  assert.equal(budget.take(minute - 1, 2), { keep: false, first: false }, 'a late line counts against the current minute');
+  assert.equal(budget.take(minute + 60_000, 2), { keep: true }, 'the next minute starts afresh');
+
+  await app.system.settings.update({ 'cloudpods.events.info_per_minute': 3 }, testActor);
+  const sink = new SystemEventSink();
+  const logger = createLogger({ level: 'info', service: 'burst', destination: { write() {} }, eventSink: sink });
+  sink.attach(database.db, undefined, app.system.settings);
+  try {
+    // A burst split by a minute's end would count against two minutes.
+    await waitFor('a minute with time left', () => Date.now() % 60_000, (ms) => ms < 50_000, { timeoutMs: 15_000 });
+    logger.info({ event: true, n: 0 }, 'burst event');
+    await sink.drain(); // the limit is read before each write to the database
+    for (let n = 1; n < 10; n++) logger.info({ event: true, n }, 'burst event');
+    await sink.drain();
+    const rows = await database.db.selectFrom('system_events').select(['service', 'level', 'message', 'context'])
+      .where((eb) => eb.or([eb('service', '=', 'burst'), eb('service', '=', 'system-events')])).orderBy('id').execute();
+    assert.equal(rows.map((r) => [r.service, r.level, r.level === 'info' ? r.context.n : r.message]), [
+      ['burst', 'info', 0], ['burst', 'info', 1], ['burst', 'info', 2],
+      ['system-events', 'warn', 'more than 3 info events this minute: the rest of the minute\'s are not stored '
+        + '(cloudpods.events.info_per_minute)'],
+    ]);
+    assert.is(sink.infoDroppedCount, 7);
+    logger.warn('a warning is never over the limit');
+    await sink.drain();
+    assert.ok(await database.db.selectFrom('system_events').select('id').where('message', '=', 'a warning is never over the limit')
+      .executeTakeFirst());
+  } finally {
+    await sink.detach();
+    await app.system.settings.update({ 'cloudpods.events.info_per_minute': null }, testActor);
+  }
 });
 
 test('GET /api/admin/system-events filters by service, level, time and text, newest first, paginated', async () => {

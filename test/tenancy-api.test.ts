@@ -45,9 +45,9 @@ async function rowCounts(): Promise<Record<string, number>> {
 test('a full round: plan, subscription, quota report, override, template, pool', async () => {
   const plan = await app.request('POST', '/api/cloud-pods/plans', { token: root, body: {
     code: 'cloud-test', name: 'Cloud Test', cpu_cores: 2, memory_mb: 2048, disk_gb: 40, bandwidth_gb: 500,
-    ipv4_count: 1, price_monthly: 9.5 } });
-  assert.is(plan.status, 201);
-  assert.is(plan.body.plan.price_monthly, '9.50');
+    ipv4_count: 1, pods_count: 2, price_monthly: 9.5 } });
+  assert.is(plan.status, 201, JSON.stringify(plan.body));
+  assert.equal([plan.body.plan.price_monthly, plan.body.plan.pods_count], ['9.50', 2]);
 
   const sub = await app.request('POST', '/api/cloud-pods/tenants/acme/subscriptions', { token: root,
     body: { plan_code: 'cloud-test', quantity: 3 } });
@@ -60,6 +60,7 @@ test('a full round: plan, subscription, quota report, override, template, pool',
   assert.is(quota.body.quota.source, 'subscriptions');
   assert.equal(quota.body.quota.cpu_cores, { limit: 6, used: 0, available: 6 });
   assert.equal(quota.body.quota.ipv4, { limit: 3, used: 0, available: 3 });
+  assert.equal(quota.body.quota.pods, { limit: 6, used: 0, available: 6 }, 'each unit adds the pods its plan sells');
 
   const listed = await app.request('GET', '/api/cloud-pods/tenants/acme/subscriptions', { token: tenantAll });
   assert.is(listed.body.subscriptions.length, 1, 'a tenant reads its own subscriptions');
@@ -89,10 +90,20 @@ test('a full round: plan, subscription, quota report, override, template, pool',
     'tenants do not see deactivated templates');
 
   const deleteInUse = await app.request('DELETE', '/api/cloud-pods/plans/cloud-test', { token: root });
-  assert.is(deleteInUse.status, 409);
-  assert.is(deleteInUse.body.error.code, 'in_use');
-  assert.is((await app.request('PATCH', '/api/cloud-pods/plans/cloud-test', { token: root, body: { is_active: false } }))
-    .body.plan.is_active, false, 'a plan in use can be deactivated');
+  assert.is(deleteInUse.status, 200, 'a plan in use is deactivated, not deleted');
+  assert.equal([deleteInUse.body.plan.is_active, deleteInUse.body.in_use], [false, { subscriptions: 1, templates: 1 }]);
+  assert.is((await app.request('GET', '/api/cloud-pods/plans/cloud-test', { token: tenantAll })).status, 404,
+    'tenants no longer see it');
+  assert.is((await app.request('GET', '/api/cloud-pods/plans/cloud-test', { token: root })).body.plan.is_active, false);
+  const deactivated = await database.db.selectFrom('cloud_pod_audit').select(['action', 'actor_type'])
+    .where('action', '=', 'plan.deactivated').execute();
+  assert.equal(deactivated, [{ action: 'plan.deactivated', actor_type: 'token' }]);
+  assert.is((await app.request('DELETE', '/api/cloud-pods/plans/cloud-test', { token: root })).status, 200,
+    'asking again changes nothing');
+  const unused = await aPlan(database.db);
+  assert.is((await app.request('DELETE', `/api/cloud-pods/plans/${unused.code}`, { token: root })).status, 204,
+    'a plan nothing uses is deleted');
+  assert.is((await app.request('GET', `/api/cloud-pods/plans/${unused.code}`, { token: root })).status, 404);
 
   const pool = await app.request('POST', '/api/admin/ip-pools', { token: root, body: {
     name: 'edge', cidr: '192.0.2.0/24', gateway: '192.0.2.1', range_start: '192.0.2.10', range_end: '192.0.2.20',
@@ -157,6 +168,7 @@ test('bad input on every route is answered 400 or 422 naming the fields, and wri
       price_monthly: 'free', colour: 'red' }, 400, ['colour', 'cpu_cores', 'disk_gb', 'memory_mb', 'price_monthly']],
     ['PATCH', '/api/cloud-pods/plans/cloud-test', {}, 400, ['(body)']],
     ['PATCH', '/api/cloud-pods/plans/cloud-test', { cpu_cores: 1e9 }, 400, ['cpu_cores']],
+    ['PATCH', '/api/cloud-pods/plans/cloud-test', { pods_count: -1 }, 400, ['pods_count']],
     ['POST', '/api/cloud-pods/tenants/acme/subscriptions', { plan_code: 'no-such-plan', quantity: 0 }, 400,
       ['quantity']],
     ['POST', '/api/cloud-pods/tenants/acme/subscriptions', { plan_code: 'no-such-plan' }, 400, ['plan_code']],
@@ -178,6 +190,12 @@ test('bad input on every route is answered 400 or 422 naming the fields, and wri
     ['POST', '/api/admin/ip-pools', { name: 'bad', cidr: '192.0.2.0/24', gateway: '192.0.2.1', range_start: '192.0.2.9',
       range_end: '192.0.2.2', bridge: 'vmbr0' }, 400, ['range_end']],
     ['PATCH', '/api/admin/ip-pools/00000000-0000-4000-8000-000000000000', { vlan: 5000 }, 400, ['vlan']],
+    ['POST', '/api/admin/ip-pools', { name: 'everything', cidr: '0.0.0.0/0', gateway: '10.0.0.1',
+      range_start: '10.0.0.2', range_end: '10.0.0.9', bridge: 'vmbr0' }, 400, ['cidr']],
+    ['POST', '/api/admin/ip-pools', { name: 'huge', cidr: '10.0.0.0/15', gateway: '10.0.0.1',
+      range_start: '10.0.0.2', range_end: '10.0.0.9', bridge: 'vmbr0' }, 400, ['cidr']],
+    ['POST', '/api/admin/ip-pools', { name: 'huge6', cidr: '2001:db8::/48', gateway: '2001:db8::1',
+      range_start: '2001:db8::10', range_end: '2001:db8::ff', bridge: 'vmbr0' }, 400, ['cidr']],
     ['GET', '/api/cloud-pods/templates?type=vm', undefined, 400, ['query.type']],
   ];
   const before = await rowCounts();
@@ -190,6 +208,22 @@ test('bad input on every route is answered 400 or 422 naming the fields, and wri
     }
   }
   assert.equal(await rowCounts(), before);
+});
+
+test('pool sizes are bounded by a setting per family; a /16 or a /64 is fine by default', async () => {
+  const pool = (name: string, cidr: string, base: string) => app.request('POST', '/api/admin/ip-pools', { token: root,
+    body: { name, cidr, gateway: `${base}1`, range_start: `${base}10`, range_end: `${base}20`, bridge: 'vmbr0' } });
+  assert.is((await pool('wide-v4', '10.20.0.0/16', '10.20.0.')).status, 201);
+  assert.is((await pool('wide-v6', '2001:db8:20::/64', '2001:db8:20::')).status, 201);
+  const tooWide = await pool('wider-v4', '10.32.0.0/12', '10.32.0.');
+  assert.is(tooWide.status, 400);
+  assert.match(tooWide.body.error.details.fields[0].messages[0], 'at most a /16');
+  await app.system.settings.update({ 'cloudpods.ip_pools.largest_ipv4_prefix': 12 }, { type: 'system', id: 'test' });
+  try {
+    assert.is((await pool('wider-v4', '10.32.0.0/12', '10.32.0.')).status, 201, 'the setting allows larger pools');
+  } finally {
+    await app.system.settings.update({ 'cloudpods.ip_pools.largest_ipv4_prefix': null }, { type: 'system', id: 'test' });
+  }
 });
 
 test.run();

@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { addressInCidr, parseCidr } from '../src/net/cidr.ts';
+import { QuotaExceededError } from '../src/tenancy/errors.ts';
 import { allocateAddress, createPool, PoolExhaustedError, releaseAddresses } from '../src/tenancy/ip-pools.ts';
 import { aPod, aTemplate, aTenant } from './support/fixtures.ts';
 import { testDatabase, type TestDatabase } from './support/postgres.ts';
@@ -35,7 +36,7 @@ test('concurrent allocations never hand out an address twice, skip the gateway a
   const pods = await Promise.all(Array.from({ length: 25 }, () => aPod(db, { tenant, template })));
 
   const results = await Promise.allSettled(pods.map((pod) => db.transaction().execute((trx) =>
-    allocateAddress(trx, { podId: pod.id, tenantId: tenant.id, family: 4, node: 'pve1' }))));
+    allocateAddress(trx, { podId: pod.id, tenantId: tenant.id, family: 4, node: 'pve1', ipv4Limit: null }))));
   const addresses = results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<any>).value.address);
   const exhausted = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
   assert.is(addresses.length, 19, 'the range holds 20 addresses, one of them the gateway');
@@ -47,13 +48,13 @@ test('concurrent allocations never hand out an address twice, skip the gateway a
   const holder = pods.find((_, i) => results[i]!.status === 'fulfilled')!;
   const held = (results[pods.indexOf(holder)] as PromiseFulfilledResult<any>).value.address;
   const again = await db.transaction().execute((trx) =>
-    allocateAddress(trx, { podId: holder.id, tenantId: tenant.id, family: 4, node: 'pve1' }));
+    allocateAddress(trx, { podId: holder.id, tenantId: tenant.id, family: 4, node: 'pve1', ipv4Limit: null }));
   assert.is(again.address, held, 'allocation is idempotent per pod');
 
   assert.equal(await db.transaction().execute((trx) => releaseAddresses(trx, holder.id)), [held]);
   const waiting = pods.find((_, i) => results[i]!.status === 'rejected')!;
   const reused = await db.transaction().execute((trx) =>
-    allocateAddress(trx, { podId: waiting.id, tenantId: tenant.id, family: 4, node: 'pve1' }));
+    allocateAddress(trx, { podId: waiting.id, tenantId: tenant.id, family: 4, node: 'pve1', ipv4Limit: null }));
   assert.is(reused.address, held, 'the lowest free address is the released one');
 });
 
@@ -67,19 +68,46 @@ test('pools serve only their nodes; IPv6 pools allocate too', async () => {
   const template = await aTemplate(db);
   const pod = await aPod(db, { tenant, template });
   const onPve3 = await db.transaction().execute((trx) =>
-    allocateAddress(trx, { podId: pod.id, tenantId: tenant.id, family: 4, node: 'pve3' }));
+    allocateAddress(trx, { podId: pod.id, tenantId: tenant.id, family: 4, node: 'pve3', ipv4Limit: null }));
   assert.ok(onPve3.address.startsWith('198.51.100.') || onPve3.address.startsWith('203.0.113.'));
   const other = await aPod(db, { tenant, template });
   const v6 = await db.transaction().execute((trx) =>
-    allocateAddress(trx, { podId: other.id, tenantId: tenant.id, family: 6, node: 'pve1' }));
+    allocateAddress(trx, { podId: other.id, tenantId: tenant.id, family: 6, node: 'pve1', ipv4Limit: null }));
   assert.is(v6.address, '2001:db8:10::100');
+});
+
+test('an IPv4 address beyond the tenant\'s quota is never allocated, however many pods ask at once', async () => {
+  const db = database.db;
+  await createPool(db, { name: 'roomy', family: 4, cidr: '198.18.0.0/24', gateway: '198.18.0.1',
+    range_start: '198.18.0.10', range_end: '198.18.0.200', bridge: 'vmbr0' }, actor);
+  const template = await aTemplate(db);
+  for (const [pods, limit] of [[12, 5], [6, 1], [4, 0], [3, 3]] as const) {
+    const tenant = await aTenant(db);
+    const rows = await Promise.all(Array.from({ length: pods }, () => aPod(db, { tenant, template })));
+    const results = await Promise.allSettled(rows.map((pod) => db.transaction().execute((trx) =>
+      allocateAddress(trx, { podId: pod.id, tenantId: tenant.id, family: 4, node: null, ipv4Limit: limit }))));
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    assert.is(results.length - refused.length, limit, `${pods} pods, limit ${limit}`);
+    for (const failure of refused) {
+      assert.instance(failure.reason, QuotaExceededError);
+      assert.equal((failure.reason as QuotaExceededError).details,
+        { resource: 'ipv4', requested: 1, used: limit, limit, limits: [{ resource: 'ipv4', requested: 1, used: limit, limit }] });
+    }
+    const held = await db.selectFrom('cloud_ip_allocations').select('pod_id').where('tenant_id', '=', tenant.id).execute();
+    assert.is(held.length, limit, 'the rows never exceed the limit');
+    if (limit > 0) {
+      const again = await db.transaction().execute((trx) => allocateAddress(trx,
+        { podId: held[0]!.pod_id, tenantId: tenant.id, family: 4, node: null, ipv4Limit: limit }));
+      assert.is(again.pod_id, held[0]!.pod_id, 'a pod at the limit keeps the address it holds');
+    }
+  }
 });
 
 test('addresses count against the IPv4 quota and go with their pod', async () => {
   const db = database.db;
   const tenant = await aTenant(db);
   const pod = await aPod(db, { tenant, template: await aTemplate(db) });
-  await db.transaction().execute((trx) => allocateAddress(trx, { podId: pod.id, tenantId: tenant.id, family: 4, node: null }));
+  await db.transaction().execute((trx) => allocateAddress(trx, { podId: pod.id, tenantId: tenant.id, family: 4, node: null, ipv4Limit: null }));
   const count = async () => (await db.selectFrom('cloud_ip_allocations').select('id').where('tenant_id', '=', tenant.id)
     .execute()).length;
   assert.is(await count(), 1);

@@ -10,6 +10,7 @@ import { changeSubscription, subscribe } from '../src/tenancy/subscriptions.ts';
 import { setTenantStatus } from '../src/tenancy/tenants.ts';
 import { computeTotals, verifyTotals } from '../src/tenancy/totals.ts';
 import { aPlan, aPod, aTemplate, aTenant } from './support/fixtures.ts';
+import { anEngine } from './support/jobs.ts';
 import { testDatabase, type TestDatabase } from './support/postgres.ts';
 
 const test = suite('plans, subscriptions, totals and quotas');
@@ -31,7 +32,7 @@ test.after(async () => {
 });
 
 const storedTotals = (tenantId: string) => database.db.selectFrom('cloud_tenant_resource_totals')
-  .select(['cpu_cores_total', 'memory_mb_total', 'disk_gb_total', 'bandwidth_gb_total', 'ipv4_total'])
+  .select(['pods_total', 'cpu_cores_total', 'memory_mb_total', 'disk_gb_total', 'bandwidth_gb_total', 'ipv4_total'])
   .where('tenant_id', '=', tenantId).executeTakeFirstOrThrow();
 
 test('totals follow every kind of subscription and plan change', async () => {
@@ -41,13 +42,12 @@ test('totals follow every kind of subscription and plan change', async () => {
   const big = await aPlan(db, { cpu_cores: 8, memory_mb: 16384, disk_gb: 200, bandwidth_gb: null, ipv4_count: 2 });
 
   const first = await subscribe(db, { tenantId: tenant.id, planId: small.id, quantity: 2 }, actor);
-  assert.equal(await storedTotals(tenant.id),
-    { cpu_cores_total: 4, memory_mb_total: 4096, disk_gb_total: 80, bandwidth_gb_total: 2000, ipv4_total: 2 });
+  assert.equal(await storedTotals(tenant.id), { pods_total: 2, cpu_cores_total: 4, memory_mb_total: 4096,
+    disk_gb_total: 80, bandwidth_gb_total: 2000, ipv4_total: 2 });
 
   const second = await subscribe(db, { tenantId: tenant.id, planId: big.id, quantity: 1 }, actor);
-  assert.equal(await storedTotals(tenant.id),
-    { cpu_cores_total: 12, memory_mb_total: 20480, disk_gb_total: 280, bandwidth_gb_total: 2000, ipv4_total: 4 },
-    'a plan without bandwidth adds none');
+  assert.equal(await storedTotals(tenant.id), { pods_total: 4, cpu_cores_total: 12, memory_mb_total: 20480,
+    disk_gb_total: 280, bandwidth_gb_total: null, ipv4_total: 4 }, 'a plan without bandwidth is unmetered');
 
   await changeSubscription(db, tenant.id, first.id, { quantity: 3 }, actor);
   assert.is((await storedTotals(tenant.id)).cpu_cores_total, 14);
@@ -58,14 +58,14 @@ test('totals follow every kind of subscription and plan change', async () => {
   assert.is((await storedTotals(tenant.id)).cpu_cores_total, 20);
 
   await changeSubscription(db, tenant.id, second.id, { status: 'cancelled' }, actor);
-  assert.equal(await storedTotals(tenant.id),
-    { cpu_cores_total: 12, memory_mb_total: 6144, disk_gb_total: 120, bandwidth_gb_total: 3000, ipv4_total: 3 });
+  assert.equal(await storedTotals(tenant.id), { pods_total: 3, cpu_cores_total: 12, memory_mb_total: 6144,
+    disk_gb_total: 120, bandwidth_gb_total: 3000, ipv4_total: 3 }, 'without the unmetered plan, bandwidth is metered again');
   assert.is(await changeSubscription(db, tenant.id, second.id, { quantity: 5 }, actor), 'cancelled',
     'a cancelled subscription stays cancelled');
 
   await changeSubscription(db, tenant.id, first.id, { status: 'cancelled' }, actor);
   assert.equal(await storedTotals(tenant.id),
-    { cpu_cores_total: 0, memory_mb_total: 0, disk_gb_total: 0, bandwidth_gb_total: 0, ipv4_total: 0 });
+    { pods_total: 0, cpu_cores_total: 0, memory_mb_total: 0, disk_gb_total: 0, bandwidth_gb_total: 0, ipv4_total: 0 });
 
   const audit = await db.selectFrom('cloud_pod_audit').select('action').where('tenant_id', '=', tenant.id)
     .where('category', '=', 'quota').orderBy('id').execute();
@@ -94,10 +94,17 @@ test('quota resolution: override, else active subscriptions, else defaults from 
   await settings.update({ 'cloudpods.quota.default_max_cpu_cores': 6 }, actor);
   assert.is((await quotas.getTenantQuota(tenant.id)).limits.cpu_cores, 6, 'defaults come from settings');
 
-  const plan = await aPlan(db, { cpu_cores: 3, memory_mb: 3072, disk_gb: 30, bandwidth_gb: 300, ipv4_count: 1 });
+  const plan = await aPlan(db, { cpu_cores: 3, memory_mb: 3072, disk_gb: 30, bandwidth_gb: 300, ipv4_count: 1,
+    pods_count: 4 });
   const sub = await subscribe(db, { tenantId: tenant.id, planId: plan.id, quantity: 2 }, actor);
   assert.equal(await quotas.getTenantQuota(tenant.id), { source: 'subscriptions', limits: {
-    pods: 3, cpu_cores: 6, memory_mb: 6144, disk_gb: 60, bandwidth_gb: 600, ipv4: 2 } });
+    pods: 8, cpu_cores: 6, memory_mb: 6144, disk_gb: 60, bandwidth_gb: 600, ipv4: 2 } },
+    'subscriptions raise the pod limit as they raise CPU and memory');
+  const unmetered = await subscribe(db, { tenantId: tenant.id,
+    planId: (await aPlan(db, { cpu_cores: 1, bandwidth_gb: null })).id, quantity: 1 }, actor);
+  assert.is((await quotas.getTenantQuota(tenant.id)).limits.bandwidth_gb, null,
+    'an unmetered subscription leaves no bandwidth limit');
+  await changeSubscription(db, tenant.id, unmetered.id, { status: 'cancelled' }, actor);
 
   await quotas.setOverride(tenant.id, { pods: 10, cpu_cores: 32, memory_mb: 65536, disk_gb: 1000, bandwidth_gb: null,
     ipv4: 8 }, actor);
@@ -124,7 +131,7 @@ test('a subscription past its end stops counting: it is expired and the totals f
     .set({ started_at: sql`now() - interval '1 hour'`, ends_at: sql`now() - interval '1 second'` })
     .where('id', '=', sub.id).execute();
   assert.equal(await computeTotals(db, tenant.id),
-    { cpu_cores_total: 0, memory_mb_total: 0, disk_gb_total: 0, bandwidth_gb_total: 0, ipv4_total: 0 });
+    { pods_total: 0, cpu_cores_total: 0, memory_mb_total: 0, disk_gb_total: 0, bandwidth_gb_total: 0, ipv4_total: 0 });
   assert.is((await quotas.getTenantQuota(tenant.id)).source, 'default');
   const row = await db.selectFrom('cloud_tenant_resource_subscriptions').select('status').where('id', '=', sub.id)
     .executeTakeFirstOrThrow();
@@ -132,7 +139,7 @@ test('a subscription past its end stops counting: it is expired and the totals f
   assert.is((await storedTotals(tenant.id)).cpu_cores_total, 0);
 });
 
-test('usage counts every pod row (also those being deleted), volumes on disk, and IPv4 addresses', async () => {
+test('usage counts every pod row (also those being deleted), volumes on disk, and an IPv4 address per pod', async () => {
   const db = database.db;
   const tenant = await aTenant(db);
   const template = await aTemplate(db);
@@ -143,7 +150,8 @@ test('usage counts every pod row (also those being deleted), volumes on disk, an
   await db.insertInto('cloud_pod_volumes').values({ tenant_id: tenant.id, pod_id: pod.id, name: 'data', size_gb: 50 })
     .execute();
   assert.equal(await quotas.getTenantUsage(tenant.id),
-    { pods: 2, cpu_cores: 3, memory_mb: 3072, disk_gb: 80, bandwidth_gb: 0, ipv4: 0 });
+    { pods: 2, cpu_cores: 3, memory_mb: 3072, disk_gb: 80, bandwidth_gb: 0, ipv4: 2 },
+    'each pod holds its IPv4 address from the order on, before the controller allocates it');
 });
 
 test('quotaViolations names every resource that is short', () => {
@@ -182,7 +190,7 @@ test('20 concurrent orders against a quota that fits 5: exactly 5 succeed', asyn
 
 test('a suspended tenant orders nothing', async () => {
   const tenant = await aTenant(database.db);
-  await setTenantStatus(database.db, tenant.id, 'suspended', actor);
+  await setTenantStatus({ db: database.db, engine: anEngine(database), settings }, tenant.id, 'suspended', actor);
   try {
     await database.db.transaction().execute((trx) => quotas.reserve(trx, tenant.id, { pods: 1 }));
     assert.unreachable();

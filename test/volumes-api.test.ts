@@ -166,11 +166,46 @@ test('a full storage is an error condition with the numbers; deleting the order 
   await waitForVolume(id, 'gone', (v) => v === null);
 });
 
-test('a storage that does not exist or holds no disks stops the order with a reason', async () => {
-  const created = await api('POST', base(), { name: 'isos', size_gb: 1, storage_pool: 'local' });
-  const volume = await waitForVolume(created.body.volume.id, 'in error', (v) => v?.status.phase === 'error');
-  assert.is(readyOf(volume).reason, 'StorageUnavailable');
-  assert.is((await api('DELETE', `${base()}/${created.body.volume.id}`)).status, 202);
+test('a storage that stops holding VM disks after the order stops it with a reason', async () => {
+  // The order is checked against the cluster (a storage holding no disks is refused then); this is the storage
+  // reconfigured behind CloudPods' back afterwards, as `pvesm set templates --content iso` would.
+  const faults = platform.sim.sim.faults;
+  faults.setConfigLock(vmid, 'backup'); // the controller waits on the VM until the storage has changed
+  let id: string;
+  try {
+    const created = await api('POST', base(), { name: 'shared', size_gb: 1, storage_pool: 'templates' });
+    assert.is(created.status, 202, JSON.stringify(created.body));
+    id = created.body.volume.id;
+    await waitForVolume(id, 'waiting on the locked VM', (v) => readyOf(v)?.reason === 'Locked');
+    faults.setStorageContent('templates', ['iso']);
+    faults.setConfigLock(vmid, undefined);
+    const volume = await waitForVolume(id, 'in error', (v) => v?.status.phase === 'error');
+    assert.is(readyOf(volume).reason, 'StorageUnavailable');
+    assert.is(readyOf(volume).message, 'storage templates does not hold VM disks');
+    assert.is(volume.status.proxmox_volume_id, null, 'nothing was allocated');
+  } finally {
+    faults.setConfigLock(vmid, undefined);
+    faults.clear();
+  }
+  assert.is((await api('DELETE', `${base()}/${id}`)).status, 202);
+  await waitForVolume(id, 'gone', (v) => v === null);
+});
+
+test('platform tokens may name the pod\'s tenant when ordering a volume; any other tenant is 400 naming tenant', async () => {
+  const db = platform.database.db;
+  const admin = (await aToken(db, { admin: true, permissions: ['cloudpods.view', 'cloudpods.manage'] })).token;
+  const elsewhere = await aTenant(db, 'elsewhere');
+  const before = (await api('GET', base())).body.volumes.length;
+  for (const tenant of [elsewhere.slug, 'no-such-tenant']) {
+    const refused = await api('POST', base(), { tenant, name: 'misfiled', size_gb: 1 }, admin);
+    assert.is(refused.status, 400, JSON.stringify(refused.body));
+    assert.equal(refused.body.error.details.fields.map((f: any) => f.name), ['tenant']);
+  }
+  assert.is((await api('GET', base())).body.volumes.length, before, 'nothing written');
+  const created = await api('POST', base(), { tenant: platform.tenant.slug, name: 'by-admin', size_gb: 1 }, admin);
+  assert.is(created.status, 202, JSON.stringify(created.body));
+  await waitForVolume(created.body.volume.id, 'attached', converged('attached'));
+  assert.is((await api('DELETE', `${base()}/${created.body.volume.id}`, undefined, admin)).status, 202);
   await waitForVolume(created.body.volume.id, 'gone', (v) => v === null);
 });
 

@@ -33,5 +33,5 @@ export async function actOnRecord(db: Kysely<Database>, pdns: PowerDns, row: Dns
   await recordAudit(db, { actor: controllerActor, category: 'dns', action: 'dns.drift_repaired',
     tenantId: row.tenant_id, podId: row.pod_id, details: { record_id: row.id, name: view.desired.name,
       type: view.desired.type, expected: view.desired.contents, found: found ? found.records.map((r) => r.content) : null } });
-  run.log.info({ id: row.id, name: view.desired.name, type: view.desired.type }, 'DNS drift repaired');
+  run.log.info({ event: true, id: row.id, name: view.desired.name, type: view.desired.type }, 'DNS drift repaired');
 }

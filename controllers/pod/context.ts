@@ -3,6 +3,7 @@ import type { Database } from '../../src/db/schema.ts';
 import type { JobEngine } from '../../src/jobs/engine.ts';
 import type { Logger } from '../../src/observability/logger.ts';
 import type { ProxmoxClient } from '../../src/proxmox/client.ts';
+import type { CloudPodQuotasService } from '../../src/tenancy/quotas.ts';
 import type { ClusterView } from './cluster-view.ts';
 
 export interface PodControllerOptions {
@@ -10,6 +11,8 @@ export interface PodControllerOptions {
   engine: JobEngine;
   proxmox: ProxmoxClient;
   cluster: ClusterView;
+  /** The tenants' limits: an address is allocated only within the IPv4 quota. */
+  quotas: CloudPodQuotasService;
   logger: Logger;
   vmids: { min: number; max: number };
   clonesPerNode: number;

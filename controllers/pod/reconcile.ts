@@ -6,6 +6,7 @@ import { ConflictError } from '../../src/proxmox/errors.ts';
 import { isTrue, type ConditionUpdate } from '../../src/runtime/conditions.ts';
 import type { ReconcileContext } from '../../src/runtime/controller.ts';
 import { done, requeueAfter, type Result } from '../../src/runtime/result.ts';
+import { QuotaExceededError } from '../../src/tenancy/errors.ts';
 import { allocateAddress, allocationsOfPod, PoolExhaustedError } from '../../src/tenancy/ip-pools.ts';
 import { podVolumesGone } from '../../src/volumes/pod-volumes.ts';
 import type { Template } from '../../src/tenancy/templates.ts';
@@ -16,7 +17,7 @@ import { placePod } from './place.ts';
 import { planPodStep, type PodFacts, type PodStep } from './plan.ts';
 import { terminalReasonOf, withConditions } from './status.ts';
 import { dnsRecordsRemoved, finishDelete, removeVolumes } from './teardown.ts';
-import { desiredConfigOf, noteNeedsReboot, podAddressesFrom, proveOwnership, recordAddresses } from './vm.ts';
+import { desiredConfigOf, followHostname, noteNeedsReboot, podAddressesFrom, proveOwnership, recordAddresses } from './vm.ts';
 import { writePodStatus } from './write-status.ts';
 
 export type { PodControllerOptions } from './context.ts';
@@ -180,11 +181,15 @@ export function createPodReconciler(options: PodControllerOptions) {
           return undefined;
         case 'allocate-address':
           try {
-            await db.transaction().execute((trx) =>
-              allocateAddress(trx, { podId: pod.id, tenantId: pod.tenant_id, family: 4, node: pod.node }));
+            await db.transaction().execute(async (trx) => {
+              const { limits } = await ctx.quotas.getTenantQuota(pod.tenant_id, trx);
+              return allocateAddress(trx, { podId: pod.id, tenantId: pod.tenant_id, family: 4, node: pod.node,
+                ipv4Limit: limits.ipv4 });
+            });
           } catch (error) {
-            if (!(error instanceof PoolExhaustedError)) throw error;
-            ready('False', 'NoAddress', error.message);
+            // No room in the tenant's IPv4 quota (lowered since the order) or in any pool: looked at again later.
+            if (!(error instanceof QuotaExceededError || error instanceof PoolExhaustedError)) throw error;
+            ready('False', error instanceof QuotaExceededError ? 'QuotaExceeded' : 'NoAddress', error.message);
             return requeueAfter(capacityRetryMs);
           }
           return undefined;
@@ -223,6 +228,8 @@ export function createPodReconciler(options: PodControllerOptions) {
         case 'read-ips':
           return readIps(pod, observation, signal);
         case 'settled':
+          // A new generation may carry a new hostname: its records follow before the spec counts as observed.
+          if (!specObserved(pod)) await followHostname(ctx, pod.id);
           ready('True', pod.power_state === 'running' ? 'Active' : 'Stopped',
             pod.power_state === 'running' ? `running on ${pod.node} as VM ${pod.vmid}` : 'stopped as asked');
           updates.push({ type: 'Provisioned', status: 'True', reason: 'Provisioned', message: `VM ${pod.vmid} on ${pod.node}` });

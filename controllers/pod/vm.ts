@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
-import { sql } from 'kysely';
-import { syncPodDnsRecords } from '../../src/dns/pod-records.ts';
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../../src/db/schema.ts';
+import { syncPodDnsRecords, type PodForDns } from '../../src/dns/pod-records.ts';
 import type { PodRow } from '../../src/pods/store.ts';
 import type { DesiredConfig } from '../../src/proxmox/encoding/config-write.ts';
 import { renderCloudInit } from '../../src/tenancy/cloud-init.ts';
@@ -67,9 +68,24 @@ export async function recordAddresses(ctx: PodContext, pod: PodRow, addresses: s
   await ctx.db.transaction().execute(async (trx) => {
     await trx.updateTable('cloud_pods').set({ ip_addresses: JSON.stringify(addresses), updated_at: sql`now()` })
       .where('id', '=', pod.id).execute();
-    if (ctx.dns) {
-      const sync = await syncPodDnsRecords(trx, ctx.engine, { ...pod, ip_addresses: addresses });
-      if (sync.conflicts.length > 0) ctx.log.warn({ id: pod.id, names: sync.conflicts }, 'DNS names held by another tenant');
-    }
+    if (ctx.dns) await syncNames(ctx, trx, { ...pod, ip_addresses: addresses });
   });
+}
+
+/**
+ * After a spec change: the hostname may have been set, changed or removed, so the pod's own records follow it
+ * (for the addresses already known). Read under the row's lock, so a spec write cannot interleave.
+ */
+export async function followHostname(ctx: PodContext, podId: string): Promise<void> {
+  if (!ctx.dns) return;
+  await ctx.db.transaction().execute(async (trx) => {
+    const pod = await trx.selectFrom('cloud_pods').select(['id', 'tenant_id', 'hostname', 'zone', 'ip_addresses'])
+      .where('id', '=', podId).forNoKeyUpdate().executeTakeFirst();
+    if (pod) await syncNames(ctx, trx, pod);
+  });
+}
+
+async function syncNames(ctx: PodContext, trx: Kysely<Database>, pod: PodForDns): Promise<void> {
+  const sync = await syncPodDnsRecords(trx, ctx.engine, pod);
+  if (sync.conflicts.length > 0) ctx.log.warn({ id: pod.id, names: sync.conflicts }, 'DNS names held by another tenant');
 }

@@ -3,10 +3,10 @@ import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { authenticate } from './auth.ts';
-import { idempotent } from './idempotency.ts';
 import type { ApiDeps, AppEnv } from './context.ts';
 import { errorHandler, errorResponse, notFoundHandler } from './errors.ts';
 import { observeRequests } from './middleware/observe.ts';
+import { refuseUnsafeText } from './middleware/text-guard.ts';
 import { dnsRecordRoutes } from './routes/dns-records.ts';
 import { healthRoutes } from './routes/health.ts';
 import { hookRoutes } from './routes/hooks.ts';
@@ -38,11 +38,8 @@ export function buildApp(deps: ApiDeps): Hono<AppEnv> {
     onError: (c) => errorResponse(c, 413, 'payload_too_large', `request body exceeds ${limit} bytes`, { limit }),
   }));
   app.use('/api/*', authenticate(deps.db, deps.logger));
-  // Answers that carry a secret (a new token, a hook's signing secret at creation and rotation) are never stored
-  // for replay: a replay would hand the secret out again, before any permission check.
-  const answersWithSecret = /^\/api\/(tokens|cloud-pods\/hooks(\/[^/]+\/rotate-secret)?)$/;
-  const replayable = idempotent(deps.db);
-  app.use('/api/*', (c, next) => (answersWithSecret.test(c.req.path) ? next() : replayable(c, next)));
+  app.use('/api/*', refuseUnsafeText());
+  // Idempotency-Key is honoured by each POST route after its guards (src/api/idempotency.ts), not here.
 
   app.route('/', healthRoutes(deps));
   app.route('/api', tokenRoutes(deps));

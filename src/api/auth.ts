@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import { checkToken, touchToken } from '../auth/tokens.ts';
+import { powersLacking } from '../auth/grants.ts';
+import { checkToken, touchToken, type ApiToken, type ApiTokenView } from '../auth/tokens.ts';
 import type { Permission } from '../auth/permissions.ts';
 import type { Actor } from '../observability/audit.ts';
 import type { Db } from '../db/database.ts';
@@ -15,6 +16,8 @@ export interface Principal {
   tenantId: string | null;
   permissions: ReadonlySet<Permission>;
   isAdmin: boolean;
+  /** When the token stops working; null: never. Tokens it issues expire no later. */
+  expiresAt: Date | null;
   actor: Actor;
 }
 
@@ -46,15 +49,21 @@ export function authenticate(db: Db, logger: Logger): MiddlewareHandler<AppEnv> 
     if (!check.ok) throw unauthorized(rejection[check.reason]);
     const { token } = check;
     touchToken(db, token).catch((error) => logger.warn({ err: error }, 'could not record token use'));
-    c.set('principal', {
-      tokenId: token.id,
-      tokenName: token.name,
-      tenantId: token.tenant_id,
-      permissions: new Set(token.permissions as Permission[]),
-      isAdmin: token.is_admin,
-      actor: { type: 'token', id: token.id },
-    });
+    c.set('principal', principalOfToken(token));
     await next();
+  };
+}
+
+/** The principal a valid token establishes. */
+export function principalOfToken(token: ApiToken): Principal {
+  return {
+    tokenId: token.id,
+    tokenName: token.name,
+    tenantId: token.tenant_id,
+    permissions: new Set(token.permissions as Permission[]),
+    isAdmin: token.is_admin,
+    expiresAt: token.expires_at,
+    actor: { type: 'token', id: token.id },
   };
 }
 
@@ -81,6 +90,16 @@ export function requireAdmin(): MiddlewareHandler<AppEnv> {
 /** True when the principal may see objects of this tenant; other tenants' objects must answer 404. */
 export function canSeeTenant(principal: Principal, tenantId: string | null): boolean {
   return principal.isAdmin || (tenantId !== null && principal.tenantId === tenantId);
+}
+
+/**
+ * True when the principal may see and revoke this token: its own, or one of a tenant it sees whose permissions and
+ * admin scope it holds itself, so a leaked weak token cannot lock out the tenant's stronger automation.
+ */
+export function canManageToken(principal: Principal, token: ApiTokenView): boolean {
+  if (token.id === principal.tokenId) return true;
+  return canSeeTenant(principal, token.tenant_id) && powersLacking(principal,
+    { permissions: token.permissions as Permission[], isAdmin: token.is_admin }).length === 0;
 }
 
 export const principalOf = (c: Context<AppEnv>): Principal => c.get('principal');

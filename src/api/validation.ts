@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { ApiError, validationError, type FieldProblem } from './errors.ts';
 
 /** `permissions.1.name` style paths read better as `permissions[1].name`. */
-function fieldName(path: readonly PropertyKey[], prefix?: string): string {
+export function fieldName(path: readonly PropertyKey[], prefix?: string): string {
   const joined = path.reduce<string>((out, key) =>
     typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key), '');
   if (!prefix) return joined || '(body)';
@@ -24,10 +24,12 @@ export function fieldProblems(error: z.ZodError, prefix?: string): FieldProblem[
   return [...byField].map(([name, messages]) => ({ name, messages }));
 }
 
+/** `application/json` and its `+json` kin, parameters allowed. */
+export const isJsonMediaType = (type: string): boolean => /^application\/([\w.+-]+\+)?json\b/i.test(type);
+
 /** Reads a JSON body and validates it: 415 for another media type, 400 `json_error`, 400 `validation_error`. */
 export async function readJson<S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> {
-  const type = c.req.header('content-type') ?? '';
-  if (!/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
+  if (!isJsonMediaType(c.req.header('content-type') ?? '')) {
     throw new ApiError(415, 'unsupported_media_type', 'send the request body as application/json');
   }
   const text = await c.req.text();

@@ -1,5 +1,7 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import type { Config } from '../config.ts';
-import type { Logger } from '../observability/logger.ts';
+import { componentLogger, type Logger } from '../observability/logger.ts';
 import type { ProxmoxClient } from '../proxmox/client.ts';
 import { proxmoxClientFromConfig } from '../proxmox/from-config.ts';
 import { platformCluster } from '../sim/proxmox/presets.ts';
@@ -25,15 +27,21 @@ export interface DevProxmox {
 /**
  * The Proxmox VE of `cloudpods dev`: the one configured (CLOUDPODS_PROXMOX_URL), or else the simulator with the
  * platform's three-node cluster, reached through the same client-from-configuration path as production (HTTPS
- * pinned by fingerprint, snippets over SSH with a pinned host key).
+ * pinned by fingerprint, snippets over SSH with a pinned host key). The simulated cluster lives under
+ * `<dataDir>/proxmox/` (its state file and the snippets directory), so a restart finds the pods' VMs again.
  */
 export async function startDevProxmox(config: Config, logger: Logger): Promise<DevProxmox> {
+  const proxmoxLogger = componentLogger(logger, 'proxmox');
   if (config.proxmox.url) {
-    const client = proxmoxClientFromConfig(config.proxmox, logger);
+    const client = proxmoxClientFromConfig(config.proxmox, proxmoxLogger);
     return { client, info: { simulated: false, url: config.proxmox.url }, stop: async () => {} };
   }
-  const sim = await startProxmoxSimulator(platformCluster({ logger: logger.child({ service: 'sim' }) }));
-  const client = simulatorClient(sim, config, logger);
+  const dir = path.resolve(config.dev.dataDir, 'proxmox');
+  const snippetsDir = path.join(dir, 'snippets');
+  mkdirSync(snippetsDir, { recursive: true });
+  const sim = await startProxmoxSimulator(platformCluster({ logger: componentLogger(logger, 'sim'),
+    stateFile: path.join(dir, 'state.json'), snippetsDir }));
+  const client = simulatorClient(sim, config, proxmoxLogger);
   return {
     client,
     info: { simulated: true, url: sim.url, sshPort: sim.sshPort, tokenId: sim.token.id, tokenSecret: sim.token.secret,

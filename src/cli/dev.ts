@@ -36,7 +36,7 @@ export async function devCommand(args: string[]): Promise<number> {
     options: { reset: { type: 'boolean', default: false }, port: { type: 'string' } },
   });
   const config = loadConfig({ mode: 'dev', overrides: { 'server.port': values.port } });
-  const { logger, events } = createProcessLogging(config.log.level, 'dev');
+  const { logger, events } = createProcessLogging(config.log.level);
   const dataDir = path.resolve(config.dev.dataDir);
   if (values.reset) await fs.rm(dataDir, { recursive: true, force: true });
   await fs.mkdir(dataDir, { recursive: true });
@@ -49,7 +49,7 @@ export async function devCommand(args: string[]): Promise<number> {
   let devFile: DevFile;
   try {
     const report = await migrateToLatest(db);
-    if (report.applied.length > 0) logger.info({ applied: report.applied }, 'migrations applied');
+    if (report.applied.length > 0) logger.info({ event: true, applied: report.applied }, 'migrations applied');
     const tenant = (await findTenant(db, demoTenant.slug)) ?? (await createTenant(db, demoTenant, devActor));
     await seedDevCatalogue(db, tenant.id, devActor);
     const previous = readDevFile(config);
@@ -82,7 +82,7 @@ export async function devCommand(args: string[]): Promise<number> {
   printBanner(devFile, config.dev.dataDir, embedded !== undefined);
 
   const signal = await untilStopSignal();
-  logger.info({ signal }, 'stopping');
+  logger.info({ event: true, signal }, 'stopping');
   await system.stop();
   await proxmox.stop();
   await dns.stop();

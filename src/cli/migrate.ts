@@ -2,6 +2,8 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.ts';
 import { openDatabase } from '../db/database.ts';
 import { migrateToLatest, migrationStatus, type MigrationStatus } from '../db/migrate.ts';
+import { SystemEventSink } from '../observability/event-sink.ts';
+import { createLogger } from '../observability/logger.ts';
 import { commandDatabaseUrl, print } from './common.ts';
 
 export const migrateUsage = `cloudpods migrate [--status]
@@ -21,10 +23,21 @@ export async function migrateCommand(args: string[]): Promise<number> {
     printStatus(report.status);
     print(report.applied.length === 0 ? 'schema is current: nothing to apply'
       : `applied ${report.applied.length} migration(s): ${report.applied.join(', ')}`);
+    if (report.applied.length > 0) await storeMigrationsApplied(db, report.applied);
     return 0;
   } finally {
     await db.destroy();
   }
+}
+
+/** The system event `serve --migrate` logs, for installations that migrate with this command (the chart's Job). */
+async function storeMigrationsApplied(db: ReturnType<typeof openDatabase>, applied: string[]): Promise<void> {
+  const events = new SystemEventSink();
+  events.attach(db);
+  // The command's output is the text above; the log line only feeds the sink.
+  createLogger({ level: 'info', destination: { write() {} }, eventSink: events })
+    .info({ event: true, applied }, 'migrations applied');
+  await events.detach();
 }
 
 function printStatus(status: MigrationStatus[]): void {

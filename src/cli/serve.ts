@@ -13,14 +13,14 @@ export const serveUsage = `cloudpods serve [--migrate]
 export async function serveCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, strict: true, options: { migrate: { type: 'boolean', default: false } } });
   const config = loadConfig({ mode: 'serve' });
-  const { logger, events } = createProcessLogging(config.log.level, 'api');
+  const { logger, events } = createProcessLogging(config.log.level);
   const databaseUrl = config.database.url!;
 
   const db = openDatabase({ url: databaseUrl, poolMax: 2 });
   try {
     if (values.migrate) {
       const report = await migrateToLatest(db);
-      logger.info({ applied: report.applied }, 'migrations applied');
+      logger.info({ event: true, applied: report.applied }, 'migrations applied');
     } else {
       const pending = await pendingMigrations(db, await shippedMigrationNames());
       if (pending.length > 0) {
@@ -34,7 +34,7 @@ export async function serveCommand(args: string[]): Promise<number> {
 
   const system = await startSystem({ config, logger, databaseUrl, events });
   const signal = await untilStopSignal();
-  logger.info({ signal }, 'stopping');
+  logger.info({ event: true, signal }, 'stopping');
   await system.stop();
   return 0;
 }

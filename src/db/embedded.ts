@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../net/free-port.ts';
+import { recordOwner, stopLeftoverServers } from '../util/leftover-servers.ts';
 
 export interface EmbeddedPostgresOptions {
   /** Cluster data directory; created and initialised on first use, reused afterwards. */
@@ -82,12 +83,18 @@ export async function startEmbeddedPostgres({
     onError: (error: unknown) => errors.push(error instanceof Error ? error.message : String(error)),
   });
 
+  // A server left running by a process that died without stopping it holds the cluster: shut it down (fast).
+  if (initialised) {
+    await stopLeftoverServers(dataDir, 'the embedded PostgreSQL', (argv) => argv[argv.indexOf('-D') + 1] === clusterDir
+      && path.basename(argv[0] ?? '') === 'postgres', { signal: 'SIGINT' });
+  }
   try {
     if (!initialised) {
       await pg.initialise();
       await fs.writeFile(credentialsFile, JSON.stringify(credentials), { mode: 0o600 });
     }
     await pg.start();
+    await recordOwner(dataDir);
   } catch (cause) {
     const detail = errors.join('; ') || (cause instanceof Error ? cause.message : 'the server exited while starting');
     throw new Error(`embedded PostgreSQL in ${clusterDir} did not start: ${detail}`, { cause });

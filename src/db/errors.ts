@@ -12,8 +12,9 @@ function isPgError(error: unknown): error is PgError {
 }
 
 /**
- * Constraint violations that input validation should have caught first, or that races make possible (two creates
- * of one name): answered as conflicts or bad input instead of a 500. Anything else stays unmapped.
+ * Constraint violations and unstorable text that input validation should have caught first, or that races make
+ * possible (two creates of one name): answered as conflicts or bad input instead of a 500. Anything else stays
+ * unmapped.
  */
 export function fromDatabaseError(error: unknown): AppError | undefined {
   // node-postgres' pool gives up waiting for a free connection: the service is saturated, not broken.
@@ -30,6 +31,12 @@ export function fromDatabaseError(error: unknown): AppError | undefined {
       return new AppError(409, 'in_use', `still referenced (${error.constraint ?? 'foreign key'})`, details);
     case '23514':
       return new AppError(400, 'validation_error', `violates ${error.constraint ?? 'a check constraint'}`, details);
+    // Text PostgreSQL cannot take: a NUL byte in text (22021) or jsonb (22P05), or bytes that are not UTF-8.
+    // The API refuses such text first (src/api/text-rules.ts); this is the last line for any other way in.
+    case '22021':
+    case '22P05':
+      return new AppError(400, 'validation_error', 'text must not contain NUL bytes and must be valid Unicode',
+        { sqlstate: error.code });
     default:
       return undefined;
   }

@@ -12,6 +12,10 @@ export interface ListenerOptions {
   onConnected?: () => void;
   /** Called when the connection is lost: notifications may be missed until `onConnected` is called again. */
   onDisconnected?: (error: Error | undefined) => void;
+  /** Prepares the session after the LISTENs, on every (re)connect, before it counts as connected. */
+  onSession?: (client: pg.Client) => Promise<void>;
+  /** What the connection is for, in its log lines. */
+  name?: string;
   /** Reconnect delays double from the first to the cap. */
   firstRetryMs?: number;
   maxRetryMs?: number;
@@ -22,8 +26,8 @@ export interface ListenerOptions {
  * Notifications are hints: owners treat a reconnect as "anything may have changed" and re-read.
  */
 export class NotificationListener {
-  readonly #options: Required<Omit<ListenerOptions, 'onConnected' | 'onDisconnected'>> &
-    Pick<ListenerOptions, 'onConnected' | 'onDisconnected'>;
+  readonly #options: Required<Omit<ListenerOptions, 'onConnected' | 'onDisconnected' | 'onSession'>> &
+    Pick<ListenerOptions, 'onConnected' | 'onDisconnected' | 'onSession'>;
   #client: pg.Client | undefined;
   #stopped = false;
   #retryTimer: NodeJS.Timeout | undefined;
@@ -31,7 +35,7 @@ export class NotificationListener {
   #attempt = 0;
 
   constructor(options: ListenerOptions) {
-    this.#options = { firstRetryMs: 100, maxRetryMs: 5_000, ...options };
+    this.#options = { firstRetryMs: 100, maxRetryMs: 5_000, name: 'notification listener', ...options };
   }
 
   get connected(): boolean {
@@ -67,6 +71,7 @@ export class NotificationListener {
     try {
       await client.connect();
       for (const channel of this.#options.channels) await client.query(`LISTEN "${channel.replace(/"/g, '""')}"`);
+      await this.#options.onSession?.(client);
     } catch (error) {
       onLost(error as Error);
       throw error;
@@ -84,7 +89,7 @@ export class NotificationListener {
     if (this.#stopped || this.#retryTimer) return;
     const delay = Math.min(this.#options.maxRetryMs, this.#options.firstRetryMs * 2 ** this.#attempt++);
     this.#options.logger.warn({ err: error, retryInMs: delay, channels: this.#options.channels },
-      'notification listener lost its database connection; reconnecting');
+      `${this.#options.name} lost its database connection; reconnecting`);
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       this.#connect().catch(() => {});

@@ -196,6 +196,8 @@ export interface CloudResourcePlansTable {
   is_active: Generated<boolean>;
   created_at: TimestampDefaultNow;
   updated_at: TimestampDefaultNow;
+  /** Pods per unit (migration 0014). */
+  pods_count: Generated<number>;
 }
 
 export interface CloudTenantResourceSubscriptionsTable {
@@ -217,9 +219,12 @@ export interface CloudTenantResourceTotalsTable {
   cpu_cores_total: Generated<number>;
   memory_mb_total: Generated<number>;
   disk_gb_total: Generated<number>;
-  bandwidth_gb_total: Generated<number>;
+  /** Null: an active subscription is unmetered (migration 0014). */
+  bandwidth_gb_total: Generated<number | null>;
   ipv4_total: Generated<number>;
   updated_at: TimestampDefaultNow;
+  /** Migration 0014. */
+  pods_total: Generated<number>;
 }
 
 export interface CloudPodQuotasTable {
@@ -298,6 +303,8 @@ export interface CloudPodsTable extends ObjectModelColumns {
   rebooted_at: NullableTimestamp;
   created_at: TimestampDefaultNow;
   updated_at: TimestampDefaultNow;
+  /** Migration 0014: when the tenant's suspension powered the pod off (reinstating starts it again). */
+  suspension_stopped_at: NullableTimestamp;
 }
 
 export interface CloudPodVolumesTable extends ObjectModelColumns {
@@ -459,7 +466,7 @@ export interface CloudIpAllocationsTable {
 /** Migration 0004: first responses to POSTs with an Idempotency-Key. */
 export interface IdempotencyKeysTable {
   id: Generated<string>;
-  /** Who may replay: the tenant, or the token for platform tokens. */
+  /** Who may replay: `token:<id>`, the token that sent it (rows before migration 0016 may name a tenant). */
   scope: string;
   key: string;
   method: string;
@@ -470,6 +477,8 @@ export interface IdempotencyKeysTable {
   response_body: ColumnType<JsonValue | null, string | null, string | null>;
   created_at: TimestampDefaultNow;
   expires_at: TimestampDefaultNow;
+  /** Migration 0016: presence lock of the process answering it (src/db/presence.ts); null on older rows. */
+  owner_lock: number | null;
 }
 
 export interface Database {

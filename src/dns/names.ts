@@ -21,3 +21,43 @@ export function parseHostname(input: string): { name: string } | { problem: stri
 /** The zone itself or a name inside it (both in row form). */
 export const isWithinZone = (hostname: string, zone: string): boolean =>
   hostname === zone || hostname.endsWith(`.${zone}`);
+
+/** A name without a dot: relative to its zone. */
+export const isBareLabel = (hostname: string): boolean => !hostname.includes('.');
+
+export type QualifiedName = { hostname: string; zone: string } | { field: 'hostname' | 'zone'; problem: string };
+
+/**
+ * The one naming rule of pods and DNS records (row form): a bare label is relative to the zone, any other name
+ * must be the zone or lie inside it.
+ */
+export function qualifyName(hostname: string, zone: string): QualifiedName {
+  const zoneName = parseHostname(zone);
+  if ('problem' in zoneName) return { field: 'zone', problem: zoneName.problem };
+  const host = parseHostname(hostname);
+  if ('problem' in host) return { field: 'hostname', problem: host.problem };
+  const full = isBareLabel(host.name) ? `${host.name}.${zoneName.name}` : host.name;
+  const parsed = parseHostname(full);
+  if ('problem' in parsed) return { field: 'hostname', problem: parsed.problem };
+  if (!isWithinZone(full, zoneName.name)) return { field: 'hostname', problem: `must be a label, or a name inside ${zoneName.name}` };
+  return { hostname: full, zone: zoneName.name };
+}
+
+/** The zones that could hold a name, longest first: the name itself, then each parent (`a.b.c` → `b.c` → `c`). */
+export const zonesContaining = (hostname: string): string[] =>
+  hostname.split('.').map((_, i, labels) => labels.slice(i).join('.'));
+
+/**
+ * Whether a row's name is the one asked for (pure, for front doors comparing a spec with its row): the row holds
+ * the qualified hostname; a dotted hostname asked without a zone leaves the zone to inference, so any zone matches.
+ */
+export function nameIsAsAsked(row: { hostname: string | null; zone: string | null },
+  asked: { hostname?: string | null; zone?: string | null }): boolean {
+  const normal = (name: string | null | undefined) => name ? name.trim().toLowerCase().replace(/\.$/, '') : null;
+  const hostname = normal(asked.hostname);
+  const zone = normal(asked.zone);
+  if (hostname === null) return (row.hostname ?? null) === null && (row.zone ?? null) === zone;
+  if (zone === null) return !isBareLabel(hostname) && row.hostname === hostname;
+  const qualified = qualifyName(hostname, zone);
+  return 'hostname' in qualified && row.hostname === qualified.hostname && row.zone === qualified.zone;
+}

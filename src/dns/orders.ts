@@ -7,10 +7,9 @@ import type { PowerDns } from '../powerdns/context.ts';
 import { findTenant } from '../tenancy/tenants.ts';
 import { recordAddress } from './addresses.ts';
 import { enqueueDnsReconciles, type Enqueuer } from './enqueue.ts';
-import { isWithinZone, parseHostname } from './names.ts';
-import { extraNameRows, findRecord, insertRecords, markForDeletion, nameClaimedByOthers, recordsOfPod,
-  recordsOfResource, updateSpec } from './records.ts';
-import { platformServesZone, tenantMayUseZone, type ZoneSettings } from './zones.ts';
+import { extraNameRows, findRecord, insertRecords, markForDeletion, nameClaimedByOthers, nameTakenMessage,
+  recordsOfPod, recordsOfResource, updateSpec } from './records.ts';
+import { resolveName, type ZoneSettings } from './zones.ts';
 
 /**
  * The writes of the DNS front doors (the REST API and the Kubernetes bridge) on extra names of a pod: desired rows
@@ -36,7 +35,8 @@ export interface DnsRecordOrder {
   podId: string;
   /** A full name inside the zone, or a single label completed with it. */
   hostname: string;
-  zone: string;
+  /** Without one, a dotted hostname goes in the longest served zone the tenant may use that contains it. */
+  zone?: string;
   /** Only the pod's IPv4 (A) or IPv6 (AAAA) addresses; default both. */
   type?: DnsRecordType;
   /** Default: `cloudpods.dns.default_ttl`. */
@@ -59,23 +59,7 @@ export interface DnsNamePlan {
   update: Array<{ id: string; ttl: number; ptr: boolean }>;
 }
 
-const fieldError = (name: string, message: string) => new AppError(400, 'validation_error',
-  `invalid request: ${name}: ${message}`, { fields: [{ name, messages: [message] }] });
-
 const podNotFound = () => new AppError(404, 'not_found', 'pod not found');
-
-/** The fully qualified name of an order: a single label is completed with the zone, a dotted name must be inside it. */
-export function qualifiedName(hostname: string, zone: string): { hostname: string; zone: string } {
-  const zoneName = parseHostname(zone);
-  if ('problem' in zoneName) throw fieldError('zone', zoneName.problem);
-  const host = parseHostname(hostname);
-  if ('problem' in host) throw fieldError('hostname', host.problem);
-  const full = host.name.includes('.') ? host.name : `${host.name}.${zoneName.name}`;
-  const parsed = parseHostname(full);
-  if ('problem' in parsed) throw fieldError('hostname', parsed.problem);
-  if (!isWithinZone(full, zoneName.name)) throw fieldError('hostname', `must be a label, or a name inside ${zoneName.name}`);
-  return { hostname: full, zone: zoneName.name };
-}
 
 /** Groups audit entries and reconciles of one order. */
 async function audited(trx: Kysely<Database>, deps: DnsOrderDeps, scope: DnsOrderScope, action: string,
@@ -92,18 +76,10 @@ async function audited(trx: Kysely<Database>, deps: DnsOrderDeps, scope: DnsOrde
  */
 export async function createDnsRecords(deps: DnsOrderDeps, scope: DnsOrderScope, order: DnsRecordOrder,
   door: FrontDoor = restApi): Promise<DnsRecordRow[]> {
-  const { hostname, zone } = qualifiedName(order.hostname, order.zone);
-  if (!(await platformServesZone(deps.settings, deps.pdns, zone))) {
-    throw fieldError('zone', `${zone} is not a zone this platform serves`);
-  }
   const owner = await deps.db.selectFrom('cloud_pods').select('tenant_id').where('id', '=', order.podId).executeTakeFirst();
   if (!owner || (scope.tenantId !== null && owner.tenant_id !== scope.tenantId)) throw podNotFound();
-  if (scope.tenantId !== null) {
-    const tenant = (await findTenant(deps.db, owner.tenant_id))!;
-    if (!(await tenantMayUseZone(deps.settings, tenant, zone))) {
-      throw new AppError(403, 'forbidden', `tenant ${tenant.slug} may not use the zone ${zone}`, { zone });
-    }
-  }
+  const tenant = scope.tenantId === null ? null : (await findTenant(deps.db, owner.tenant_id))!;
+  const { hostname, zone } = await resolveName(deps.settings, deps.pdns, tenant, order);
   const ttl = order.ttl ?? await deps.settings.getNumber('cloudpods.dns.default_ttl');
   return deps.db.transaction().execute(async (trx) => {
     // The pod's addresses cannot move under us: the pod controller re-points names in a transaction on this row.
@@ -118,7 +94,7 @@ export async function createDnsRecords(deps: DnsOrderDeps, scope: DnsOrderScope,
       throw new AppError(409, 'conflict', `the pod has no ${family}address yet`);
     }
     if (await nameClaimedByOthers(trx, hostname, pod.tenant_id)) {
-      throw new AppError(409, 'conflict', `${hostname} is already used by another tenant`);
+      throw new AppError(409, 'conflict', nameTakenMessage(hostname));
     }
     const existing = (await recordsOfPod(trx, pod.id))
       .filter((r) => r.deletion_requested_at === null && r.hostname === hostname);

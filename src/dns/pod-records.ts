@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database, DnsRecordOrigin, DnsRecordRow, DnsRecordType } from '../db/schema.ts';
 import { recordAddress } from './addresses.ts';
 import { enqueueDnsReconciles, type Enqueuer } from './enqueue.ts';
-import { isWithinZone, parseHostname } from './names.ts';
+import { qualifyName } from './names.ts';
 import { insertRecords, markForDeletion, nameClaimedByOthers, recordsOfPod, updateSpec } from './records.ts';
 
 /**
@@ -32,11 +32,8 @@ export interface PodDnsSync {
 /** The pod's fully qualified name in row form, or null when it has none (or an invalid one). */
 export function podFqdn(pod: Pick<PodForDns, 'hostname' | 'zone'>): { hostname: string; zone: string } | null {
   if (!pod.hostname || !pod.zone) return null;
-  const zone = parseHostname(pod.zone);
-  const host = parseHostname(pod.hostname);
-  if ('problem' in zone || 'problem' in host) return null;
-  const hostname = isWithinZone(host.name, zone.name) ? host.name : `${host.name}.${zone.name}`;
-  return 'problem' in parseHostname(hostname) ? null : { hostname, zone: zone.name };
+  const name = qualifyName(pod.hostname, pod.zone);
+  return 'problem' in name ? null : name;
 }
 
 /** Ensures the pod's rows match its hostname and addresses, and enqueues the reconciles of every row touched. */

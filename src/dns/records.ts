@@ -87,6 +87,12 @@ export function extraNameRows(db: Db, podId: string, hostname: string): Promise<
     .where('origin', '=', 'api').where('deletion_requested_at', 'is', null).orderBy('created_at').orderBy('id').execute();
 }
 
+/**
+ * What a caller is told when nameClaimedByOthers holds: only that the name is taken. Who holds it (that another
+ * tenant exists and uses that name) is not theirs to learn.
+ */
+export const nameTakenMessage = (hostname: string): string => `${hostname} is already taken`;
+
 /** Live rows at a name owned by other tenants: the first tenant to claim a name keeps it. */
 export async function nameClaimedByOthers(db: Db, hostname: string, tenantId: string): Promise<boolean> {
   const row = await db.selectFrom('cloud_pod_dns_records').select('id')

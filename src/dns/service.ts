@@ -4,7 +4,8 @@ import { AppError } from '../errors.ts';
 import { recordAddress } from './addresses.ts';
 import { enqueueDnsReconciles, type Enqueuer } from './enqueue.ts';
 import { isWithinZone, parseHostname } from './names.ts';
-import { findRecord, insertRecords, markForDeletion, nameClaimedByOthers, updateSpec } from './records.ts';
+import { findRecord, insertRecords, markForDeletion, nameClaimedByOthers, nameTakenMessage, updateSpec }
+  from './records.ts';
 
 export interface RecordOptions {
   tenantId: string;
@@ -16,7 +17,7 @@ export interface RecordOptions {
   trx?: Kysely<Database>;
 }
 
-/** A request the DNS service cannot accept as written (bad name, wrong family, name held by another tenant). */
+/** A request the DNS service cannot accept as written (bad name, wrong family, name taken). */
 export class DnsRequestError extends AppError {
   constructor(status: 400 | 409, code: string, message: string, details?: Record<string, unknown>) {
     super(status, code, message, details);
@@ -80,7 +81,7 @@ export class DnsService {
     }
     return this.#inTransaction(options.trx, async (db) => {
       if (await nameClaimedByOthers(db, hostname.name, options.tenantId)) {
-        throw new DnsRequestError(409, 'conflict', `${hostname.name} is already used by another tenant`);
+        throw new DnsRequestError(409, 'conflict', nameTakenMessage(hostname.name));
       }
       const [row] = await insertRecords(db, [{
         tenant_id: options.tenantId, pod_id: options.podId ?? null, zone_name: zoneName.name, hostname: hostname.name,

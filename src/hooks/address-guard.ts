@@ -39,8 +39,12 @@ const blockedRanges: readonly BlockedRange[] = [
   range('::/128', 'unspecified'),
   range('::1/128', 'loopback'),
   range('::ffff:0:0/96', 'IPv4-mapped', true),
+  // SIIT's IPv4-translated form (RFC 2765) is no address of the public internet; only a translator inside the
+  // installation's networks could carry it, so it is refused whatever IPv4 address it holds.
+  range('::ffff:0:0:0/96', 'IPv4-translated'),
   range('::/96', 'IPv4-compatible', true),
   range('64:ff9b::/96', 'NAT64', true),
+  // Local-use NAT64 (RFC 8215) goes through the operator's own translator, to whatever it maps: refused whole.
   range('64:ff9b:1::/48', 'local-use NAT64'),
   range('100::/64', 'discard-only'),
   range('2001::/32', 'Teredo'),

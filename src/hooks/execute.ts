@@ -2,8 +2,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { sql, type Kysely } from 'kysely';
 import type { Database, HookRow } from '../db/schema.ts';
 import type { JobEngine } from '../jobs/engine.ts';
-import type { RunningJob } from '../jobs/types.ts';
-import type { Logger } from '../observability/logger.ts';
+import { ReportedJobError, type RunningJob } from '../jobs/types.ts';
+import { componentLogger, type Logger } from '../observability/logger.ts';
 import { setCondition, type ConditionUpdate } from '../runtime/conditions.ts';
 import { parseAllowedNetworks } from './address-guard.ts';
 import { hookConfigSchema, lastDeliveryCondition, type HookConfig } from './config.ts';
@@ -13,15 +13,17 @@ import { runScript } from './script-runner.ts';
 import { signatureHeaders } from './signing.ts';
 import { hookExecuteType, lifecycleQueue } from '../pods/lifecycle.ts';
 import { enqueueReconcile } from '../runtime/controller.ts';
+import { workerComponent } from '../jobs/worker.ts';
 
 /**
  * `hook.execute` (spec 9): one delivery of one lifecycle event to one hook, on the `webhooks` queue. It re-reads
  * the hook (gone, inactive or being deleted: nothing to do), delivers by type, and records the outcome on the row
  * as the `LastDelivery` condition. A failure throws, so the job engine retries it with backoff up to
  * `cloudpods.webhooks.max_attempts` (first delay `cloudpods.webhooks.initial_retry_delay_seconds`); the last
- * failure is logged as a warning (a system event). Only a blocking hook's delivery (`blocking` in the payload) is
- * waited on, by the pod controller (src/hooks/gate.ts): when it ends (delivered, skipped, or given up) the pod's
- * reconcile is enqueued, so the controller looks again at once.
+ * failure is logged as a warning (a system event), the only one: the tenant's endpoint failing is no error of the
+ * platform's, so the engine does not report the dead job again (ReportedJobError). Only a blocking hook's delivery
+ * (`blocking` in the payload) is waited on, by the pod controller (src/hooks/gate.ts): when it ends (delivered,
+ * skipped, or given up) the pod's reconcile is enqueued, so the controller looks again at once.
  */
 
 /** The `hook.execute` job's payload, written by the lifecycle fan-out (src/pods/lifecycle.ts). */
@@ -33,8 +35,11 @@ export interface HookExecutePayload {
   blocking?: true;
 }
 
-/** A failed attempt, thrown for the engine's backoff: the job's last_error reads `HookDeliveryError: <reason>`. */
-export class HookDeliveryError extends Error {
+/**
+ * A failed attempt, thrown for the engine's backoff: the job's last_error reads `HookDeliveryError: <reason>`.
+ * Reported here already (LastDelivery, and the warning when given up), so its dead job is no error on the health page.
+ */
+export class HookDeliveryError extends ReportedJobError {
   override name = 'HookDeliveryError';
 }
 
@@ -64,7 +69,8 @@ export interface HookDeliveryOptions {
 const taskTimeoutMs = 90_000;
 
 export function defineHookDelivery(engine: JobEngine, options: HookDeliveryOptions): void {
-  const deps = { ...options, engine };
+  // Deliveries log as the webhooks queue's worker: that is where an admin looks for them.
+  const deps = { ...options, logger: componentLogger(options.logger, workerComponent(lifecycleQueue)), engine };
   engine.defineTask({
     queue: lifecycleQueue, type: hookExecuteType, timeoutMs: taskTimeoutMs,
     handler: (job, { signal }) => executeHook(deps, job, signal),
@@ -93,7 +99,7 @@ async function executeHook(options: HookDeliveryOptions & { engine: JobEngine },
   const lastAttempt = job.attempt >= job.maxAttempts;
   const reason = outcome.ok ? '' : redact(outcome.reason, secretsOf(hook));
   const attempts = `attempt ${job.attempt} of ${job.maxAttempts}`;
-  await recordLastDelivery(db, hook.id, outcome.ok
+  await recordLastDelivery(db, hook, outcome.ok
     ? { type: lastDeliveryCondition, status: 'True', reason: 'Delivered',
       message: `${envelope.event} delivery ${envelope.id} delivered on ${attempts} (${outcome.detail})` }
     : { type: lastDeliveryCondition, status: 'False', reason: lastAttempt ? 'GivenUp' : 'DeliveryFailed',
@@ -148,15 +154,22 @@ function redact(text: string, secrets: readonly string[]): string {
   return secrets.reduce((out, secret) => out.split(secret).join('[redacted]'), text);
 }
 
-/** Sets LastDelivery on the hook's row, writing (and bumping updated_at) only when the conditions change. */
-async function recordLastDelivery(db: Kysely<Database>, hookId: string, update: ConditionUpdate): Promise<void> {
+/**
+ * Sets LastDelivery on the hook's row for the generation this delivery acted on (the spec it read), and
+ * observed_generation with it, as a controller's status write does for its objects; written (bumping updated_at)
+ * only when something changes. observed_generation never goes back: a slower delivery of an older spec finishing
+ * last still sets the condition, which is about the latest attempt.
+ */
+async function recordLastDelivery(db: Kysely<Database>, delivered: Pick<HookRow, 'id' | 'generation'>,
+  update: ConditionUpdate): Promise<void> {
   await db.transaction().execute(async (trx) => {
-    const row = await trx.selectFrom('cloud_pod_hooks').select(['conditions', 'generation']).where('id', '=', hookId)
-      .forUpdate().executeTakeFirst();
+    const row = await trx.selectFrom('cloud_pod_hooks').select(['conditions', 'observed_generation'])
+      .where('id', '=', delivered.id).forUpdate().executeTakeFirst();
     if (!row) return;
-    const conditions = setCondition(row.conditions, update, row.generation);
-    if (isDeepStrictEqual(conditions, row.conditions)) return;
-    await trx.updateTable('cloud_pod_hooks').set({ conditions: JSON.stringify(conditions), updated_at: sql`now()` })
-      .where('id', '=', hookId).execute();
+    const conditions = setCondition(row.conditions, update, delivered.generation);
+    const observedGeneration = Math.max(row.observed_generation, delivered.generation);
+    if (isDeepStrictEqual(conditions, row.conditions) && observedGeneration === row.observed_generation) return;
+    await trx.updateTable('cloud_pod_hooks').set({ conditions: JSON.stringify(conditions),
+      observed_generation: observedGeneration, updated_at: sql`now()` }).where('id', '=', delivered.id).execute();
   });
 }

@@ -6,6 +6,7 @@ import { AppError } from '../errors.ts';
 import { assertOwnedBy, ownershipColumns, restApi, type FrontDoor } from '../front-door.ts';
 import { recordAudit, type Actor } from '../observability/audit.ts';
 import { blockingProblem, unmaskedConfig, type HookConfig } from './config.ts';
+import { resolveScript } from './script-runner.ts';
 import { deleteHookRow, hookNameTaken, insertHook, lockHook, lockTenantHookNames, setSigningSecret, updateHookSpec,
   type Hook } from './store.ts';
 
@@ -14,6 +15,13 @@ import { deleteHookRow, hookNameTaken, insertHook, lockHook, lockTenantHookNames
  * audits (category `hook`) in one transaction. A hook changes only through the front door that created it. There is
  * no hook controller: the row is the whole of a hook, and delivery reads it when an event comes.
  */
+
+/** What creating or retargeting a hook needs besides the database. */
+export interface HookOrderDeps {
+  db: Kysely<Database>;
+  /** `hooks.scriptsDirectory`: script hooks may name only executables there; none configured, no script hooks. */
+  scriptsDirectory?: string | undefined;
+}
 
 /** Who asks: `tenantId` null is a platform admin, who may act on any tenant's hook. */
 export interface HookScope {
@@ -70,6 +78,15 @@ export function targetProblems(type: HookType, target: string): string[] {
 const invalid = (field: string, message: string) =>
   new AppError(400, 'validation_error', `${field}: ${message}`, { fields: [{ name: field, messages: [message] }] });
 
+/**
+ * A script hook must name a script this installation can run (the check delivery makes, src/hooks/script-runner.ts),
+ * or every delivery would fail: refused on `type` when no scripts directory is configured, else on `target`.
+ */
+async function assertScriptRuns(scriptsDirectory: string | undefined, target: string): Promise<void> {
+  const script = await resolveScript(scriptsDirectory, target);
+  if (!script.ok) throw invalid(scriptsDirectory ? 'target' : 'type', script.reason);
+}
+
 /** A new Standard Webhooks signing secret: `whsec_` and 32 random bytes in base64 (the same form the database makes). */
 export function newSigningSecret(): string {
   return `whsec_${randomBytes(32).toString('base64')}`;
@@ -92,12 +109,13 @@ async function lockOwned(trx: Kysely<Database>, scope: HookScope, id: string, do
 }
 
 /** Creates a hook; the answer carries its signing secret, which nothing shows again. */
-export async function createHook(db: Kysely<Database>, order: NewHookOrder, actor: Actor, requestId?: string,
-  door: FrontDoor = restApi): Promise<{ hook: Hook; signingSecret: string }> {
+export async function createHook({ db, scriptsDirectory }: HookOrderDeps, order: NewHookOrder, actor: Actor,
+  requestId?: string, door: FrontDoor = restApi): Promise<{ hook: Hook; signingSecret: string }> {
   const problems = targetProblems(order.type, order.target);
   if (problems.length > 0) throw invalid('target', problems[0]!);
   const blocking = blockingProblem(order.event, order.config);
   if (blocking) throw invalid('config.blocking', blocking);
+  if (order.type === 'script') await assertScriptRuns(scriptsDirectory, order.target);
   return db.transaction().execute(async (trx) => {
     if (!(await lockTenantHookNames(trx, order.tenantId))) throw new AppError(404, 'not_found', 'tenant not found');
     await assertNameFree(trx, order.tenantId, order.name);
@@ -116,8 +134,8 @@ export async function createHook(db: Kysely<Database>, order: NewHookOrder, acto
  * Changes a hook's name, target, activity or config; naming what it already is changes nothing. Event and type are
  * immutable (a hook for another event is another hook): naming another value is 400 on that field.
  */
-export async function changeHook(db: Kysely<Database>, scope: HookScope, id: string, change: HookChange,
-  door: FrontDoor = restApi): Promise<Hook> {
+export async function changeHook({ db, scriptsDirectory }: HookOrderDeps, scope: HookScope, id: string,
+  change: HookChange, door: FrontDoor = restApi): Promise<Hook> {
   return db.transaction().execute(async (trx) => {
     const hook = await lockOwned(trx, scope, id, door, 'change');
     for (const field of ['event', 'type'] as const) {
@@ -142,6 +160,7 @@ export async function changeHook(db: Kysely<Database>, scope: HookScope, id: str
     if (change.target !== undefined) {
       const problems = targetProblems(hook.type, next.target);
       if (problems.length > 0) throw invalid('target', problems[0]!);
+      if (hook.type === 'script' && next.target !== hook.target) await assertScriptRuns(scriptsDirectory, next.target);
     }
     const changed = (['name', 'target', 'is_active', 'config'] as const)
       .filter((field) => !isDeepStrictEqual(next[field], hook[field]));

@@ -52,7 +52,9 @@ export async function resolveScript(directory: string | undefined, name: string)
     file = await fs.realpath(path.join(realDirectory, name));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    return { ok: false, reason: code === 'ENOENT' ? `no script "${name}" is allow-listed (none in the scripts directory)`
+    return { ok: false, reason: code === 'ENOENT'
+      ? `no script "${name}" is allow-listed: an admin places an executable file of that name in the scripts `
+        + 'directory (hooks.scriptsDirectory)'
       : `script "${name}" cannot be read (${code})` };
   }
   const inside = path.relative(realDirectory, file);

@@ -15,13 +15,20 @@ export interface EndRunContext {
 
 const jobEngineActor = systemActor('job-engine');
 
+/** A run that did not complete, as its worker or the reaper ends it. */
+export type EndingRun = EndedRun & {
+  queue: string;
+  type: string;
+  /** The handler threw a ReportedJobError: a death is logged at info, the handler having reported it. */
+  reported?: boolean;
+};
+
 /**
  * Ends a run that did not complete (failed, timed out, rescued, cancelled, aborted at shutdown): one transaction
  * settles the job and, when a critical job dies, writes the audit entry with it. A concurrent enqueue of the same
  * key can make the transaction hit the pending-key index; it is simply run again and then merges.
  */
-export async function endRun(ctx: EndRunContext, fence: Fence, run: EndedRun & { queue: string; type: string },
-  end: RunEnd): Promise<SettleResult> {
+export async function endRun(ctx: EndRunContext, fence: Fence, run: EndingRun, end: RunEnd): Promise<SettleResult> {
   for (let attempt = 1; ; attempt++) {
     try {
       const result = await ctx.db.transaction().execute(async (trx) => {
@@ -42,8 +49,7 @@ export async function endRun(ctx: EndRunContext, fence: Fence, run: EndedRun & {
   }
 }
 
-function report(ctx: EndRunContext, fence: Fence, run: EndedRun & { queue: string; type: string }, end: RunEnd,
-  result: SettleResult): void {
+function report(ctx: EndRunContext, fence: Fence, run: EndingRun, end: RunEnd, result: SettleResult): void {
   const fields = { jobId: fence.id, queue: run.queue, type: run.type, attempt: fence.attempt, error: run.error };
   if (!result.settled) {
     ctx.metrics?.rejected(run.queue);
@@ -56,7 +62,8 @@ function report(ctx: EndRunContext, fence: Fence, run: EndedRun & { queue: strin
     ctx.logger.info({ ...fields, retryAt: end.retryAt, mergedInto: result.mergedInto }, 'job run failed; retrying later');
   } else if (end.status === 'dead') {
     ctx.metrics?.dead(run.queue, run.type);
-    ctx.logger.error(fields, 'job is dead: its last attempt failed');
+    if (run.reported) ctx.logger.info(fields, 'job is dead: its last attempt failed (reported by its handler)');
+    else ctx.logger.error(fields, 'job is dead: its last attempt failed');
   } else {
     ctx.logger.warn({ ...fields, mergedInto: result.mergedInto }, 'job ended failed');
   }

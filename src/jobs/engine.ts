@@ -6,7 +6,7 @@ import type { Registry } from 'prom-client';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { NotificationListener } from '../db/listener.ts';
-import type { Logger } from '../observability/logger.ts';
+import { componentLogger, type Logger } from '../observability/logger.ts';
 import { JobClient } from './client.ts';
 import { GroupCompleter } from './completer.ts';
 import type { EndRunContext } from './end-run.ts';
@@ -18,7 +18,7 @@ import type { EnqueuedJob } from './sql/enqueue.ts';
 import { heartbeatWorkers, registerWorkers } from './sql/workers.ts';
 import { jobCancelChannel, jobsChannel, type JobSpec, type QueueOptions, type ScheduleDefinition,
   type TaskDefinition } from './types.ts';
-import { JobCancelledError, QueueWorker } from './worker.ts';
+import { JobCancelledError, QueueWorker, workerComponent } from './worker.ts';
 
 export interface JobEngineOptions {
   db: Kysely<Database>;
@@ -52,6 +52,8 @@ export class JobEngine {
   readonly client: JobClient;
   readonly metrics: JobMetrics | undefined;
   readonly #o: JobEngineOptions;
+  /** The engine's own lines (start and stop, heartbeats, the reaper); each queue's worker logs as `worker:<queue>`. */
+  readonly #log: Logger;
   readonly #tasks = new Map<string, Map<string, TaskDefinition>>();
   readonly #queueOptions = new Map<string, QueueOptions>();
   readonly #schedules: ScheduleDefinition[] = [];
@@ -71,6 +73,7 @@ export class JobEngine {
 
   constructor(options: JobEngineOptions) {
     this.#o = options;
+    this.#log = componentLogger(options.logger, 'jobs');
     this.name = options.name ?? `${os.hostname()}:${process.pid}:${randomBytes(2).toString('hex')}`;
     this.metrics = options.registry ? new JobMetrics(options.registry, options.db) : undefined;
     this.client = new JobClient(options.settings, this.metrics);
@@ -120,7 +123,8 @@ export class JobEngine {
   async start(): Promise<void> {
     if (this.#started) throw new Error('the job engine was already started');
     this.#started = true;
-    const { db, settings, logger } = this.#o;
+    const { db, settings } = this.#o;
+    const logger = this.#log;
     const setting = (name: string) => settings.getNumber(`jobs.${name}`);
     const [defaultConcurrency, defaultTimeoutSeconds, workerTimeoutSeconds] = await Promise.all([
       setting('default_concurrency'), setting('default_timeout_seconds'), setting('worker_timeout_seconds')]);
@@ -139,6 +143,7 @@ export class JobEngine {
     const endRunContext = this.#endRunContext();
     for (const { id, queue } of registered) {
       const tasks = this.#tasks.get(queue)!;
+      const workerLogger = componentLogger(this.#o.logger, workerComponent(queue));
       const longestTimeoutMs = Math.max(...[...tasks.values()].map((t) => t.timeoutMs ?? defaultTimeoutSeconds * 1000));
       this.#workers.set(queue, new QueueWorker({
         queue, workerId: id, workerName: `${this.name}/${queue}`, concurrency: concurrencyOf(queue),
@@ -146,7 +151,8 @@ export class JobEngine {
         // Past its lease a run is presumed lost even if its worker still sends heartbeats (a wedged handler).
         leaseMs: longestTimeoutMs + 2 * workerTimeoutSeconds * 1000 + 60_000,
         defaultTimeoutMs: defaultTimeoutSeconds * 1000, tasks, pool: this.#pool, db, completer: this.#completer,
-        endRunContext, retryPolicy: () => retryPolicyFor(settings, queue), logger, metrics: this.metrics,
+        endRunContext: { ...endRunContext, logger: workerLogger }, retryPolicy: () => retryPolicyFor(settings, queue),
+        logger: workerLogger, metrics: this.metrics,
       }));
     }
 
@@ -167,12 +173,13 @@ export class JobEngine {
     await this.#listener.start().catch((error) => {
       logger.warn({ err: error }, 'job listener could not connect yet; polling until it does');
     });
-    this.#scheduler = new Scheduler(db, this.client, logger);
+    this.#scheduler = new Scheduler(db, this.client, componentLogger(this.#o.logger, 'scheduler'));
     this.#scheduler.start(this.#schedules);
     this.#pollLoop();
     this.#heartbeatLoop();
     this.#wakeAll();
-    logger.info({ engine: this.name, queues, schedules: this.#schedules.map((s) => s.name) }, 'job engine started');
+    logger.info({ event: true, engine: this.name, queues, schedules: this.#schedules.map((s) => s.name) },
+      'job engine started');
   }
 
   /**
@@ -187,7 +194,8 @@ export class JobEngine {
 
   async #stop(): Promise<void> {
     if (!this.#started) return;
-    const { db, logger, settings } = this.#o;
+    const { db, settings } = this.#o;
+    const logger = this.#log;
     this.#status = 'draining';
     this.#scheduler?.stop();
     clearTimeout(this.#poll);
@@ -202,12 +210,12 @@ export class JobEngine {
       .catch((error) => logger.warn({ err: error }, 'could not mark job workers offline'));
     await this.#listener?.stop();
     await this.#pool?.end();
-    logger.info({ engine: this.name }, 'job engine stopped');
+    logger.info({ event: true, engine: this.name }, 'job engine stopped');
   }
 
   #endRunContext(): EndRunContext {
     return {
-      db: this.#o.db, logger: this.#o.logger, metrics: this.metrics,
+      db: this.#o.db, logger: this.#log, metrics: this.metrics,
       isCritical: (type) => [...this.#tasks.values()].some((byType) => byType.get(type)?.critical === true),
     };
   }
@@ -241,7 +249,8 @@ export class JobEngine {
 
   /** Heartbeats of this process's workers, then a reaper pass over every process's abandoned runs. */
   #heartbeatLoop(): void {
-    const { db, settings, logger } = this.#o;
+    const { db, settings } = this.#o;
+    const logger = this.#log;
     const beat = async () => {
       const [intervalSeconds, timeoutSeconds] = await Promise.all([
         settings.getNumber('jobs.heartbeat_interval_seconds'), settings.getNumber('jobs.worker_timeout_seconds')]);

@@ -6,6 +6,6 @@ export { queueOverview, type QueueOverview, type QueueSummary } from './admin.ts
 export { pruneFinishedJobs } from './retention.ts';
 export { retryDelayMs, decideFailure, type RetryPolicy } from './backoff.ts';
 export { nextTick, parseCron, type Cadence } from './cron.ts';
-export { builtInQueues, PermanentJobError, type JobSpec, type JobHandler, type JobContext, type RunningJob,
-  type TaskDefinition, type QueueOptions, type ScheduleDefinition } from './types.ts';
+export { builtInQueues, PermanentJobError, ReportedJobError, type JobSpec, type JobHandler, type JobContext,
+  type RunningJob, type TaskDefinition, type QueueOptions, type ScheduleDefinition } from './types.ts';
 export type { EnqueuedJob } from './sql/enqueue.ts';

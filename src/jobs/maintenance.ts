@@ -2,13 +2,14 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { pruneAudit } from '../observability/audit-retention.ts';
 import { pruneSystemEvents } from '../observability/events-retention.ts';
-import type { Logger } from '../observability/logger.ts';
+import { componentLogger, type Logger } from '../observability/logger.ts';
 import type { JobEngine } from './engine.ts';
 import type { NumberSettings } from './policy.ts';
 import { expireEndedSubscriptions } from '../tenancy/subscriptions.ts';
 import { verifyTotals } from '../tenancy/totals.ts';
 import { pruneIdempotencyKeys } from '../api/idempotency.ts';
 import { pruneFinishedJobs } from './retention.ts';
+import { workerComponent } from './worker.ts';
 
 const queue = 'maintenance';
 const daily = (minute: number) => ({ cron: `${minute} 3 * * *` });
@@ -17,8 +18,9 @@ const daily = (minute: number) => ({ cron: `${minute} 3 * * *` });
  * Daily housekeeping: retention of finished jobs, the audit, system events and idempotency keys; expiry of
  * subscriptions past their end, and a check that every tenant's resource totals equal its subscriptions.
  */
-export function defineMaintenance(engine: JobEngine, db: Kysely<Database>, settings: NumberSettings, logger: Logger):
-  void {
+export function defineMaintenance(engine: JobEngine, db: Kysely<Database>, settings: NumberSettings,
+  processLogger: Logger): void {
+  const logger = componentLogger(processLogger, workerComponent(queue));
   engine.defineQueue(queue, { concurrency: 1 });
   const tasks = [
     { type: 'jobs.prune', minute: 10, run: async () => pruneFinishedJobs(db, settings) },

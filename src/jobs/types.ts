@@ -86,3 +86,13 @@ export interface ScheduleDefinition {
 export class PermanentJobError extends Error {
   override name = 'PermanentJobError';
 }
+
+/**
+ * Thrown by a handler for a failure that lies outside the platform and that the handler has already reported to
+ * whom it concerns (a tenant's unreachable webhook: its hook's LastDelivery, and a warning when it gives up). It is
+ * retried as any failure, but when it ends the job dead the engine logs that at info, not as an error: the
+ * admin's health page is for the platform's problems.
+ */
+export class ReportedJobError extends Error {
+  override name = 'ReportedJobError';
+}

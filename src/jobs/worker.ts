@@ -8,7 +8,10 @@ import { endRun, type EndRunContext } from './end-run.ts';
 import type { JobMetrics } from './metrics.ts';
 import { claimJobs, type ClaimedRow } from './sql/claim.ts';
 import { releaseClaim, type RunEnd } from './sql/settle.ts';
-import { PermanentJobError, type RunningJob, type TaskDefinition } from './types.ts';
+import { PermanentJobError, ReportedJobError, type RunningJob, type TaskDefinition } from './types.ts';
+
+/** The `service` a queue's worker logs under (system_events, the health page's filter). */
+export const workerComponent = (queue: string): string => `worker:${queue}`;
 
 /** Why a run's signal was aborted by the engine rather than by its handler. */
 export class JobTimeoutError extends Error {
@@ -184,7 +187,8 @@ export class QueueWorker {
       await this.#o.retryPolicy());
     const end: RunEnd = decision.kind === 'retry'
       ? { status: 'pending', retryAt: new Date(Date.now() + decision.delayMs) } : { status: decision.kind };
-    await endRun(this.#o.endRunContext, fence, { ...run, outcome: decision.kind === 'dead' ? 'dead' : 'failed' }, end);
+    await endRun(this.#o.endRunContext, fence, { ...run, outcome: decision.kind === 'dead' ? 'dead' : 'failed',
+      reported: error instanceof ReportedJobError }, end);
   }
 
   /**

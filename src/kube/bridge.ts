@@ -1,7 +1,7 @@
 import { NotificationListener } from '../db/listener.ts';
 import { deleteHook } from '../hooks/orders.ts';
 import { findHookOfResource } from '../hooks/store.ts';
-import type { Logger } from '../observability/logger.ts';
+import { componentLogger, type Logger } from '../observability/logger.ts';
 import { deletePod } from '../pods/orders.ts';
 import type { KubeClient } from './client.ts';
 import { actor, doorOf, type BridgeDeps, type OrderServices } from './deps.ts';
@@ -76,7 +76,7 @@ interface KindRunner {
  * is relabelled, when the CloudPod it names changes, and every `resyncMs`.
  */
 export async function runBridge(options: BridgeOptions, signal: AbortSignal): Promise<void> {
-  const log = options.logger.child({ component: 'kube-bridge' });
+  const log = componentLogger(options.logger, 'kube-bridge');
   const namespaces = new NamespaceTenants(options.client, options.orders.db);
   const deps: BridgeDeps = { db: options.orders.db, orders: options.orders, client: options.client, events: options.events,
     logger: log, tenantOf: (namespace) => namespaces.tenantOf(namespace) };

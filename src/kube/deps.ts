@@ -12,6 +12,8 @@ import type { NamespaceTenant } from './tenancy.ts';
 export interface OrderServices extends PodOrderDeps {
   settings: SystemSettingsService;
   pdns: PowerDns | null;
+  /** `hooks.scriptsDirectory`: a CloudPodHook of type script must name an executable there (src/hooks/orders.ts). */
+  scriptsDirectory?: string | undefined;
 }
 
 /** Everything one kind's sync may use while this replica leads. */

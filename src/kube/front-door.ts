@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config.ts';
-import type { Logger } from '../observability/logger.ts';
+import { componentLogger, type Logger } from '../observability/logger.ts';
 import { runBridge } from './bridge.ts';
 import { KubeClient } from './client.ts';
 import type { OrderServices } from './deps.ts';
@@ -36,7 +36,7 @@ export function startKubeFrontDoor(config: Config['kube'], orders: OrderServices
   : KubeFrontDoor | null {
   const target = kubeTarget(config);
   if (!target) return null;
-  const log = logger.child({ component: 'kube' });
+  const log = componentLogger(logger, 'kube');
   const client = new KubeClient(target.kubeconfigPath ? { kubeconfigPath: target.kubeconfigPath } : {});
   const identity = `${hostname()}_${process.pid}_${randomBytes(3).toString('hex')}`;
   const events = createEventRecorder(client, identity, log);
@@ -48,6 +48,6 @@ export function startKubeFrontDoor(config: Config['kube'], orders: OrderServices
       inactivityMs: config.watchInactivitySeconds * 1000 }, signal),
   });
   elector.start();
-  log.info({ lease: `${target.namespace}/${config.leaseName}`, identity }, 'Kubernetes front door started');
+  log.info({ event: true, lease: `${target.namespace}/${config.leaseName}`, identity }, 'Kubernetes front door started');
   return { elector, stop: () => elector.stop() };
 }

@@ -105,13 +105,13 @@ export async function syncCloudPodHook(deps: BridgeDeps, resource: any): Promise
         await refuse(deps, resource, 'TenantUnknown', owner.unknown);
         return;
       }
-      hook = (await createHook(db, { tenantId: owner.tenant.id, name: resource.metadata.name, ...wanted }, actor,
+      hook = (await createHook(deps.orders, { tenantId: owner.tenant.id, name: resource.metadata.name, ...wanted }, actor,
         undefined, doorOf(resource))).hook;
       await events.record(resource, 'Normal', 'Stored', 'Create', `hook stored for tenant ${owner.tenant.slug}`);
     } else {
       const change = hookChangeOf(hook, wanted);
       if (Object.keys(change).length > 0) {
-        hook = await changeHook(db, scopeOf(hook), hook.id, change, doorOf(resource));
+        hook = await changeHook(deps.orders, scopeOf(hook), hook.id, change, doorOf(resource));
         await events.record(resource, 'Normal', 'Updated', 'Update', `changed ${Object.keys(change).join(', ')}`);
       }
     }

@@ -92,7 +92,8 @@ export class LeaderElector {
       if (held) lastRenew = Date.now();
       if (this.stopped.signal.aborted) break;
       if (held && !this.leading) {
-        logger.info({ lease: this.options.name, identity: this.options.identity }, 'became the Kubernetes bridge leader');
+        logger.info({ event: true, lease: this.options.name, identity: this.options.identity },
+          'became the Kubernetes bridge leader');
         this.begin();
       } else if (!held && this.leading && Date.now() - lastRenew > renewDeadlineMs) {
         logger.warn({ lease: this.options.name }, 'lost the Kubernetes bridge lease; stopping the bridge');

@@ -48,7 +48,7 @@ export async function syncCloudPod(deps: BridgeDeps, resource: any): Promise<voi
         doorOf(resource));
     } catch (error) {
       if (error instanceof AppError) {
-        await refuse(deps, resource, refusalReason(error.code, error.message), error.message);
+        await refuse(deps, resource, refusalReason(error.code, error.message, error.details), error.message);
         return;
       }
       throw error;
@@ -58,7 +58,8 @@ export async function syncCloudPod(deps: BridgeDeps, resource: any): Promise<voi
     const change = changeOf(pod, resource.spec);
     if (Object.keys(change).length > 0 && !pod.deletion_requested_at) {
       try {
-        pod = await changePod(deps.orders, pod.id, null, change, actor, undefined, doorOf(resource));
+        // The pod's tenant, not null (an admin's scope): its zone rules bind a name the spec changes.
+        pod = await changePod(deps.orders, pod.id, pod.tenant_id, change, actor, undefined, doorOf(resource));
         await events.record(resource, 'Normal', 'Updated', 'Update', `changed ${Object.keys(change).join(', ')}`);
       } catch (error) {
         if (!(error instanceof AppError)) throw error;

@@ -1,4 +1,5 @@
 import type { Condition } from '../db/schema.ts';
+import { nameIsAsAsked } from '../dns/names.ts';
 import type { NewPodOrder, PodChange } from '../pods/orders.ts';
 import type { Pod } from '../pods/store.ts';
 import { observedConditions } from './status-report.ts';
@@ -35,13 +36,20 @@ export function orderOf(tenantId: string, name: string, spec: CloudPodSpec): New
     power_state: spec.powerState ?? 'running', app_options: spec.appOptions ?? {}, node: spec.node ?? null };
 }
 
-/** The fields the row must change to match the spec (the mutable ones: resources and power); empty when none. */
+/**
+ * The fields the row must change to match the spec (the mutable ones: resources, power and the name); empty when
+ * none. The row holds the qualified name, so `web` in `example.com` matches `web.example.com`.
+ */
 export function changeOf(pod: Pod, spec: CloudPodSpec): PodChange {
   const change: PodChange = {};
   if (spec.cpuCores !== pod.cpu_cores) change.cpu_cores = spec.cpuCores;
   if (spec.memoryMb !== pod.memory_mb) change.memory_mb = spec.memoryMb;
   if (spec.diskGb !== pod.disk_gb) change.disk_gb = spec.diskGb;
   if ((spec.powerState ?? 'running') !== pod.power_state) change.power_state = spec.powerState ?? 'running';
+  if (!nameIsAsAsked(pod, spec)) {
+    change.hostname = spec.hostname ?? null;
+    change.zone = spec.zone ?? null;
+  }
   return change;
 }
 

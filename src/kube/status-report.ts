@@ -48,8 +48,12 @@ export function refusedStatus(previous: ResourceStatus | undefined, generation: 
   return { ...(phase ? { phase } : {}), observedGeneration: generation, conditions };
 }
 
-/** The reason a refused order shows on its resource, from the front door's error code. */
-export function refusalReason(code: string, message: string): string {
+/**
+ * The reason a refused order shows on its resource: the one the order named (`details.reason`, e.g. NodeNotFound),
+ * else from the front door's error code.
+ */
+export function refusalReason(code: string, message: string, details?: Record<string, unknown>): string {
+  if (typeof details?.reason === 'string') return details.reason;
   switch (code) {
     case 'resource_limit_exceeded': return 'QuotaExceeded';
     case 'tenant_suspended': return 'TenantSuspended';

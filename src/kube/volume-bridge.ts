@@ -64,7 +64,7 @@ export async function syncCloudPodVolume(deps: BridgeDeps, resource: any): Promi
         orderOf(resource.metadata.name, spec), doorOf(resource));
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
-      await refuse(deps, resource, refusalReason(error.code, error.message), error.message);
+      await refuse(deps, resource, refusalReason(error.code, error.message, error.details), error.message);
       return;
     }
     await events.record(resource, 'Normal', 'Created', 'Create',

@@ -1,6 +1,9 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Db } from '../db/database.ts';
 import type { SystemEventLevel } from '../db/schema.ts';
+import type { NumberSettings } from '../jobs/policy.ts';
+import { definitionByName, type NumberDefinition } from '../settings/registry.ts';
+import { PerMinuteBudget } from './event-budget.ts';
 
 /** A log line as it will be stored in system_events (spec 5.2). */
 export interface PendingEvent {
@@ -23,10 +26,20 @@ export interface EventSinkOptions {
   onWriteError?: (error: Error) => void;
 }
 
+/** The setting bounding info events per minute; read again before every write to the database. */
+export const infoPerMinuteSetting = 'cloudpods.events.info_per_minute';
+const defaultInfoPerMinute = (definitionByName(infoPerMinuteSetting) as NumberDefinition).default;
+
+/** The `service` of the sink's own event (info events dropped over the limit). */
+const sinkService = 'system-events';
+
 /** Fields of a pino line that have their own column or mean nothing in the database. */
 const lineFields = new Set(['level', 'time', 'msg', 'service', 'pid', 'hostname']);
 
-/** Turns one pino JSON line into an event row; pure, so it is tested on its own. */
+/**
+ * Turns one pino JSON line into an event row, or null when it is no event: warn and error lines are, info lines
+ * only when marked `event: true` (the marker itself is not kept). Pure, so it is tested on its own.
+ */
 export function toEvent(line: string): PendingEvent | null {
   let parsed: Record<string, unknown>;
   try {
@@ -35,10 +48,12 @@ export function toEvent(line: string): PendingEvent | null {
     return null;
   }
   const level = parsed.level === 'warn' ? 'warn' : parsed.level === 'error' || parsed.level === 'fatal' ? 'error'
-    : parsed.level === 'info' ? 'info' : null;
+    : parsed.level === 'info' && parsed.event === true ? 'info' : null;
   if (!level) return null;
   const context: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(parsed)) if (!lineFields.has(key)) context[key] = value;
+  for (const [key, value] of Object.entries(parsed)) {
+    if (!lineFields.has(key) && !(key === 'event' && value === true)) context[key] = value;
+  }
   const time = typeof parsed.time === 'string' || typeof parsed.time === 'number' ? new Date(parsed.time) : new Date();
   return {
     service: typeof parsed.service === 'string' ? parsed.service : 'cloudpods',
@@ -50,9 +65,11 @@ export function toEvent(line: string): PendingEvent | null {
 }
 
 /**
- * A pino destination that also stores warn and error lines in system_events. `write` only parses and buffers, so
- * logging never waits on the database; a background loop inserts in batches, keeps a bounded buffer while the
- * database is away (dropping the oldest lines, counted in a metric) and resumes when it returns.
+ * A pino destination that stores events in system_events: warn and error lines, and info lines marked
+ * `event: true`, at most `cloudpods.events.info_per_minute` of those a minute (the rest are counted, and the first
+ * one dropped in a minute leaves a warning). `write` only parses and buffers, so logging never waits on the
+ * database; a background loop inserts in batches, keeps a bounded buffer while the database is away (dropping the
+ * oldest lines, counted in a metric) and resumes when it returns.
  */
 export class SystemEventSink {
   readonly #bufferLimit: number;
@@ -69,8 +86,14 @@ export class SystemEventSink {
   #dropped: Counter | undefined;
   #writeFailures: Counter | undefined;
   #buffered: Gauge | undefined;
+  #infoDropped: Counter | undefined;
+  #settings: NumberSettings | undefined;
+  #infoPerMinute = defaultInfoPerMinute;
+  readonly #infoBudget = new PerMinuteBudget();
   /** Lines dropped since start, for tests and the health page. */
   droppedCount = 0;
+  /** Info events not stored because their minute had reached `cloudpods.events.info_per_minute`. */
+  infoDroppedCount = 0;
 
   constructor({ bufferLimit = 10_000, batchSize = 500, firstRetryMs = 500, maxRetryMs = 30_000,
     onWriteError = () => {} }: EventSinkOptions = {}) {
@@ -87,8 +110,29 @@ export class SystemEventSink {
 
   /** pino calls this with each serialized line at or above the sink's level. */
   write(line: string): void {
+    // Most info lines are no events: skip them before parsing (toEvent decides for the rest).
+    if (line.startsWith('{"level":"info"') && !line.includes('"event":true')) return;
     const event = toEvent(line);
     if (!event) return;
+    if (event.level === 'info') {
+      const decision = this.#infoBudget.take(event.created_at.getTime(), this.#infoPerMinute);
+      if (!decision.keep) {
+        this.infoDroppedCount++;
+        this.#infoDropped?.inc();
+        if (decision.first) this.#push(this.#overBudgetEvent(event.created_at));
+        return;
+      }
+    }
+    this.#push(event);
+  }
+
+  #overBudgetEvent(at: Date): PendingEvent {
+    return { service: sinkService, level: 'warn', created_at: at, context: { limit: this.#infoPerMinute },
+      message: `more than ${this.#infoPerMinute} info events this minute: the rest of the minute's are not stored `
+        + `(${infoPerMinuteSetting})` };
+  }
+
+  #push(event: PendingEvent): void {
     this.#buffer.push(event);
     if (this.#buffer.length > this.#bufferLimit) {
       const excess = this.#buffer.length - this.#bufferLimit;
@@ -100,19 +144,26 @@ export class SystemEventSink {
     this.#schedule(0);
   }
 
-  /** Starts storing: lines logged before this wait in the buffer. */
-  attach(db: Db, registry?: Registry): void {
+  /**
+   * Starts storing: lines logged before this wait in the buffer. `settings` gives the info events' limit, read
+   * before each write (until then, and when it cannot be read, the last value or the default holds).
+   */
+  attach(db: Db, registry?: Registry, settings?: NumberSettings): void {
     this.#db = db;
+    this.#settings = settings;
     if (registry && !this.#written) {
       this.#written = new Counter({ name: 'cloudpods_system_events_written_total', registers: [registry],
-        help: 'Warn and error log lines stored in system_events.' });
+        help: 'Events (warn and error lines, info lines marked as events) stored in system_events.' });
       this.#dropped = new Counter({ name: 'cloudpods_system_events_dropped_total', registers: [registry],
         help: 'Log lines dropped because the buffer was full while the database was unreachable.' });
       this.#writeFailures = new Counter({ name: 'cloudpods_system_events_write_failures_total', registers: [registry],
         help: 'Failed attempts to store a batch of system events (each is retried).' });
       this.#buffered = new Gauge({ name: 'cloudpods_system_events_buffered', registers: [registry],
         help: 'Log lines waiting to be stored in system_events.' });
+      this.#infoDropped = new Counter({ name: 'cloudpods_system_events_info_dropped_total', registers: [registry],
+        help: `Info events not stored because their minute had reached ${infoPerMinuteSetting}.` });
       this.#dropped.inc(this.droppedCount);
+      this.#infoDropped.inc(this.infoDroppedCount);
     }
     this.#schedule(0);
   }
@@ -157,6 +208,9 @@ export class SystemEventSink {
   }
 
   async #flushAll(): Promise<void> {
+    if (this.#settings) {
+      this.#infoPerMinute = await this.#settings.getNumber(infoPerMinuteSetting).catch(() => this.#infoPerMinute);
+    }
     try {
       while (this.#db && this.#buffer.length > 0) await this.#flushOnce();
       this.#failures = 0;

@@ -34,26 +34,49 @@ export function maskSecretsInText(text: string): string {
 
 export interface LoggerSettings {
   level: string;
-  /** The `service` field of every line, e.g. "api"; also the system_events service. */
+  /**
+   * The `service` of lines no component logger wrote (the process's own: start, stop, migrations); default
+   * "cloudpods". Components name themselves with `componentLogger`.
+   */
   service?: string;
   /** Where lines go; standard output by default. */
   destination?: DestinationStream;
-  /** Also receives every warn and error line (already redacted): the system_events sink. */
+  /** Also receives every info, warn and error line (already redacted): the system_events sink, which keeps events. */
   eventSink?: DestinationStream;
 }
 
-/** JSON logs with secrets redacted by key and by pattern. */
+/**
+ * The `service` field is written by the log formatter rather than bound, so a component logger made from another
+ * one replaces it (a bound field would appear twice in the line) and every line carries exactly one.
+ */
+const serviceFormatter = (service: string) => (object: object) => ({ service, ...object });
+
+/**
+ * JSON logs with secrets redacted by key and by pattern. Info lines that are events for the admin (start and stop,
+ * leadership, migrations, settings changes, heals) say so with `event: true`: the system_events sink keeps those
+ * (bounded per minute) besides every warn and error line.
+ */
 export function createLogger({ level, service = 'cloudpods', destination, eventSink }: LoggerSettings): Logger {
   const options: LoggerOptions = {
     level,
-    base: { service },
+    base: {},
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: redactedPaths, censor: '[redacted]' },
-    formatters: { level: (label) => ({ level: label }) },
+    formatters: { level: (label) => ({ level: label }), log: serviceFormatter(service) },
     hooks: { streamWrite: maskSecretsInText },
   };
   const output = destination ?? pino.destination(1);
   if (!eventSink || level === 'silent') return pino(options, output);
-  return pino(options, pino.multistream([{ level: level as pino.Level, stream: output },
-    { level: 'warn', stream: eventSink }]));
+  // Events reach the sink whatever the output's level: a quieter stdout does not empty the health page.
+  const loggerLevel = pino.levels.values[level]! > pino.levels.values.info! ? 'info' : level;
+  return pino({ ...options, level: loggerLevel }, pino.multistream([{ level: level as pino.Level, stream: output },
+    { level: 'info', stream: eventSink }]));
+}
+
+/**
+ * The logger of one component (api, a worker queue, a controller, the kube bridge, the scheduler): its lines carry
+ * `service: <component>`, which system_events stores and the health page filters by.
+ */
+export function componentLogger(logger: Logger, component: string): Logger {
+  return logger.child({}, { formatters: { log: serviceFormatter(component) } });
 }

@@ -1,16 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Condition, Database, PowerState } from '../db/schema.ts';
+import type { ZoneSettings } from '../dns/zones.ts';
 import { AppError } from '../errors.ts';
 import { assertOwnedBy, ownershipColumns, restApi, type FrontDoor } from '../front-door.ts';
 import type { JobEngine } from '../jobs/engine.ts';
 import { recordAudit, type Actor } from '../observability/audit.ts';
+import type { PowerDns } from '../powerdns/context.ts';
 import { publishLifecycleEvent } from './lifecycle.ts';
+import { assertNodeExists } from '../proxmox/cluster-checks.ts';
+import type { ClusterLookup } from '../proxmox/cluster-lookup.ts';
 import { enqueueReconcile } from '../runtime/controller.ts';
 import { TenantSuspendedError } from '../tenancy/errors.ts';
 import type { CloudPodQuotasService } from '../tenancy/quotas.ts';
 import { findTemplate, parseAppOptions, validateTemplateForTenant } from '../tenancy/templates.ts';
 import { KeyedMutex } from '../util/mutex.ts';
+import { askedName, podName } from './names.ts';
 import { findPod, lockPod, type Pod, type PodRow } from './store.ts';
 
 /** The writes of the pods' front doors (the REST API and the Kubernetes bridge): desired state plus its reconcile, atomically. */
@@ -18,6 +23,11 @@ export interface PodOrderDeps {
   db: Kysely<Database>;
   engine: JobEngine;
   quotas: CloudPodQuotasService;
+  /** The cluster as the controller last saw it, for names that must exist there; null without Proxmox. */
+  cluster: ClusterLookup | null;
+  /** The zone rules read these; without PowerDNS a pod's name gets no records, so its zone is not checked. */
+  settings: ZoneSettings;
+  pdns: PowerDns | null;
 }
 
 /** A field of the order is wrong; `fields` names each, as the API's validation_error does. */
@@ -43,6 +53,8 @@ export interface NewPodOrder extends PodSpecInput {
   tenantId: string;
   name: string;
   templateCode: string;
+  /** A platform admin orders for the tenant: any served zone may be named (`cloudpods.dns.tenant_zones` binds tenants). */
+  byAdmin?: boolean;
 }
 
 export type { FrontDoor } from '../front-door.ts';
@@ -61,10 +73,14 @@ const pendingCondition = (generation: number): Condition => ({
 /**
  * Creates a pod in one transaction: template active and allowed by the tenant's plans, app options valid for its
  * stack, tenant active and within quota (one IPv4 address included), then the row, its audit entry and its
- * reconcile. Nothing is written when any check fails.
+ * reconcile. Nothing is written when any check fails. A requested node must exist in the cluster, checked first
+ * so no lock or connection is held while the cluster is read.
  */
 export async function createPod(deps: PodOrderDeps, order: NewPodOrder, actor: Actor, requestId?: string,
   door: FrontDoor = restApi): Promise<Pod> {
+  if (order.node) await assertNodeExists(deps.cluster, order.node);
+  const { hostname, zone } = await podName(deps, order.byAdmin ? null : order.tenantId,
+    { hostname: order.hostname ?? null, zone: order.zone ?? null });
   const id = await tenantOrders.run(order.tenantId, () => deps.db.transaction().execute(async (trx) => {
     const template = await findTemplate(trx, order.templateCode);
     if (!template || !template.is_active) {
@@ -86,7 +102,7 @@ export async function createPod(deps: PodOrderDeps, order: NewPodOrder, actor: A
     const row = await trx.insertInto('cloud_pods').values({
       tenant_id: order.tenantId, name: order.name, template_id: template.id,
       cpu_cores: order.cpu_cores, memory_mb: order.memory_mb, disk_gb: order.disk_gb,
-      hostname: order.hostname ?? null, zone: order.zone ?? null,
+      hostname, zone,
       ssh_keys: JSON.stringify(order.ssh_keys ?? []), app_options: JSON.stringify(options.options),
       power_state: order.power_state ?? 'running', requested_node: order.node ?? null,
       secret_seed: randomBytes(32).toString('base64url'),
@@ -97,7 +113,7 @@ export async function createPod(deps: PodOrderDeps, order: NewPodOrder, actor: A
       podId: row.id, requestId, details: { name: order.name, template: template.code, cpu_cores: order.cpu_cores,
         memory_mb: order.memory_mb, disk_gb: order.disk_gb, power_state: order.power_state ?? 'running' } });
     await publishLifecycleEvent(trx, deps.engine, { event: 'pod.pre_create', podId: row.id, tenantId: order.tenantId,
-      data: { name: order.name, template: template.code, hostname: order.hostname ?? null } });
+      data: { name: order.name, template: template.code, hostname } });
     await enqueueReconcile(deps.engine, trx, 'pod', row.id);
     return row.id;
   }));
@@ -125,11 +141,15 @@ export interface PodChange {
   memory_mb?: number;
   disk_gb?: number;
   power_state?: PowerState;
+  /** null removes the name; its records follow (the pod controller converges them). */
+  hostname?: string | null;
+  zone?: string | null;
 }
 
 /**
- * Changes a pod's resources or power state. Growth is checked against the quota in the same transaction; a disk
- * never shrinks (422); starting needs an active tenant. The generation moves, so the controller acts.
+ * Changes a pod's resources, power state or name. Growth is checked against the quota in the same transaction; a
+ * disk never shrinks (422); starting needs an active tenant; a name follows the rule of new pods (`tenantId` null:
+ * an admin, any served zone). The generation moves, so the controller acts.
  */
 export async function changePod(deps: PodOrderDeps, id: string, tenantId: string | null, change: PodChange,
   actor: Actor, requestId?: string, door: FrontDoor = restApi): Promise<Pod> {
@@ -139,15 +159,17 @@ export async function changePod(deps: PodOrderDeps, id: string, tenantId: string
       throw new PodOrderError(422, 'validation_error',
         [{ name: 'disk_gb', messages: [`a disk cannot shrink: it has ${pod.disk_gb} GB`] }]);
     }
+    const wanted: PodChange = change.hostname === undefined && change.zone === undefined ? change
+      : { ...change, ...await podName(deps, tenantId, askedName(pod, change)) };
     const grow = (field: 'cpu_cores' | 'memory_mb' | 'disk_gb') => Math.max(0, (change[field] ?? pod[field]) - pod[field]);
     const growth = { cpu_cores: grow('cpu_cores'), memory_mb: grow('memory_mb'), disk_gb: grow('disk_gb') };
     if (growth.cpu_cores || growth.memory_mb || growth.disk_gb) await deps.quotas.reserve(trx, pod.tenant_id, growth);
     if (change.power_state === 'running' && pod.power_state !== 'running') await assertTenantActive(trx, pod.tenant_id);
-    const changed = Object.fromEntries(Object.entries(change)
+    const changed = Object.fromEntries(Object.entries(wanted)
       .filter(([key, value]) => value !== undefined && value !== pod[key as keyof PodChange])
       .map(([key, value]) => [key, { old: pod[key as keyof PodChange], new: value }]));
     if (Object.keys(changed).length === 0) return;
-    await trx.updateTable('cloud_pods').set({ ...change, generation: sql`generation + 1`, updated_at: sql`now()` })
+    await trx.updateTable('cloud_pods').set({ ...wanted, generation: sql`generation + 1`, updated_at: sql`now()` })
       .where('id', '=', id).execute();
     await recordAudit(trx, { actor, category: 'lifecycle', action: 'pod.updated', tenantId: pod.tenant_id, podId: id,
       requestId, details: { changes: changed } });

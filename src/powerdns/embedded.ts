@@ -4,6 +4,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { freePort } from '../net/free-port.ts';
+import { recordOwner, stopLeftoverServers } from '../util/leftover-servers.ts';
 import { PowerDnsClient } from './client.ts';
 
 /**
@@ -148,7 +149,11 @@ export async function startEmbeddedPowerDns({ dataDir, onLog = () => {} }: Embed
     clearTimeout(timer);
   }
 
+  // A pdns_server left running by a process that died without stopping it would serve this directory forever.
+  await stopLeftoverServers(dir, 'pdns_server', (argv) => path.basename(argv[0] ?? '') === 'pdns_server'
+    && argv.includes(`--config-dir=${dir}`));
   await start();
+  await recordOwner(dir);
   return { apiUrl, apiKey: saved.apiKey, serverId: 'localhost', dnsHost: '127.0.0.1', dnsPort, stop, start };
 }
 

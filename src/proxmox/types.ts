@@ -18,6 +18,8 @@ export interface ClusterResource {
   hastate?: string;
   pool?: string;
   storage?: string;
+  /** For storages: the content types it may hold, `,`-separated (`images` for VM disks). */
+  content?: string;
   maxmem?: number;
   maxdisk?: number;
   disk?: number;

@@ -78,6 +78,9 @@ export const settingDefinitions: readonly SettingDefinition[] = [
   whole('cloudpods', 'health.check_interval_seconds', 60, 10, 3600, 'seconds', 'How often pod health is checked.'),
   whole('cloudpods', 'audit.retention_days', 365, 1, 3650, 'days', 'Audit entries older than this are deleted.'),
   whole('cloudpods', 'events.retention_days', 30, 1, 3650, 'days', 'System events older than this are deleted.'),
+  whole('cloudpods', 'events.info_per_minute', 120, 0, 100_000, 'events',
+    'Info-level system events (start and stop, leadership, migrations, settings changes, heals) each process stores ' +
+    'per minute; beyond it they are dropped and counted, and one warning says so. Warnings and errors are always stored.'),
   whole('cloudpods', 'webhooks.max_attempts', 10, 1, 100, 'attempts',
     'Deliveries of one webhook before it is given up (dead).'),
   whole('cloudpods', 'webhooks.initial_retry_delay_seconds', 10, 1, 3600, 'seconds',
@@ -99,6 +102,13 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     'Default quota: monthly bandwidth per tenant.'),
   whole('cloudpods', 'quota.default_max_ipv4', 1, 0, 100_000, 'addresses',
     'Default quota: public IPv4 addresses per tenant.'),
+  flag('cloudpods', 'suspension.power_off_pods', true,
+    'Suspending a tenant powers its running pods off; reinstating it starts exactly those again.'),
+  // Address pools (issue 14): the largest network an admin may create a pool for, as the shortest prefix length.
+  whole('cloudpods', 'ip_pools.largest_ipv4_prefix', 16, 1, 32, 'prefix length',
+    'Largest IPv4 pool: its network must be this prefix or longer (16: at most a /16, 65,536 addresses).'),
+  whole('cloudpods', 'ip_pools.largest_ipv6_prefix', 64, 1, 128, 'prefix length',
+    'Largest IPv6 pool: its network must be this prefix or longer (64: at most a /64).'),
 
   // Spec 1.4, namespace platform: branding shown on the admin pages.
   {

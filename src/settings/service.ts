@@ -149,6 +149,7 @@ export class SystemSettingsService {
     if (problems.length > 0) throw new SettingsValidationError(problems);
     if (accepted.length === 0) return [];
 
+    const changed: string[] = [];
     await this.#db.transaction().execute(async (trx) => {
       const names = accepted.map(({ definition }) => fullName(definition));
       const before = new Map((await lockStoredSettings(trx, names)).map((row) => [`${row.namespace}.${row.key}`, row]));
@@ -162,6 +163,7 @@ export class SystemSettingsService {
           await upsertStoredSetting(trx, { namespace: definition.namespace, key: definition.key, value,
             valueType: definition.type, updatedBy: actorLabel(actor) });
         }
+        changed.push(name);
         await recordAudit(trx, {
           actor, category: 'settings', action: value === null ? 'setting.reset' : 'setting.updated', requestId,
           details: { name, namespace: definition.namespace, key: definition.key,
@@ -172,6 +174,10 @@ export class SystemSettingsService {
       await notify(trx, settingsChannel, names.join(','));
     });
     this.#invalidate();
+    // Names only: values may be secrets (the audit has them, masked).
+    if (changed.length > 0) {
+      this.#logger.info({ event: true, settings: changed, actor: actorLabel(actor), requestId }, 'settings changed');
+    }
     const snapshot = await this.#snapshot();
     return accepted.map(({ definition }) => describe(definition, snapshot.get(fullName(definition))));
   }

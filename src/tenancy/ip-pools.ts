@@ -2,6 +2,7 @@ import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import type { CloudIpAllocationsTable, CloudIpPoolsTable, Database } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
 import { recordAudit, type Actor } from '../observability/audit.ts';
+import { QuotaExceededError } from './errors.ts';
 
 export type IpPool = Selectable<CloudIpPoolsTable>;
 export type IpAllocation = Selectable<CloudIpAllocationsTable>;
@@ -71,18 +72,36 @@ export interface AllocationRequest {
   family: 4 | 6;
   /** The Proxmox node the pod runs on: only pools serving it (or every node) qualify. */
   node: string | null;
+  /** The tenant's IPv4 quota (null: unlimited): an IPv4 address beyond it is refused, never allocated. */
+  ipv4Limit: number | null;
+}
+
+/**
+ * Refuses an IPv4 address the tenant's quota has no room for (an admin may have lowered it since the order). The
+ * tenant row is locked as orders lock it, so the tenant's allocations queue and each counts those before it. The pod
+ * row is key-shared first (the new allocation's foreign key needs that anyway): orders lock a pod, then its tenant,
+ * so taking them in that order queues behind such an order instead of deadlocking with it.
+ */
+async function assertIpv4Room(trx: Kysely<Database>, request: AllocationRequest, limit: number): Promise<void> {
+  const { podId, tenantId } = request;
+  await trx.selectFrom('cloud_pods').select('id').where('id', '=', podId).forKeyShare().execute();
+  await trx.selectFrom('tenants').select('id').where('id', '=', tenantId).forUpdate().execute();
+  const { held } = await trx.selectFrom('cloud_ip_allocations').select(sql<number>`count(*)::int`.as('held'))
+    .where('tenant_id', '=', tenantId).where('family', '=', 4).executeTakeFirstOrThrow();
+  if (held + 1 > limit) throw new QuotaExceededError([{ resource: 'ipv4', requested: 1, used: held, limit }]);
 }
 
 /**
  * Gives the pod the lowest free address of the first active pool that serves its node, inside the caller's
  * transaction. The pool row is locked while the address is chosen, so concurrent allocations queue instead of
  * racing; the unique (pool, address) constraint stands behind it. A pod that already holds an address of the
- * family keeps it (allocation is idempotent).
+ * family keeps it (allocation is idempotent). A new IPv4 address must fit the tenant's quota.
  */
 export async function allocateAddress(trx: Kysely<Database>, request: AllocationRequest): Promise<IpAllocation> {
   const held = await trx.selectFrom('cloud_ip_allocations').selectAll().where('pod_id', '=', request.podId)
     .where('family', '=', request.family).executeTakeFirst();
   if (held) return { ...held, address: plainAddress(held.address) };
+  if (request.family === 4 && request.ipv4Limit !== null) await assertIpv4Room(trx, request, request.ipv4Limit);
 
   let pools = trx.selectFrom('cloud_ip_pools').selectAll().where('family', '=', request.family)
     .where('is_active', '=', true).orderBy('name');

@@ -37,6 +37,7 @@ export interface PlanFields {
   disk_gb: number;
   bandwidth_gb?: number | null;
   ipv4_count?: number;
+  pods_count?: number;
   price_monthly: string | number;
   is_active?: boolean;
 }
@@ -69,8 +70,13 @@ export async function updatePlan(db: Kysely<Database>, code: string, changes: Pa
   });
 }
 
-/** Whether anything refers to the plan: a subscription (even cancelled: it is billing history) or a template. */
-export async function planInUse(db: Kysely<Database>, plan: Plan): Promise<{ subscriptions: number; templates: number }> {
+/** What refers to a plan: subscriptions (even cancelled ones: they are billing history) and templates. */
+export interface PlanUse {
+  subscriptions: number;
+  templates: number;
+}
+
+async function planInUse(db: Kysely<Database>, plan: Plan): Promise<PlanUse> {
   const [subscriptions, templates] = await Promise.all([
     db.selectFrom('cloud_tenant_resource_subscriptions').select(({ fn }) => fn.countAll<number>().as('n'))
       .where('plan_id', '=', plan.id).executeTakeFirstOrThrow(),
@@ -80,9 +86,29 @@ export async function planInUse(db: Kysely<Database>, plan: Plan): Promise<{ sub
   return { subscriptions: Number(subscriptions.n), templates: Number(templates.n) };
 }
 
-export async function deletePlan(db: Kysely<Database>, plan: Plan, actor: Actor): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    await trx.deleteFrom('cloud_resource_plans').where('id', '=', plan.id).execute();
-    await recordAudit(trx, { actor, category: 'quota', action: 'plan.deleted', details: { plan: plan.code } });
+export type PlanRemoval = { deleted: true } | { deleted: false; plan: Plan; inUse: PlanUse };
+
+/**
+ * Removes a plan: one nothing refers to is deleted; one in use is deactivated instead (no new subscriptions, and
+ * nothing that names it breaks), and says what uses it. The plan row is locked, and a new subscription's foreign
+ * key check waits on that lock, so none slips in between the check and the delete. Undefined: no such plan.
+ */
+export async function removePlan(db: Kysely<Database>, code: string, actor: Actor): Promise<PlanRemoval | undefined> {
+  return db.transaction().execute(async (trx) => {
+    const plan = await trx.selectFrom('cloud_resource_plans').selectAll().where('code', '=', code).forUpdate()
+      .executeTakeFirst();
+    if (!plan) return undefined;
+    const inUse = await planInUse(trx, plan);
+    if (inUse.subscriptions === 0 && inUse.templates === 0) {
+      await trx.deleteFrom('cloud_resource_plans').where('id', '=', plan.id).execute();
+      await recordAudit(trx, { actor, category: 'quota', action: 'plan.deleted', details: { plan: plan.code } });
+      return { deleted: true };
+    }
+    if (!plan.is_active) return { deleted: false, plan, inUse };
+    const deactivated = await trx.updateTable('cloud_resource_plans').set({ is_active: false, updated_at: sql`now()` })
+      .where('id', '=', plan.id).returningAll().executeTakeFirstOrThrow();
+    await recordAudit(trx, { actor, category: 'quota', action: 'plan.deactivated',
+      details: { plan: plan.code, in_use: inUse } });
+    return { deleted: false, plan: deactivated, inUse };
   });
 }

@@ -83,24 +83,24 @@ export class CloudPodQuotasService {
     await expireEndedSubscriptions(db, tenantId);
     const active = await db.selectFrom('cloud_tenant_resource_subscriptions').select('id')
       .where('tenant_id', '=', tenantId).where('status', '=', 'active').limit(1).executeTakeFirst();
-    const defaults = await this.#defaults();
-    if (!active) return { source: 'default', limits: defaults };
+    if (!active) return { source: 'default', limits: await this.#defaults() };
     const totals = await db.selectFrom('cloud_tenant_resource_totals').selectAll().where('tenant_id', '=', tenantId)
       .executeTakeFirstOrThrow();
-    // Plans sell resources, not a number of machines: the pod count stays the platform default.
     return { source: 'subscriptions', limits: {
-      pods: defaults.pods, cpu_cores: totals.cpu_cores_total, memory_mb: totals.memory_mb_total,
+      pods: totals.pods_total, cpu_cores: totals.cpu_cores_total, memory_mb: totals.memory_mb_total,
       disk_gb: totals.disk_gb_total, bandwidth_gb: totals.bandwidth_gb_total, ipv4: totals.ipv4_total,
     } };
   }
 
   /**
-   * What the tenant holds: every pod row counts until it is gone (so pods being deleted still count), volumes add
-   * to disk, and every IPv4 address allocated to its pods counts. Bandwidth used comes from the metrics collector;
-   * until it reports, it is 0.
+   * What the tenant's live orders hold, counted from the rows an order writes, so an order sees every order
+   * committed before it whether or not the controller has acted on it yet: every pod row counts until it is gone
+   * (pods being deleted too), with its cores, memory and disk; volumes add their sizes to disk; and each pod row
+   * holds one IPv4 address from the moment it is ordered (the controller allocates it later, never more than one).
+   * Bandwidth used comes from the metrics collector; until it reports, it is 0.
    */
   async getTenantUsage(tenantId: string, db: Kysely<Database> = this.#db): Promise<Usage> {
-    const [pods, volumes, addresses] = await Promise.all([
+    const [pods, volumes] = await Promise.all([
       db.selectFrom('cloud_pods').where('tenant_id', '=', tenantId).select([
         sql<number>`count(*)::int`.as('pods'),
         sql<number>`coalesce(sum(cpu_cores), 0)::int`.as('cpu_cores'),
@@ -109,11 +109,9 @@ export class CloudPodQuotasService {
       ]).executeTakeFirstOrThrow(),
       db.selectFrom('cloud_pod_volumes').where('tenant_id', '=', tenantId)
         .select(sql<number>`coalesce(sum(size_gb), 0)::int`.as('disk_gb')).executeTakeFirstOrThrow(),
-      db.selectFrom('cloud_ip_allocations').where('tenant_id', '=', tenantId).where('family', '=', 4)
-        .select(sql<number>`count(*)::int`.as('ipv4')).executeTakeFirstOrThrow(),
     ]);
     return { pods: pods.pods, cpu_cores: pods.cpu_cores, memory_mb: pods.memory_mb,
-      disk_gb: pods.disk_gb + volumes.disk_gb, bandwidth_gb: 0, ipv4: addresses.ipv4 };
+      disk_gb: pods.disk_gb + volumes.disk_gb, bandwidth_gb: 0, ipv4: pods.pods };
   }
 
   async getQuotaReport(tenantId: string): Promise<QuotaReport> {

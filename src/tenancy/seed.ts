@@ -9,11 +9,14 @@ import { createTemplate, findTemplate, type TemplateFields } from './templates.t
 /** The platform's catalogue in `cloudpods dev`: plans, templates on the simulator's template VMIDs, an IP pool. */
 export const devPlans: PlanFields[] = [
   { code: 'cloud-basic', name: 'Cloud Basic', description: 'A small pack: 2 cores, 4 GB memory, 80 GB disk.',
-    cpu_cores: 2, memory_mb: 4096, disk_gb: 80, bandwidth_gb: 2000, ipv4_count: 1, price_monthly: '12.00' },
+    cpu_cores: 2, memory_mb: 4096, disk_gb: 80, bandwidth_gb: 2000, ipv4_count: 1, pods_count: 1,
+    price_monthly: '12.00' },
   { code: 'cloud-plus', name: 'Cloud Plus', description: 'For growing sites: 4 cores, 8 GB memory, 160 GB disk.',
-    cpu_cores: 4, memory_mb: 8192, disk_gb: 160, bandwidth_gb: 4000, ipv4_count: 2, price_monthly: '24.00' },
+    cpu_cores: 4, memory_mb: 8192, disk_gb: 160, bandwidth_gb: 4000, ipv4_count: 2, pods_count: 2,
+    price_monthly: '24.00' },
   { code: 'cloud-pro', name: 'Cloud Pro', description: 'For production fleets: 8 cores, 16 GB memory, 320 GB disk.',
-    cpu_cores: 8, memory_mb: 16384, disk_gb: 320, bandwidth_gb: 8000, ipv4_count: 4, price_monthly: '48.00' },
+    cpu_cores: 8, memory_mb: 16384, disk_gb: 320, bandwidth_gb: 8000, ipv4_count: 4, pods_count: 4,
+    price_monthly: '48.00' },
 ];
 
 /** No preferred node: the templates sit on shared storage, so pods spread to the least-loaded node. */

@@ -1,6 +1,8 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { CloudPodTemplatesTable, Database, TemplateType } from '../db/schema.ts';
 import { recordAudit, type Actor } from '../observability/audit.ts';
+import { assertTemplateInCluster } from '../proxmox/cluster-checks.ts';
+import type { ClusterLookup } from '../proxmox/cluster-lookup.ts';
 import { PlanRequiredError } from './errors.ts';
 import { planCovers } from './plans.ts';
 import { isAppStack, stackOptionSchemas, type AppStack, type StackOptions } from './stacks.ts';
@@ -46,7 +48,15 @@ function toRow(fields: Partial<TemplateFields>) {
   return tags === undefined ? rest : { ...rest, tags: JSON.stringify(tags) };
 }
 
-export async function createTemplate(db: Kysely<Database>, fields: TemplateFields, actor: Actor): Promise<Template> {
+/**
+ * Stores a template. With the cluster at hand (the API's writes), `proxmox_template_vmid` must be a template VM of
+ * it, `default_node` a node and `storage_pool` a storage for VM disks on either (422 naming the field); the seed and
+ * tests that write catalogue rows directly pass none.
+ */
+export async function createTemplate(db: Kysely<Database>, fields: TemplateFields, actor: Actor,
+  cluster: ClusterLookup | null = null): Promise<Template> {
+  const inCluster = { ...fields, default_node: fields.default_node ?? null };
+  await assertTemplateInCluster(cluster, inCluster, inCluster);
   return db.transaction().execute(async (trx) => {
     const row = await trx.insertInto('cloud_pod_templates').values(toRow(fields) as TemplateFields & { tags?: string })
       .returningAll().executeTakeFirstOrThrow();
@@ -56,8 +66,17 @@ export async function createTemplate(db: Kysely<Database>, fields: TemplateField
   });
 }
 
+/** Changes a template; the cluster names it changes are checked as on creation, against the template changed. */
 export async function updateTemplate(db: Kysely<Database>, code: string, changes: Partial<Omit<TemplateFields, 'code'>>,
-  actor: Actor): Promise<Template | undefined> {
+  actor: Actor, cluster: ClusterLookup | null = null): Promise<Template | undefined> {
+  const current = cluster && await findTemplate(db, code);
+  if (current) {
+    await assertTemplateInCluster(cluster, {
+      proxmox_template_vmid: changes.proxmox_template_vmid ?? current.proxmox_template_vmid,
+      default_node: changes.default_node === undefined ? current.default_node : changes.default_node,
+      storage_pool: changes.storage_pool ?? current.storage_pool,
+    }, changes);
+  }
   return db.transaction().execute(async (trx) => {
     const row = await trx.updateTable('cloud_pod_templates').set({ ...toRow(changes), updated_at: sql`now()` })
       .where('code', '=', code).returningAll().executeTakeFirst();

@@ -1,6 +1,9 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Database, TenantsTable } from '../db/schema.ts';
+import type { JobEngine } from '../jobs/engine.ts';
 import { recordAudit, type Actor } from '../observability/audit.ts';
+import { lockTenantPods, startPodsStoppedBySuspension, stopPodsForSuspension } from '../pods/suspension.ts';
+import type { SystemSettingsService } from '../settings/service.ts';
 
 export type Tenant = Selectable<TenantsTable>;
 
@@ -35,16 +38,33 @@ export async function listTenants(db: Kysely<Database>, page: { limit: number; o
   return { tenants, total: Number(count.n) };
 }
 
-/** Suspends or reinstates a tenant; a suspended tenant cannot create or start pods. No change records nothing. */
-export async function setTenantStatus(db: Kysely<Database>, tenantId: string, status: Tenant['status'], actor: Actor,
+export interface TenantStatusDeps {
+  db: Kysely<Database>;
+  engine: JobEngine;
+  settings: SystemSettingsService;
+}
+
+/**
+ * Suspends or reinstates a tenant; a suspended tenant cannot create or start pods. With
+ * `cloudpods.suspension.power_off_pods` (default true) suspending also stops its running pods, and reinstating starts
+ * exactly the pods a suspension stopped (whatever the setting says by then), all in one transaction. The tenant's
+ * audit entry lists those pods; each pod's change is audited too. No change records nothing.
+ */
+export async function setTenantStatus(deps: TenantStatusDeps, tenantId: string, status: Tenant['status'], actor: Actor,
   requestId?: string): Promise<Tenant | undefined> {
-  return db.transaction().execute(async (trx) => {
+  const powerOff = status === 'suspended' && await deps.settings.getBoolean('cloudpods.suspension.power_off_pods');
+  return deps.db.transaction().execute(async (trx) => {
+    await lockTenantPods(trx, tenantId);
     const before = await trx.selectFrom('tenants').selectAll().where('id', '=', tenantId).forUpdate().executeTakeFirst();
     if (!before || before.status === status) return before;
     const row = await trx.updateTable('tenants').set({ status, updated_at: sql`now()` }).where('id', '=', tenantId)
       .returningAll().executeTakeFirstOrThrow();
+    const scope = { engine: deps.engine, tenantId, actor, requestId };
+    const details = status === 'suspended'
+      ? { slug: row.slug, stopped_pods: powerOff ? await stopPodsForSuspension(trx, scope) : [] }
+      : { slug: row.slug, started_pods: await startPodsStoppedBySuspension(trx, scope) };
     await recordAudit(trx, { actor, category: 'tenant', action: status === 'suspended' ? 'tenant.suspended' : 'tenant.reinstated',
-      tenantId, requestId, details: { slug: row.slug } });
+      tenantId, requestId, details });
     return row;
   });
 }

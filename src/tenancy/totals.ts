@@ -2,11 +2,12 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import type { CloudTenantResourceTotalsTable, Database } from '../db/schema.ts';
 
 export type Totals = Pick<Selectable<CloudTenantResourceTotalsTable>,
-  'cpu_cores_total' | 'memory_mb_total' | 'disk_gb_total' | 'bandwidth_gb_total' | 'ipv4_total'>;
+  'pods_total' | 'cpu_cores_total' | 'memory_mb_total' | 'disk_gb_total' | 'bandwidth_gb_total' | 'ipv4_total'>;
 
 /**
- * A subscription counts while it is active and has not reached its end. Plans without bandwidth add none.
- * This one expression defines the totals; the stored row and the check both use it.
+ * A subscription counts while it is active and has not reached its end. A plan without bandwidth is unmetered: one
+ * such subscription makes the bandwidth total null (no limit). This one expression defines the totals; the stored
+ * row and the check both use it.
  */
 function totalsQuery(db: Kysely<Database>, tenantId: string) {
   return db.selectFrom('cloud_tenant_resource_subscriptions as s')
@@ -15,10 +16,12 @@ function totalsQuery(db: Kysely<Database>, tenantId: string) {
     .where('s.status', '=', 'active')
     .where((eb) => eb.or([eb('s.ends_at', 'is', null), eb('s.ends_at', '>', sql<Date>`now()`)]))
     .select([
+      sql<number>`coalesce(sum(s.quantity * p.pods_count), 0)::int`.as('pods_total'),
       sql<number>`coalesce(sum(s.quantity * p.cpu_cores), 0)::int`.as('cpu_cores_total'),
       sql<number>`coalesce(sum(s.quantity * p.memory_mb), 0)::int`.as('memory_mb_total'),
       sql<number>`coalesce(sum(s.quantity * p.disk_gb), 0)::int`.as('disk_gb_total'),
-      sql<number>`coalesce(sum(s.quantity * coalesce(p.bandwidth_gb, 0)), 0)::int`.as('bandwidth_gb_total'),
+      sql<number | null>`case when bool_or(p.bandwidth_gb is null) then null
+        else coalesce(sum(s.quantity * p.bandwidth_gb), 0)::int end`.as('bandwidth_gb_total'),
       sql<number>`coalesce(sum(s.quantity * p.ipv4_count), 0)::int`.as('ipv4_total'),
     ]);
 }
@@ -48,7 +51,7 @@ export interface TotalsMismatch {
   expected: Totals;
 }
 
-const zero: Totals = { cpu_cores_total: 0, memory_mb_total: 0, disk_gb_total: 0, bandwidth_gb_total: 0, ipv4_total: 0 };
+const zero: Totals = { pods_total: 0, cpu_cores_total: 0, memory_mb_total: 0, disk_gb_total: 0, bandwidth_gb_total: 0, ipv4_total: 0 };
 
 /** Recomputes every tenant's totals and lists those whose stored row differs: empty means all are right. */
 export async function verifyTotals(db: Kysely<Database>): Promise<TotalsMismatch[]> {
@@ -57,7 +60,7 @@ export async function verifyTotals(db: Kysely<Database>): Promise<TotalsMismatch
   for (const { id } of tenants) {
     const expected = await computeTotals(db, id);
     const row = await db.selectFrom('cloud_tenant_resource_totals')
-      .select(['cpu_cores_total', 'memory_mb_total', 'disk_gb_total', 'bandwidth_gb_total', 'ipv4_total'])
+      .select(['pods_total', 'cpu_cores_total', 'memory_mb_total', 'disk_gb_total', 'bandwidth_gb_total', 'ipv4_total'])
       .where('tenant_id', '=', id).executeTakeFirst();
     const stored = row ?? null;
     if (JSON.stringify(stored ?? zero) !== JSON.stringify(expected)) mismatches.push({ tenantId: id, stored, expected });

@@ -3,6 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { checkToken } from '../auth/tokens.ts';
 import { systemEventLevels, type SystemEventLevel } from '../db/schema.ts';
 import type { ApiDeps } from '../api/context.ts';
+import { refuseUnsafeText } from '../api/middleware/text-guard.ts';
 import { offsetOf, paginationMeta } from '../api/pagination.ts';
 import { groupByNamespace } from '../api/routes/settings.ts';
 import { queueOverview } from '../jobs/admin.ts';
@@ -33,6 +34,7 @@ const eventsPerPage = 50;
 export function adminRoutes({ db, settings, config }: ApiDeps): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>();
   app.use('*', bodyLimit({ maxSize: config.server.bodyLimitBytes }));
+  app.use('*', refuseUnsafeText());
 
   const forbidden = async (c: Context<AdminEnv>, message: string) =>
     c.html(forbiddenPage(await branding(settings), csrfTokenFor(c.get('sessionToken')), message), 403);

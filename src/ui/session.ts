@@ -1,10 +1,9 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import type { Permission } from '../auth/permissions.ts';
 import { checkToken, hashToken } from '../auth/tokens.ts';
 import type { Db } from '../db/database.ts';
-import type { Principal } from '../api/auth.ts';
+import { principalOfToken } from '../api/auth.ts';
 import type { AppEnv } from '../api/context.ts';
 
 export const sessionCookie = 'cloudpods_admin';
@@ -53,15 +52,7 @@ export function requireSession(db: Db): MiddlewareHandler<AdminEnv> {
       const reason = check && !check.ok ? check.reason : check?.ok ? 'not-admin' : undefined;
       return c.redirect(`/admin/login${reason ? `?reason=${reason}` : ''}`, 303);
     }
-    const principal: Principal = {
-      tokenId: check.token.id,
-      tokenName: check.token.name,
-      tenantId: check.token.tenant_id,
-      permissions: new Set(check.token.permissions as Permission[]),
-      isAdmin: true,
-      actor: { type: 'token', id: check.token.id },
-    };
-    c.set('principal', principal);
+    c.set('principal', principalOfToken(check.token));
     c.set('sessionToken', token);
     await next();
   };

@@ -4,6 +4,8 @@ import { AppError } from '../errors.ts';
 import { assertOwnedBy, ownershipColumns, restApi, type FrontDoor } from '../front-door.ts';
 import type { JobEngine } from '../jobs/engine.ts';
 import { recordAudit, type Actor } from '../observability/audit.ts';
+import { assertDiskStorage } from '../proxmox/cluster-checks.ts';
+import type { ClusterLookup } from '../proxmox/cluster-lookup.ts';
 import { enqueueReconcile } from '../runtime/controller.ts';
 import { defineKind } from '../runtime/kind.ts';
 import type { CloudPodQuotasService } from '../tenancy/quotas.ts';
@@ -19,6 +21,8 @@ export interface VolumeOrderDeps {
   db: Kysely<Database>;
   engine: JobEngine;
   quotas: CloudPodQuotasService;
+  /** The cluster as the controller last saw it, for a storage that must exist there; null without Proxmox. */
+  cluster: ClusterLookup | null;
 }
 
 /** Who asks and for which pod: `tenantId` null is a platform admin, who may act on any tenant's pod. */
@@ -51,7 +55,7 @@ const pendingCondition = (generation: number): Condition => ({
  */
 async function lockPodOf(trx: Kysely<Database>, scope: VolumeScope) {
   const pod = await trx.selectFrom('cloud_pods as p').innerJoin('cloud_pod_templates as t', 't.id', 'p.template_id')
-    .select(['p.id', 'p.tenant_id', 'p.name', 'p.deletion_requested_at', 't.storage_pool as template_storage'])
+    .select(['p.id', 'p.tenant_id', 'p.name', 'p.node', 'p.deletion_requested_at', 't.storage_pool as template_storage'])
     .where('p.id', '=', scope.podId).forUpdate('p').executeTakeFirst();
   if (!pod || (scope.tenantId !== null && pod.tenant_id !== scope.tenantId)) throw new AppError(404, 'not_found', 'pod not found');
   return pod;
@@ -78,7 +82,8 @@ async function lockForChange(trx: Kysely<Database>, scope: VolumeScope, id: stri
 
 /**
  * Orders a new volume for a pod: the pod must be the tenant's and not being deleted, the name free on the pod and
- * the size within the tenant's disk quota. A pod still provisioning accepts it; the controller waits for the VM.
+ * the size within the tenant's disk quota, a storage named by the order on the pod's node (any node while it is not
+ * placed) and holding VM disks there. A pod still provisioning accepts it; the controller waits for the VM.
  */
 export async function createVolume(deps: VolumeOrderDeps, scope: VolumeScope, order: NewVolumeOrder,
   door: FrontDoor = restApi): Promise<VolumeRow> {
@@ -89,6 +94,7 @@ export async function createVolume(deps: VolumeOrderDeps, scope: VolumeScope, or
       throw new AppError(409, 'conflict', `the pod already has a volume named ${order.name}`,
         { fields: [{ name: 'name', messages: ['a volume with this name exists on the pod'] }] });
     }
+    if (order.storage_pool !== undefined) await assertDiskStorage(deps.cluster, order.storage_pool, pod.node);
     await deps.quotas.reserve(trx, pod.tenant_id, { disk_gb: order.size_gb });
     const storagePool = order.storage_pool ?? pod.template_storage;
     const attached = order.attached ?? true;

@@ -63,7 +63,7 @@ async function createTestApp({ databaseUrl, proxmox, overrides = {}, logLevel = 
     },
   });
   const events = new SystemEventSink({ onWriteError: (error) => process.stderr.write(`system_events sink: ${error.message}\n`) });
-  const logger = createLogger({ level: config.log.level, service: 'api', destination, eventSink: events });
+  const logger = createLogger({ level: config.log.level, destination, eventSink: events });
   const system = await startSystem({ config, logger, databaseUrl, events, ...(proxmox ? { proxmox } : {}) });
   const url = system.http.url;
 

@@ -35,10 +35,11 @@ export async function aToken(db: Db, spec: TokenSpec = {}): Promise<{ token: str
 let serial = 0;
 const unique = (prefix: string) => `${prefix}-${process.pid}-${++serial}`;
 
+/** A plan; unless told, it sells as many pods as IPv4 addresses (every pod holds one). */
 export async function aPlan(db: Db, fields: Partial<PlanFields> = {}): Promise<Plan> {
   return createPlan(db, {
     code: unique('plan'), name: 'Test plan', cpu_cores: 2, memory_mb: 4096, disk_gb: 50, bandwidth_gb: 1000,
-    ipv4_count: 1, price_monthly: '10.00', ...fields,
+    ipv4_count: 1, pods_count: fields.ipv4_count ?? 1, price_monthly: '10.00', ...fields,
   }, testActor);
 }
 

@@ -4,6 +4,7 @@ import { defineHookDelivery } from '../../src/hooks/execute.ts';
 import { lastDeliveryCondition, type HookConfig } from '../../src/hooks/config.ts';
 import { JobEngine } from '../../src/jobs/engine.ts';
 import { systemActor } from '../../src/observability/audit.ts';
+import { SystemEventSink } from '../../src/observability/event-sink.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { defineLifecycleEvents, publishLifecycleEvent } from '../../src/pods/lifecycle.ts';
 import { SystemSettingsService } from '../../src/settings/service.ts';
@@ -17,6 +18,8 @@ export interface HookEngine {
   engine: JobEngine;
   settings: SystemSettingsService;
   logLines: string[];
+  /** Stores the engine's events in the suite's system_events, as a running system does. */
+  events: SystemEventSink;
   /** Publishes a lifecycle event as the pod controller does, in a transaction of its own. */
   publish(event: { event: HookEvent; tenantId: string; podId?: string; data?: Record<string, unknown> }): Promise<string>;
   setSettings(values: Record<string, unknown>): Promise<void>;
@@ -47,8 +50,10 @@ export async function startHookEngine(database: TestDatabase, options: HookEngin
       done();
     },
   });
-  const logger = createLogger({ level: 'info', service: 'hooks-test', destination });
+  const events = new SystemEventSink();
+  const logger = createLogger({ level: 'info', service: 'hooks-test', destination, eventSink: events });
   const settings = new SystemSettingsService({ db: database.db, databaseUrl: database.url, logger });
+  events.attach(database.db, undefined, settings);
   await settings.start();
   await settings.update({ ...quickHookSettings, ...options.settings }, testActor);
   const engine = new JobEngine({ db: database.db, databaseUrl: database.url, logger, settings });
@@ -58,7 +63,7 @@ export async function startHookEngine(database: TestDatabase, options: HookEngin
   await engine.start();
   let pods = 0;
   return {
-    engine, settings, logLines,
+    engine, settings, logLines, events,
     async publish({ event, tenantId, podId, data = { name: 'web-1' } }) {
       const id = podId ?? `00000000-0000-4000-8000-${String(++pods).padStart(12, '0')}`;
       await database.db.transaction().execute((trx) => publishLifecycleEvent(trx, engine, { event, podId: id, tenantId,
@@ -71,6 +76,7 @@ export async function startHookEngine(database: TestDatabase, options: HookEngin
     async stop() {
       await engine.stop();
       await settings.stop();
+      await events.detach();
     },
   };
 }

@@ -28,7 +28,7 @@ export function observeRequests(logger: Logger, metrics: Metrics): MiddlewareHan
 }
 
 /** The pattern of the handler that answered (`/api/tokens/:id`), or `unmatched` when only middleware ran. */
-function routePattern(c: Parameters<MiddlewareHandler<AppEnv>>[0]): string {
+export function routePattern(c: Parameters<MiddlewareHandler<AppEnv>>[0]): string {
   const handlers = matchedRoutes(c).filter((route) => route.method !== 'ALL');
   return handlers.at(-1)?.path ?? 'unmatched';
 }

@@ -5,13 +5,18 @@ import { recordsOfPod } from '../../dns/records.ts';
 import { recordView } from '../../dns/view.ts';
 import { canSeeTenant, principalOf, requirePermission } from '../auth.ts';
 import type { ApiDeps, AppEnv } from '../context.ts';
+import { idempotent } from '../idempotency.ts';
 import { notFound } from '../errors.ts';
+import { assertTenantOfPod, tenantField } from '../tenant-scope.ts';
 import { readJson, readParam } from '../validation.ts';
 
 const createBody = z.strictObject({
+  /** Platform tokens may name the pod's tenant, as in every create call. */
+  tenant: tenantField,
   /** A full name inside the zone, or a single label completed with it. */
   hostname: z.string().min(1, 'must not be empty').max(253, 'at most 253 characters'),
-  zone: z.string().min(1, 'must not be empty').max(253, 'at most 253 characters'),
+  /** Without one, a dotted hostname goes in the longest served zone the tenant may use that contains it. */
+  zone: z.string().min(1, 'must not be empty').max(253, 'at most 253 characters').optional(),
   /** Only the pod's IPv4 (A) or IPv6 (AAAA) addresses; default both. */
   type: z.enum(['A', 'AAAA'], { error: 'expected A or AAAA' }).optional(),
   ttl: z.number({ error: 'expected a number' }).int('expected a whole number').min(30, 'expected 30 or more')
@@ -23,7 +28,7 @@ const createBody = z.strictObject({
  * DNS names of one pod (spec 8): the pod's own records and extra names in zones the platform serves. Writes are
  * desired state and 202 (src/dns/orders.ts): the dns-record controller makes PowerDNS serve them and reports status.
  */
-export function dnsRecordRoutes({ db, jobs, settings, pdns }: ApiDeps): Hono<AppEnv> {
+export function dnsRecordRoutes({ db, presence, jobs, settings, pdns }: ApiDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const orders = { db, engine: jobs, settings, pdns };
 
@@ -44,9 +49,10 @@ export function dnsRecordRoutes({ db, jobs, settings, pdns }: ApiDeps): Hono<App
     return c.json({ records: (await recordsOfPod(db, pod.id)).map(recordView) });
   });
 
-  app.post('/', requirePermission('cloudpods.manage'), async (c) => {
+  app.post('/', requirePermission('cloudpods.manage'), idempotent({ db, presence }), async (c) => {
     const pod = await podFromPath(c);
-    const body = await readJson(c, createBody);
+    const { tenant, ...body } = await readJson(c, createBody);
+    await assertTenantOfPod(c, db, tenant, pod);
     const records = await createDnsRecords(orders, scopeOf(c), { podId: pod.id, ...body });
     return c.json({ records: records.map(recordView) }, 202);
   });

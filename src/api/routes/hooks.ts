@@ -6,12 +6,11 @@ import { changeHook, createHook, deleteHook, maxTargetLength, rotateSigningSecre
   type HookScope } from '../../hooks/orders.ts';
 import { findHook, listHookDeliveries, listHooks } from '../../hooks/store.ts';
 import { deliveryView, hookView } from '../../hooks/view.ts';
-import { findTenant } from '../../tenancy/tenants.ts';
 import { canSeeTenant, principalOf, requirePermission } from '../auth.ts';
 import type { ApiDeps, AppEnv } from '../context.ts';
-import { notFound, validationError } from '../errors.ts';
+import { notFound } from '../errors.ts';
 import { offsetOf, paginationMeta, paginationQuery } from '../pagination.ts';
-import { tenantFromQuery } from '../tenant-scope.ts';
+import { tenantField, tenantFromQuery, tenantOfNewObject } from '../tenant-scope.ts';
 import { readJson, readParam, readQuery } from '../validation.ts';
 
 const name = z.string({ error: 'expected a string' }).min(1, 'must not be empty').max(100, 'at most 100 characters')
@@ -23,8 +22,7 @@ const target = z.string({ error: 'expected a string' }).min(1, 'must not be empt
 const isActive = z.boolean({ error: 'expected true or false' });
 
 const createBody = z.strictObject({
-  /** The tenant (id or slug) of the hook: required of platform tokens, otherwise the token's own. */
-  tenant: z.string().min(1, 'must not be empty').optional(),
+  tenant: tenantField,
   name, event, type, target,
   is_active: isActive.default(true),
   config: hookConfigSchema.default({}),
@@ -52,8 +50,9 @@ const pageQuery = z.strictObject(paginationQuery);
  * Writes are synchronous (no controller: the row is the hook). The signing secret is in the answers to a
  * creation and a rotation, and nowhere else. A hook from Kubernetes changes only there (409 managed_by_kubernetes).
  */
-export function hookRoutes({ db }: ApiDeps): Hono<AppEnv> {
+export function hookRoutes({ db, config }: ApiDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  const orders = { db, scriptsDirectory: config.hooks.scriptsDirectory };
   const view = requirePermission('cloudpods.view');
   const manage = requirePermission('hooks.manage');
 
@@ -70,18 +69,6 @@ export function hookRoutes({ db }: ApiDeps): Hono<AppEnv> {
     const hook = await findHook(db, hookId(c));
     if (!hook || !canSeeTenant(principalOf(c), hook.tenant_id)) throw notFound('hook');
     return hook;
-  }
-
-  /** The tenant a new hook is for: the one named (visible to the caller), else the token's own. */
-  async function tenantOfNewHook(c: Context<AppEnv>, named: string | undefined): Promise<string> {
-    const principal = principalOf(c);
-    if (named === undefined) {
-      if (principal.tenantId) return principal.tenantId;
-      throw validationError([{ name: 'tenant', messages: ['required with a platform token: the tenant (id or slug) the hook is for'] }]);
-    }
-    const tenant = await findTenant(db, named);
-    if (!tenant || !canSeeTenant(principal, tenant.id)) throw validationError([{ name: 'tenant', messages: ['no such tenant'] }]);
-    return tenant.id;
   }
 
   app.get('/', view, async (c) => {
@@ -105,16 +92,16 @@ export function hookRoutes({ db }: ApiDeps): Hono<AppEnv> {
 
   app.post('/', manage, async (c) => {
     const { tenant, ...body } = await readJson(c, createBody);
-    const tenantId = await tenantOfNewHook(c, tenant);
+    const tenantId = (await tenantOfNewObject(c, db, tenant)).id;
     const principal = principalOf(c);
-    const created = await createHook(db, { tenantId, ...body }, principal.actor, c.get('requestId'));
+    const created = await createHook(orders, { tenantId, ...body }, principal.actor, c.get('requestId'));
     return c.json({ hook: hookView(created.hook), signing_secret: created.signingSecret }, 201);
   });
 
   app.patch('/:id', manage, async (c) => {
     const id = (await visibleHook(c)).id;
     const body = await readJson(c, patchBody);
-    return c.json({ hook: hookView(await changeHook(db, scopeOf(c), id, body)) });
+    return c.json({ hook: hookView(await changeHook(orders, scopeOf(c), id, body)) });
   });
 
   app.delete('/:id', manage, async (c) => {

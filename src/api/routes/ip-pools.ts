@@ -4,10 +4,12 @@ import { z } from 'zod';
 import { createPool, findPool, listAllocations, listPools, updatePool } from '../../tenancy/ip-pools.ts';
 import { principalOf, requireAdmin, requirePermission } from '../auth.ts';
 import type { ApiDeps, AppEnv } from '../context.ts';
-import { notFound, validationError, type FieldProblem } from '../errors.ts';
+import { idempotent } from '../idempotency.ts';
+import { notFound, validationError } from '../errors.ts';
 import { readJson, readParam } from '../validation.ts';
 import { slugSchema } from './tenants.ts';
-import { addressInCidr, addressToBigInt, parseCidr } from '../../net/cidr.ts';
+import { parseCidr } from '../../net/cidr.ts';
+import { poolProblems } from '../../tenancy/pool-rules.ts';
 
 const address = z.string().refine((v) => isIP(v) !== 0, 'expected an IP address');
 const mutable = {
@@ -29,26 +31,20 @@ const patchBody = z.strictObject(mutable).partial()
   .refine((v) => Object.keys(v).length > 0, 'name at least one field to change');
 
 /** Address pools (admin scope and cloudpods.manage): pods on a node get addresses from a pool serving it. */
-export function ipPoolRoutes({ db }: ApiDeps): Hono<AppEnv> {
+export function ipPoolRoutes({ db, presence, settings }: ApiDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use('*', requireAdmin(), requirePermission('cloudpods.manage'));
 
   app.get('/', async (c) => c.json({ pools: await listPools(db) }));
 
-  app.post('/', async (c) => {
+  app.post('/', idempotent({ db, presence }), async (c) => {
     const body = await readJson(c, createBody);
-    const network = parseCidr(body.cidr)!;
-    const problems: FieldProblem[] = (['gateway', 'range_start', 'range_end'] as const)
-      .filter((field) => !addressInCidr(body[field], network))
-      .map((field) => ({ name: field, messages: [`must lie inside ${body.cidr}`] }));
-    body.nameservers?.forEach((ns, i) => {
-      if (isIP(ns) !== network.family) problems.push({ name: `nameservers[${i}]`, messages: [`expected an IPv${network.family} address`] });
+    const problems = poolProblems(body, {
+      4: await settings.getNumber('cloudpods.ip_pools.largest_ipv4_prefix'),
+      6: await settings.getNumber('cloudpods.ip_pools.largest_ipv6_prefix'),
     });
-    if (problems.length === 0 && compareAddresses(body.range_start, body.range_end) > 0) {
-      problems.push({ name: 'range_end', messages: ['must not come before range_start'] });
-    }
     if (problems.length > 0) throw validationError(problems);
-    const pool = await createPool(db, { ...body, family: network.family }, principalOf(c).actor);
+    const pool = await createPool(db, { ...body, family: parseCidr(body.cidr)!.family }, principalOf(c).actor);
     return c.json({ pool }, 201);
   });
 
@@ -67,9 +63,4 @@ export function ipPoolRoutes({ db }: ApiDeps): Hono<AppEnv> {
   });
 
   return app;
-}
-
-function compareAddresses(a: string, b: string): number {
-  const [x, y] = [addressToBigInt(a)!, addressToBigInt(b)!];
-  return x < y ? -1 : x > y ? 1 : 0;
 }

@@ -5,6 +5,7 @@ import { cancelJob, getJob, listJobs, listWorkers, queueOverview, retryJob,
   type AdminActionResult } from '../../jobs/admin.ts';
 import { principalOf, requireAdmin } from '../auth.ts';
 import type { ApiDeps, AppEnv } from '../context.ts';
+import { idempotent } from '../idempotency.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { offsetOf, paginationMeta, paginationQuery } from '../pagination.ts';
 import { readParam, readQuery } from '../validation.ts';
@@ -25,10 +26,11 @@ function outcome(result: AdminActionResult) {
 }
 
 /** The job engine's admin API (spec 6): jobs with their attempts, retry and cancel, workers and queues. */
-export function jobRoutes({ db }: ApiDeps): Hono<AppEnv> {
+export function jobRoutes({ db, presence }: ApiDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   // Mounted at /api/admin beside other admin routes, so the guard goes on each route, not on a wildcard.
   const admin = requireAdmin();
+  const replayable = idempotent({ db, presence });
 
   app.get('/jobs', admin, async (c) => {
     const { page, per_page, ...filter } = readQuery(c, jobListQuery);
@@ -42,10 +44,10 @@ export function jobRoutes({ db }: ApiDeps): Hono<AppEnv> {
     return c.json(found);
   });
 
-  app.post('/jobs/:id/retry', admin, async (c) => c.json(outcome(
+  app.post('/jobs/:id/retry', admin, replayable, async (c) => c.json(outcome(
     await retryJob(db, readParam(c, 'id', jobId, 'job'), principalOf(c).actor, c.get('requestId')))));
 
-  app.post('/jobs/:id/cancel', admin, async (c) => c.json(outcome(
+  app.post('/jobs/:id/cancel', admin, replayable, async (c) => c.json(outcome(
     await cancelJob(db, readParam(c, 'id', jobId, 'job'), principalOf(c).actor, c.get('requestId')))));
 
   app.get('/job-workers', admin, async (c) => {

@@ -1,8 +1,9 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { createPlan, deletePlan, findPlan, listPlans, planInUse, updatePlan } from '../../tenancy/plans.ts';
+import { createPlan, findPlan, listPlans, removePlan, updatePlan } from '../../tenancy/plans.ts';
 import { principalOf, requireAdmin, requirePermission } from '../auth.ts';
 import type { ApiDeps, AppEnv } from '../context.ts';
+import { idempotent } from '../idempotency.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { readJson, readQuery } from '../validation.ts';
 import { slugSchema } from './tenants.ts';
@@ -21,6 +22,7 @@ const planFields = {
   disk_gb: amount(100_000_000),
   bandwidth_gb: amount(100_000_000).nullable().optional(),
   ipv4_count: amount(100_000).optional(),
+  pods_count: amount(100_000).optional(),
   price_monthly: price,
   is_active: z.boolean().optional(),
 };
@@ -30,7 +32,7 @@ const patchBody = z.strictObject(planFields).partial()
   .refine((v) => Object.keys(v).length > 0, 'name at least one field to change');
 
 /** Resource plans (spec 3): everyone reads the active catalogue; admins with plans.manage change it. */
-export function planRoutes({ db }: ApiDeps): Hono<AppEnv> {
+export function planRoutes({ db, presence }: ApiDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const manage = [requireAdmin(), requirePermission('plans.manage')] as const;
   const seesInactive = (c: Parameters<typeof principalOf>[0]) => principalOf(c).isAdmin;
@@ -41,7 +43,7 @@ export function planRoutes({ db }: ApiDeps): Hono<AppEnv> {
     return c.json({ plans });
   });
 
-  app.post('/', ...manage, async (c) => {
+  app.post('/', ...manage, idempotent({ db, presence }), async (c) => {
     const body = await readJson(c, createBody);
     if (await findPlan(db, body.code)) {
       throw new ApiError(409, 'conflict', `a plan with code ${body.code} exists`, { field: 'code' });
@@ -62,16 +64,12 @@ export function planRoutes({ db }: ApiDeps): Hono<AppEnv> {
     return c.json({ plan });
   });
 
+  // A plan in use is deactivated rather than deleted: 200 with the plan and what uses it; else 204.
   app.delete('/:code', ...manage, async (c) => {
-    const plan = await findPlan(db, c.req.param('code'));
-    if (!plan) throw notFound('plan');
-    const use = await planInUse(db, plan);
-    if (use.subscriptions > 0 || use.templates > 0) {
-      throw new ApiError(409, 'in_use', `plan ${plan.code} is in use: deactivate it instead (PATCH is_active false)`,
-        use);
-    }
-    await deletePlan(db, plan, principalOf(c).actor);
-    return c.body(null, 204);
+    const removal = await removePlan(db, c.req.param('code'), principalOf(c).actor);
+    if (!removal) throw notFound('plan');
+    if (removal.deleted) return c.body(null, 204);
+    return c.json({ plan: removal.plan, in_use: removal.inUse });
   });
 
   return app;

@@ -4,19 +4,18 @@ import { podStatuses } from '../../db/schema.ts';
 import { changePod, createPod, deletePod, requestReboot, type PodOrderDeps } from '../../pods/orders.ts';
 import { findPod, listPods } from '../../pods/store.ts';
 import { podView } from '../../pods/view.ts';
-import { platformServesZone, tenantMayUseZone } from '../../dns/zones.ts';
-import { findTenant } from '../../tenancy/tenants.ts';
 import { canSeeTenant, principalOf, requirePermission } from '../auth.ts';
 import type { ApiDeps, AppEnv } from '../context.ts';
-import { notFound, validationError } from '../errors.ts';
+import { idempotent } from '../idempotency.ts';
+import { notFound } from '../errors.ts';
 import { offsetOf, paginationMeta, paginationQuery } from '../pagination.ts';
-import { tenantFromQuery } from '../tenant-scope.ts';
+import { tenantField, tenantFromQuery, tenantOfNewObject } from '../tenant-scope.ts';
 import { readJson, readParam, readQuery } from '../validation.ts';
 
 const label = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
   'expected lower-case letters, digits and inner hyphens, at most 63 characters');
-const dnsName = z.string().max(253, 'at most 253 characters')
-  .regex(/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/, 'expected a lower-case DNS name without a trailing dot');
+/** Shapes only: the naming rule (a label in the zone, or a name inside it) is the order's (src/dns/zones.ts). */
+const dnsName = z.string({ error: 'expected a string' }).min(1, 'must not be empty').max(253, 'at most 253 characters');
 const sshKey = z.string().max(16_384).regex(
   /^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$/,
   'expected an OpenSSH public key (type, key and optional comment on one line)');
@@ -26,6 +25,7 @@ const resources = { cpu_cores: whole(1, 128), memory_mb: whole(256, 1_048_576), 
 const powerState = z.enum(['running', 'stopped'], { error: 'expected running or stopped' });
 
 const createBody = z.strictObject({
+  tenant: tenantField,
   name: label,
   template: z.string().min(1, 'must not be empty').max(63),
   ...resources,
@@ -35,16 +35,13 @@ const createBody = z.strictObject({
   power_state: powerState.default('running'),
   app_options: z.record(z.string(), z.unknown()).default({}),
   node: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/, 'expected a Proxmox node name').optional(),
-}).superRefine((order, ctx) => {
-  if (order.hostname && !order.zone) ctx.addIssue({ code: 'custom', path: ['zone'], message: 'required with a hostname' });
-  if (order.hostname && order.zone && order.hostname !== order.zone && !order.hostname.endsWith(`.${order.zone}`)) {
-    ctx.addIssue({ code: 'custom', path: ['hostname'], message: `must be inside the zone ${order.zone}` });
-  }
 });
 
 const patchBody = z.strictObject({
   cpu_cores: resources.cpu_cores.optional(), memory_mb: resources.memory_mb.optional(),
   disk_gb: resources.disk_gb.optional(), power_state: powerState.optional(),
+  /** null removes the pod's name (and its records). */
+  hostname: dnsName.nullable().optional(), zone: dnsName.nullable().optional(),
 }).refine((v) => Object.keys(v).length > 0, 'name at least one field to change');
 
 const listQuery = z.strictObject({
@@ -56,24 +53,14 @@ const listQuery = z.strictObject({
 });
 
 /** CloudPods (spec and issue 7): desired state in, status out; the pod controller does the work. */
-export function podRoutes({ db, jobs, quotas, settings, pdns }: ApiDeps): Hono<AppEnv> {
+export function podRoutes({ db, presence, jobs, quotas, settings, pdns, cluster }: ApiDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const deps: PodOrderDeps = { db, engine: jobs, quotas };
+  const deps: PodOrderDeps = { db, engine: jobs, quotas, cluster, settings, pdns };
   const view = requirePermission('cloudpods.view');
   const manage = requirePermission('cloudpods.manage');
+  const replayable = idempotent({ db, presence });
   /** Admins may act on any tenant's pod; everyone else only on their own (others are 404). */
   const scope = (c: Context<AppEnv>) => (principalOf(c).isAdmin ? null : principalOf(c).tenantId ?? '-');
-
-  /** With DNS running, a pod's hostname gets records: its zone must be served and open to the tenant (spec 8). */
-  async function checkZone(tenantId: string, zone: string): Promise<void> {
-    const tenant = (await findTenant(db, tenantId))!;
-    if (!(await platformServesZone(settings, pdns, zone))) {
-      throw validationError([{ name: 'zone', messages: [`the platform does not serve ${zone}`] }]);
-    }
-    if (!(await tenantMayUseZone(settings, tenant, zone))) {
-      throw validationError([{ name: 'zone', messages: [`tenant ${tenant.slug} may not use ${zone}`] }]);
-    }
-  }
 
   async function visiblePod(c: Context<AppEnv>) {
     const pod = await findPod(db, readParam(c, 'id', z.uuid(), 'pod'));
@@ -81,13 +68,11 @@ export function podRoutes({ db, jobs, quotas, settings, pdns }: ApiDeps): Hono<A
     return pod;
   }
 
-  app.post('/', manage, async (c) => {
+  app.post('/', manage, replayable, async (c) => {
     const body = await readJson(c, createBody);
     const principal = principalOf(c);
-    const tenantId = principal.tenantId;
-    if (!tenantId) throw notFound('tenant (platform tokens order pods through a tenant token)');
-    if (body.hostname && body.zone && pdns) await checkZone(tenantId, body.zone);
-    const pod = await createPod(deps, { tenantId, name: body.name, templateCode: body.template,
+    const tenantId = (await tenantOfNewObject(c, db, body.tenant)).id;
+    const pod = await createPod(deps, { tenantId, byAdmin: principal.isAdmin, name: body.name, templateCode: body.template,
       cpu_cores: body.cpu_cores, memory_mb: body.memory_mb, disk_gb: body.disk_gb, hostname: body.hostname,
       zone: body.zone, ssh_keys: body.ssh_keys, power_state: body.power_state, app_options: body.app_options,
       node: body.node }, principal.actor, c.get('requestId'));
@@ -119,7 +104,7 @@ export function podRoutes({ db, jobs, quotas, settings, pdns }: ApiDeps): Hono<A
   });
 
   for (const action of ['start', 'stop', 'reboot'] as const) {
-    app.post(`/:id/actions/${action}`, manage, async (c) => {
+    app.post(`/:id/actions/${action}`, manage, replayable, async (c) => {
       const id = (await visiblePod(c)).id;
       const actor = principalOf(c).actor;
       const pod = action === 'reboot'

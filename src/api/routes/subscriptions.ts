@@ -4,6 +4,7 @@ import { findPlan } from '../../tenancy/plans.ts';
 import { changeSubscription, findSubscription, listSubscriptions, subscribe } from '../../tenancy/subscriptions.ts';
 import { principalOf, requireAdmin, requirePermission } from '../auth.ts';
 import type { ApiDeps, AppEnv } from '../context.ts';
+import { idempotent } from '../idempotency.ts';
 import { ApiError, notFound, validationError } from '../errors.ts';
 import { tenantFromPath } from '../tenant-scope.ts';
 import { readJson, readParam } from '../validation.ts';
@@ -22,7 +23,7 @@ const patchBody = z.strictObject({
   .refine((v) => !(v.status && v.quantity), { message: 'cancel or change the quantity, not both', path: ['quantity'] });
 
 /** A tenant's subscriptions to resource plans (spec 3.2); totals follow every change in the same transaction. */
-export function subscriptionRoutes({ db }: ApiDeps): Hono<AppEnv> {
+export function subscriptionRoutes({ db, presence }: ApiDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const manage = [requireAdmin(), requirePermission('plans.manage')] as const;
 
@@ -31,7 +32,7 @@ export function subscriptionRoutes({ db }: ApiDeps): Hono<AppEnv> {
     return c.json({ subscriptions: await listSubscriptions(db, tenant.id) });
   });
 
-  app.post('/', ...manage, async (c) => {
+  app.post('/', ...manage, idempotent({ db, presence }), async (c) => {
     const tenant = await tenantFromPath(c, db);
     const body = await readJson(c, createBody);
     const plan = await findPlan(db, body.plan_code);

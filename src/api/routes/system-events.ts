@@ -19,7 +19,7 @@ export const systemEventsQuery = z.strictObject({
   q: z.string().min(1).max(200).optional(),
 }).refine((v) => !v.from || !v.to || v.from < v.to, { message: 'must be after from', path: ['to'] });
 
-/** Spec 5.2: warn and error logs of every service, for the System Health page. */
+/** Spec 5.2: every component's events (warn and error lines, info lines that are events), for the System Health page. */
 export function systemEventRoutes({ db }: ApiDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.get('/', requireAdmin(), requirePermission('health.view'), async (c) => {

@@ -7,6 +7,7 @@ import { createTemplate, findTemplate, listTemplates, updateTemplate, type Templ
   from '../../tenancy/templates.ts';
 import { principalOf, requireAdmin, requirePermission } from '../auth.ts';
 import type { ApiDeps, AppEnv } from '../context.ts';
+import { idempotent } from '../idempotency.ts';
 import { ApiError, notFound, validationError } from '../errors.ts';
 import { readJson, readQuery } from '../validation.ts';
 
@@ -37,7 +38,7 @@ const patchBody = z.strictObject(templateFields).partial()
   .refine((v) => Object.keys(v).length > 0, 'name at least one field to change');
 
 /** Templates v2 (spec 4): everyone reads the active catalogue; admins with plans.manage curate it. */
-export function templateRoutes({ db }: ApiDeps): Hono<AppEnv> {
+export function templateRoutes({ db, presence, cluster }: ApiDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const manage = [requireAdmin(), requirePermission('plans.manage')] as const;
 
@@ -63,13 +64,13 @@ export function templateRoutes({ db }: ApiDeps): Hono<AppEnv> {
     return c.json({ template });
   });
 
-  app.post('/', ...manage, async (c) => {
+  app.post('/', ...manage, idempotent({ db, presence }), async (c) => {
     const body = await readJson(c, createBody);
     await checkPlan(body.minimum_plan_code);
     if (await findTemplate(db, body.code)) {
       throw new ApiError(409, 'conflict', `a template with code ${body.code} exists`, { field: 'code' });
     }
-    return c.json({ template: await createTemplate(db, body as TemplateFields, principalOf(c).actor) }, 201);
+    return c.json({ template: await createTemplate(db, body as TemplateFields, principalOf(c).actor, cluster) }, 201);
   });
 
   app.patch('/:code', ...manage, async (c) => {
@@ -80,7 +81,7 @@ export function templateRoutes({ db }: ApiDeps): Hono<AppEnv> {
     const stack = body.app_stack === undefined ? current.app_stack : body.app_stack;
     if (current.type === 'app' && !stack) throw validationError([{ name: 'app_stack', messages: ['required for app templates'] }]);
     if (current.type === 'os' && stack) throw validationError([{ name: 'app_stack', messages: ['only app templates have a stack'] }]);
-    return c.json({ template: await updateTemplate(db, current.code, body, principalOf(c).actor) });
+    return c.json({ template: await updateTemplate(db, current.code, body, principalOf(c).actor, cluster) });
   });
 
   return app;

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { createTenant, listTenants, setTenantStatus } from '../../tenancy/tenants.ts';
 import { principalOf, requireAdmin } from '../auth.ts';
 import type { ApiDeps, AppEnv } from '../context.ts';
+import { idempotent } from '../idempotency.ts';
 import { offsetOf, paginationMeta, paginationQuery } from '../pagination.ts';
 import { tenantFromPath } from '../tenant-scope.ts';
 import { readJson, readQuery } from '../validation.ts';
@@ -16,8 +17,9 @@ const createBody = z.strictObject({
 });
 
 /** Tenants (admin scope); a tenant token may read its own. */
-export function tenantRoutes({ db }: ApiDeps): Hono<AppEnv> {
+export function tenantRoutes({ db, presence, jobs, settings }: ApiDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  const replayable = idempotent({ db, presence });
 
   app.get('/', requireAdmin(), async (c) => {
     const page = readQuery(c, z.strictObject(paginationQuery));
@@ -25,7 +27,7 @@ export function tenantRoutes({ db }: ApiDeps): Hono<AppEnv> {
     return c.json({ tenants, meta: paginationMeta(page, total) });
   });
 
-  app.post('/', requireAdmin(), async (c) => {
+  app.post('/', requireAdmin(), replayable, async (c) => {
     const body = await readJson(c, createBody);
     const tenant = await createTenant(db, body, principalOf(c).actor);
     return c.json({ tenant }, 201);
@@ -34,9 +36,10 @@ export function tenantRoutes({ db }: ApiDeps): Hono<AppEnv> {
   app.get('/:tenantId', async (c) => c.json({ tenant: await tenantFromPath(c, db) }));
 
   for (const [action, status] of [['suspend', 'suspended'], ['unsuspend', 'active']] as const) {
-    app.post(`/:tenantId/${action}`, requireAdmin(), async (c) => {
+    app.post(`/:tenantId/${action}`, requireAdmin(), replayable, async (c) => {
       const tenant = await tenantFromPath(c, db);
-      const updated = await setTenantStatus(db, tenant.id, status, principalOf(c).actor, c.get('requestId'));
+      const updated = await setTenantStatus({ db, engine: jobs, settings }, tenant.id, status, principalOf(c).actor,
+        c.get('requestId'));
       return c.json({ tenant: updated });
     });
   }

@@ -1,10 +1,11 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { issuedExpiry, powersLacking } from '../../auth/grants.ts';
 import { permissions, type Permission } from '../../auth/permissions.ts';
 import { findApiToken, issueApiToken, listApiTokens, revokeApiToken } from '../../auth/tokens.ts';
 import { findTenant } from '../../tenancy/tenants.ts';
 import { parseDuration } from '../../util/duration.ts';
-import { canSeeTenant, principalOf, type Principal } from '../auth.ts';
+import { canManageToken, canSeeTenant, principalOf, type Principal } from '../auth.ts';
 import type { ApiDeps, AppEnv } from '../context.ts';
 import { ApiError, notFound, validationError } from '../errors.ts';
 import { pageOf, paginationQuery } from '../pagination.ts';
@@ -57,7 +58,8 @@ export function tokenRoutes({ db }: ApiDeps): Hono<AppEnv> {
     } else if (principal.isAdmin) {
       tenantId = undefined;
     }
-    const tokens = await listApiTokens(db, { tenantId, includeRevoked: query.include_revoked === 'true' });
+    const tokens = (await listApiTokens(db, { tenantId, includeRevoked: query.include_revoked === 'true' }))
+      .filter((token) => canManageToken(principal, token));
     const { items, meta } = pageOf(tokens, query);
     return c.json({ tokens: items, meta });
   });
@@ -73,14 +75,14 @@ export function tokenRoutes({ db }: ApiDeps): Hono<AppEnv> {
       tenantId,
       permissions: body.permissions,
       isAdmin: body.admin,
-      expiresAt: expiresIn ? new Date(Date.now() + expiresIn) : null,
+      expiresAt: expiryWithin(principal, expiresIn ? new Date(Date.now() + expiresIn) : null),
     }, principal.actor, c.get('requestId'));
     return c.json({ token: issued.record, secret: issued.token }, 201);
   });
 
   app.get('/tokens/:id', async (c) => {
     const token = await findApiToken(db, readParam(c, 'id', tokenId, 'token'));
-    if (!token || !canSeeTenant(principalOf(c), token.tenant_id)) throw notFound('token');
+    if (!token || !canManageToken(principalOf(c), token)) throw notFound('token');
     return c.json({ token });
   });
 
@@ -88,7 +90,7 @@ export function tokenRoutes({ db }: ApiDeps): Hono<AppEnv> {
     const principal = principalOf(c);
     const id = readParam(c, 'id', tokenId, 'token');
     const token = await findApiToken(db, id);
-    if (!token || !canSeeTenant(principal, token.tenant_id)) throw notFound('token');
+    if (!token || !canManageToken(principal, token)) throw notFound('token');
     await revokeApiToken(db, id, principal.actor, c.get('requestId'));
     return c.body(null, 204);
   });
@@ -118,10 +120,20 @@ export function tokenRoutes({ db }: ApiDeps): Hono<AppEnv> {
 
 /** A token can only hand on what it holds itself. */
 function refuseEscalation(principal: Principal, wanted: readonly Permission[], admin: boolean): void {
-  const extra = wanted.filter((p) => !principal.permissions.has(p));
-  if (admin && !principal.isAdmin) extra.push('admin' as Permission);
+  const extra = powersLacking(principal, { permissions: wanted, isAdmin: admin });
   if (extra.length > 0) {
     throw new ApiError(403, 'forbidden', `a token cannot grant what it does not hold: ${extra.join(', ')}`,
       { missing: extra });
   }
+}
+
+/** A token can only hand on the lifetime it has left: a new token expires no later than the caller. */
+function expiryWithin(principal: Principal, requested: Date | null): Date | null {
+  const expiresAt = issuedExpiry(principal.expiresAt, requested);
+  if (expiresAt === undefined) {
+    const latest = principal.expiresAt!.toISOString();
+    throw new ApiError(403, 'forbidden', `a token cannot grant what it does not hold: expires_in must end by ${latest}, `
+      + 'when the calling token expires', { field: 'expires_in', latest_expires_at: latest });
+  }
+  return expiresAt;
 }

@@ -6,8 +6,10 @@ import { findVolume, listVolumesOfPod } from '../../volumes/store.ts';
 import { volumeView } from '../../volumes/view.ts';
 import { canSeeTenant, principalOf, requirePermission } from '../auth.ts';
 import type { ApiDeps, AppEnv } from '../context.ts';
+import { idempotent } from '../idempotency.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { offsetOf, paginationMeta, paginationQuery } from '../pagination.ts';
+import { assertTenantOfPod, tenantField } from '../tenant-scope.ts';
 import { readJson, readParam, readQuery } from '../validation.ts';
 
 const label = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
@@ -17,7 +19,8 @@ const sizeGb = z.number({ error: 'expected a number' }).int('expected a whole nu
 /** A PVE storage identifier (pve-storage-id). */
 const storagePool = z.string().regex(/^[a-z][a-z0-9\-_.]*[a-z0-9]$/i, 'expected a Proxmox storage id').max(100);
 
-const createBody = z.strictObject({ name: label, size_gb: sizeGb, storage_pool: storagePool.optional() });
+/** Platform tokens may name the pod's tenant, as in every create call. */
+const createBody = z.strictObject({ tenant: tenantField, name: label, size_gb: sizeGb, storage_pool: storagePool.optional() });
 const resizeBody = z.strictObject({ size_gb: sizeGb });
 const listQuery = z.strictObject({
   ...paginationQuery,
@@ -40,11 +43,12 @@ function requireAnyPermission(...accepted: Permission[]): MiddlewareHandler<AppE
  * the volume controller creates, attaches, detaches, resizes and destroys the disks and reports status. A volume
  * from Kubernetes changes only there (the orders answer 409 managed_by_kubernetes); its status stays readable here.
  */
-export function volumeRoutes({ db, jobs, quotas }: ApiDeps): Hono<AppEnv> {
+export function volumeRoutes({ db, presence, jobs, quotas, cluster }: ApiDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const deps: VolumeOrderDeps = { db, engine: jobs, quotas };
+  const deps: VolumeOrderDeps = { db, engine: jobs, quotas, cluster };
   const view = requirePermission('cloudpods.view');
   const manage = requireAnyPermission('cloudpods.volumes.manage', 'cloudpods.manage');
+  const replayable = idempotent({ db, presence });
 
   /** The pod in the path, visible to the caller (another tenant's pod is 404). */
   async function podFromPath(c: Context<AppEnv>) {
@@ -78,22 +82,23 @@ export function volumeRoutes({ db, jobs, quotas }: ApiDeps): Hono<AppEnv> {
     return c.json({ volume: volumeView(volume) });
   });
 
-  app.post('/', manage, async (c) => {
+  app.post('/', manage, replayable, async (c) => {
     const scope = await scopeOf(c);
-    const body = await readJson(c, createBody);
+    const { tenant, ...body } = await readJson(c, createBody);
+    await assertTenantOfPod(c, db, tenant, await podFromPath(c));
     const volume = await createVolume(deps, scope, body);
     return c.json({ volume: volumeView(volume) }, 202);
   });
 
   for (const action of ['attach', 'detach'] as const) {
-    app.post(`/:id/${action}`, manage, async (c) => {
+    app.post(`/:id/${action}`, manage, replayable, async (c) => {
       const scope = await scopeOf(c);
       const volume = await setAttached(deps, scope, volumeId(c), action === 'attach');
       return c.json({ volume: volumeView(volume) }, 202);
     });
   }
 
-  app.post('/:id/resize', manage, async (c) => {
+  app.post('/:id/resize', manage, replayable, async (c) => {
     const scope = await scopeOf(c);
     const id = volumeId(c);
     const body = await readJson(c, resizeBody);

@@ -1,6 +1,6 @@
 import { podStatuses, powerStates } from '../../db/schema.ts';
-import { ageColumn, commonStatus, dnsNamePattern, immutable, integer, labelPattern, nodePattern, phaseColumn, readyColumn,
-  sshKeyPattern, string, type KindDefinition } from './schema.ts';
+import { ageColumn, commonStatus, dnsNamePattern, hostnamePattern, immutable, integer, labelPattern, nodePattern, phaseColumn,
+  readyColumn, sshKeyPattern, string, type KindDefinition } from './schema.ts';
 
 /** CloudPod: the REST API's POST /api/cloud-pods body, camelCased; metadata.name is the pod's name. */
 export const cloudPod: KindDefinition = {
@@ -21,10 +21,10 @@ export const cloudPod: KindDefinition = {
       memoryMb: integer(256, 1_048_576, 'Memory in MiB.'),
       diskGb: integer(1, 65_536, 'Boot disk size in GiB; it can grow but never shrink.', {
         'x-kubernetes-validations': [{ rule: 'self >= oldSelf', message: 'diskGb cannot shrink' }] }),
-      hostname: string('DNS name of the pod inside zone.', { maxLength: 253, pattern: dnsNamePattern,
-        'x-kubernetes-validations': immutable('hostname') }),
-      zone: string('DNS zone of the hostname.', { maxLength: 253, pattern: dnsNamePattern,
-        'x-kubernetes-validations': immutable('zone') }),
+      hostname: string('DNS name of the pod: a label in zone, or a name inside it; without zone, the longest served ' +
+        'zone the tenant may use that contains it. It may be set, changed or removed; the records follow.',
+      { maxLength: 253, pattern: hostnamePattern }),
+      zone: string('DNS zone of the hostname.', { maxLength: 253, pattern: dnsNamePattern }),
       sshKeys: { type: 'array', description: 'OpenSSH public keys for the default user.', maxItems: 20,
         items: string('An OpenSSH public key.', { maxLength: 16_384, pattern: sshKeyPattern }),
         'x-kubernetes-validations': immutable('sshKeys') },
@@ -35,11 +35,10 @@ export const cloudPod: KindDefinition = {
         'x-kubernetes-validations': immutable('node') }),
     },
     'x-kubernetes-validations': [
-      { rule: '!has(self.hostname) || has(self.zone)', message: 'zone is required with a hostname' },
-      { rule: '!has(self.hostname) || !has(self.zone) || self.hostname == self.zone || self.hostname.endsWith(\'.\' + self.zone)',
-        message: 'hostname must be inside the zone' },
-      { rule: 'has(self.hostname) == has(oldSelf.hostname) && has(self.zone) == has(oldSelf.zone)',
-        message: 'hostname and zone cannot be added or removed' },
+      { rule: '!has(self.hostname) || has(self.zone) || self.hostname.contains(\'.\')',
+        message: 'zone is required with a hostname that is a single label' },
+      { rule: '!has(self.hostname) || !has(self.zone) || !self.hostname.contains(\'.\') || self.hostname == self.zone || ' +
+        'self.hostname.endsWith(\'.\' + self.zone)', message: 'hostname must be a label, or a name inside the zone' },
     ],
   },
   status: commonStatus(podStatuses, {

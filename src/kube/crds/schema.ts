@@ -18,6 +18,8 @@ export const finalizerName = `${group}/finalizer`;
 export const tenantLabel = `${group}/tenant`;
 
 export const labelPattern = '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$';
+/** A single label, or a dotted name (the rows' form, migration 0001's HOSTNAME). */
+export const hostnamePattern = '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$';
 export const dnsNamePattern = '^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$';
 export const sshKeyPattern = '^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\\.com) [A-Za-z0-9+/]+={0,3}( [^\\r\\n]*)?$';
 export const nodePattern = '^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$';

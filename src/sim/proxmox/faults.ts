@@ -4,8 +4,8 @@ import type { ForcedOutcome, SimTasks } from './tasks.ts';
 
 /**
  * Failures on demand, for tests and benchmarks: added latency, error answers by path, VM lock files held, config
- * locks left behind, nodes going offline and tasks ending badly. Paths are regular expressions matched against
- * the path after `/api2/json`.
+ * locks left behind, nodes going offline, storages reconfigured and tasks ending badly. Paths are regular
+ * expressions matched against the path after `/api2/json`.
  */
 
 export interface ErrorRule {
@@ -28,6 +28,8 @@ export class SimFaults {
   readonly #tasks: SimTasks;
   #latency: LatencyRule[] = [];
   #errors: ErrorRule[] = [];
+  /** The content of storages reconfigured by `setStorageContent`, as configured before, for `clear`. */
+  #configuredContent = new Map<string, string[]>();
 
   constructor(cluster: SimCluster, locks: VmFileLocks, tasks: SimTasks) {
     this.#cluster = cluster;
@@ -64,6 +66,14 @@ export class SimFaults {
     found.online = online;
   }
 
+  /** What a storage may hold, changed as an admin's `pvesm set <storage> --content ...` would, on every node. */
+  setStorageContent(storage: string, content: string[]): void {
+    const found = this.#cluster.storages.find((s) => s.id === storage);
+    if (!found) throw new Error(`no storage ${storage}`);
+    if (!this.#configuredContent.has(storage)) this.#configuredContent.set(storage, found.content);
+    found.content = [...content];
+  }
+
   forceTaskOutcome(outcome: ForcedOutcome): void {
     this.#tasks.force(outcome);
   }
@@ -72,6 +82,8 @@ export class SimFaults {
     this.#latency = [];
     this.#errors = [];
     for (const node of this.#cluster.nodes.values()) node.online = true;
+    for (const [storage, content] of this.#configuredContent) this.#cluster.requireStorage(storage).content = content;
+    this.#configuredContent.clear();
   }
 
   latencyFor(path: string): number {

@@ -67,6 +67,8 @@ export interface SimOptions {
   authorizedKeys: string[];
   /** Where uploaded snippets are written; a temporary directory when unset. */
   snippetsDir?: string;
+  /** A file keeping the cluster across restarts (src/sim/proxmox/state-file.ts); unset: in memory only. */
+  stateFile?: string;
 }
 
 const GiB = 1024 ** 3;

@@ -21,12 +21,14 @@ import { qemuPowerRoutes } from './routes/qemu-power.ts';
 import { storageRoutes } from './routes/storage.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { startSshServer } from './ssh-server.ts';
+import { afterInterruption, captureState, readSimState, restoreState, SimStateSaver } from './state-file.ts';
 import { SimTasks } from './tasks.ts';
 
 /**
  * An in-memory Proxmox VE cluster served the way the real one is reached: HTTPS with API tokens on one port (all
  * nodes behind it, as pveproxy proxies), SSH with forwarding to that API and SFTP into the snippets directory on
- * another. Certificates, host key, login key and token are made fresh at every start.
+ * another. Certificates, host key, login key and token are made fresh at every start. With `stateFile`, the
+ * cluster itself (VMs, disks, tasks) outlives the process: loaded at start, saved on change and at stop.
  */
 
 export const snippetsRemoteDir = '/var/lib/vz/snippets';
@@ -68,7 +70,13 @@ export async function startProxmoxSimulator(overrides: SimulatorOverrides = {}):
   const { logger, ...rest } = overrides;
   const options = simOptions(rest);
   const cluster = new SimCluster(options);
-  const tasks = new SimTasks();
+  let saver: SimStateSaver | undefined;
+  const tasks = new SimTasks(() => saver?.changed());
+  if (options.stateFile) {
+    const saved = await readSimState(options.stateFile);
+    if (saved) restoreState(cluster, tasks, afterInterruption(saved));
+    saver = new SimStateSaver(options.stateFile, () => captureState(cluster, tasks), logger);
+  }
   const locks = new VmFileLocks();
   const faults = new SimFaults(cluster, locks, tasks);
   const ownSnippetsDir = options.snippetsDir === undefined;
@@ -85,7 +93,11 @@ export async function startProxmoxSimulator(overrides: SimulatorOverrides = {}):
   const nodes = [...cluster.nodes.keys()];
   const certificates = issueSimulatorCertificates(['localhost', '127.0.0.1', '::1', options.host, ...nodes]);
   const server = https.createServer({ key: certificates.server.keyPem, cert: certificates.server.certPem, keepAliveTimeout: 30_000 },
-    createApiHandler({ sim, routes, tokens, stats, logger, onExchange: (exchange) => { for (const l of listeners) l(exchange); } }));
+    createApiHandler({ sim, routes, tokens, stats, logger, onExchange: (exchange) => {
+      // Reads change nothing; any other request may have.
+      if (exchange.method !== 'GET') saver?.changed();
+      for (const l of listeners) l(exchange);
+    } }));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.httpsPort, options.host, () => resolve());
@@ -129,6 +141,7 @@ export async function startProxmoxSimulator(overrides: SimulatorOverrides = {}):
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await tasks.settle();
+      await saver?.flush();
       if (ownSnippetsDir) rmSync(snippetsDir, { recursive: true, force: true });
     },
   };

@@ -28,12 +28,24 @@ export interface ForcedOutcome {
   warnings?: number;
 }
 
+/** The task list as the state file keeps it (src/sim/proxmox/state-file.ts). */
+export interface SimTasksState {
+  nextPid: number;
+  tasks: SimTask[];
+}
+
 export class SimTasks {
   readonly #tasks = new Map<string, SimTask>();
   readonly #forced: ForcedOutcome[] = [];
   #pid = randomInt(10_000, 60_000);
   readonly #pstart = randomInt(1_000_000, 9_000_000);
   readonly #running = new Set<Promise<void>>();
+  readonly #onChange: () => void;
+
+  /** `onChange` hears every task start and end: tasks change the cluster after their request was answered. */
+  constructor(onChange: () => void = () => {}) {
+    this.#onChange = onChange;
+  }
 
   /** The next task of this type (and id, if given) ends as told. */
   force(outcome: ForcedOutcome): void {
@@ -49,8 +61,12 @@ export class SimTasks {
     this.#tasks.set(upid, task);
     const forcedAt = this.#forced.findIndex((f) => f.type === type && (f.id === undefined || f.id === id));
     const forced = forcedAt >= 0 ? this.#forced.splice(forcedAt, 1)[0] : undefined;
-    const running = this.#run(task, work, forced).finally(() => this.#running.delete(running));
+    const running = this.#run(task, work, forced).finally(() => {
+      this.#running.delete(running);
+      this.#onChange();
+    });
     this.#running.add(running);
+    this.#onChange();
     return upid;
   }
 
@@ -60,6 +76,17 @@ export class SimTasks {
 
   list(node: string): SimTask[] {
     return [...this.#tasks.values()].filter((task) => task.node === node).sort((a, b) => b.starttime - a.starttime);
+  }
+
+  state(): SimTasksState {
+    return { nextPid: this.#pid, tasks: [...this.#tasks.values()] };
+  }
+
+  /** Replaces the task list with a saved one; new tasks continue its pid counter, so UPIDs stay unique. */
+  restore(state: SimTasksState): void {
+    this.#tasks.clear();
+    for (const task of state.tasks) this.#tasks.set(task.upid, task);
+    this.#pid = Math.max(this.#pid, state.nextPid);
   }
 
   /** Resolves when every task has stopped (for a clean shutdown of the simulator). */

@@ -65,8 +65,8 @@ ${queuesSection(queues, branding.timezone)}
   <form class="filters" method="get" action="/admin/health">
     <div><label for="service">Service</label><br><select id="service" name="service"><option value="">all</option>
       ${services.map((s) => html`<option ${filter.service === s ? 'selected' : ''}>${s}</option>`)}</select></div>
-    <div><label for="level">Level</label><br><select id="level" name="level"><option value="">warn and error</option>
-      ${['warn', 'error', 'info'].map((l) => html`<option ${filter.level === l ? 'selected' : ''}>${l}</option>`)}</select></div>
+    <div><label for="level">Level</label><br><select id="level" name="level"><option value="">all</option>
+      ${['error', 'warn', 'info'].map((l) => html`<option ${filter.level === l ? 'selected' : ''}>${l}</option>`)}</select></div>
     <div><label for="q">Message contains</label><br><input id="q" name="q" type="text" value="${filter.q ?? ''}"></div>
     <div><button class="primary" type="submit">Filter</button></div>
   </form>

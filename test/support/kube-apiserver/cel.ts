@@ -10,11 +10,11 @@ type Rule = (self: any, oldSelf: any) => boolean;
 const fixed: Record<string, Rule> = {
   'self == oldSelf': (self, old) => isDeepStrictEqual(self, old),
   'self >= oldSelf': (self, old) => self >= old,
-  '!has(self.hostname) || has(self.zone)': (s) => s.hostname === undefined || s.zone !== undefined,
-  "!has(self.hostname) || !has(self.zone) || self.hostname == self.zone || self.hostname.endsWith('.' + self.zone)":
-    (s) => s.hostname === undefined || s.zone === undefined || s.hostname === s.zone || s.hostname.endsWith(`.${s.zone}`),
-  'has(self.hostname) == has(oldSelf.hostname) && has(self.zone) == has(oldSelf.zone)':
-    (s, o) => (s.hostname === undefined) === (o.hostname === undefined) && (s.zone === undefined) === (o.zone === undefined),
+  "!has(self.hostname) || has(self.zone) || self.hostname.contains('.')":
+    (s) => s.hostname === undefined || s.zone !== undefined || s.hostname.includes('.'),
+  "!has(self.hostname) || !has(self.zone) || !self.hostname.contains('.') || self.hostname == self.zone || self.hostname.endsWith('.' + self.zone)":
+    (s) => s.hostname === undefined || s.zone === undefined || !s.hostname.includes('.') || s.hostname === s.zone
+      || s.hostname.endsWith(`.${s.zone}`),
   "self.type != 'http' || self.target.startsWith('https://') || self.target.startsWith('http://')":
     (s) => s.type !== 'http' || s.target.startsWith('https://') || s.target.startsWith('http://'),
   "self.type != 'script' || self.target.matches('^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$')":
