@@ -18,6 +18,8 @@ const row = (fields: Partial<DnsRecordRow> = {}): DnsRecordRow => ({
   kube_name: null, created_at: new Date(0), updated_at: new Date(0), ...fields,
 } as DnsRecordRow);
 
+const served = (generation: number) => ({ type: 'Ready', status: 'True' as const, reason: 'Served', message: '',
+  lastTransitionTime: '', observedGeneration: generation });
 const ours = (name: string, type: string, content: string, ttl = 300): PdnsRRset => ({
   name, type, ttl, records: [{ content, disabled: false }], comments: [ownerMarker('cloudpods')],
 });
@@ -56,9 +58,10 @@ test('decisions, one row per case: the next write, or the phase, Ready and PtrRe
       undefined, 'error', 'Conflict', undefined, 60_000],
     ['no zone: error ZoneNotFound', row(), seen(forwardView([], null, ['192.0.2.10'], false)), undefined, 'error', 'ZoneNotFound',
       undefined, 60_000],
-    ['an active record changed behind our back: rewritten as drift', row({ status: 'active', observed_generation: 1 }),
+    ['an active record changed behind our back: rewritten as drift', row({ status: 'active', observed_generation: 1,
+      conditions: [served(1)] }),
       seen(forwardView([ours('web.example.test.', 'A', '192.0.2.99')], ['192.0.2.99'])), 'write REPLACE web.example.test. A (drift)'],
-    ['a new spec is no drift', row({ status: 'active', generation: 2, observed_generation: 1 }),
+    ['a new spec is no drift', row({ status: 'active', generation: 2, observed_generation: 1, conditions: [served(1)] }),
       seen(forwardView([ours('web.example.test.', 'A', '192.0.2.99')], ['192.0.2.99'])), 'write REPLACE web.example.test. A'],
     ['forward first, then the PTR', row({ ptr: true }), seen(forwardView([], []), ptrView([], [])), 'write REPLACE web.example.test. A'],
     ['the PTR once the forward RRset is served', row({ ptr: true }), seen(servedForward, ptrView([], [])),
@@ -92,7 +95,6 @@ test('decisions, one row per case: the next write, or the phase, Ready and PtrRe
     assert.is(reasonOf('Ready')?.reason, ready, `${name}: Ready`);
     assert.is(reasonOf('PtrReady')?.reason, ptrReady, `${name}: PtrReady`);
     assert.is(decision.requeueAfterMs ?? null, requeue ?? null, `${name}: next look`);
-    if (!record.deletion_requested_at) assert.ok(decision.converged, `${name}: the generation is observed`);
   }
 });
 

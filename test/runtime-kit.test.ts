@@ -71,7 +71,7 @@ test('steps run back to back; status is written once, at the end, from every dec
   const { controller, acts, phases } = scripted([
     { step: 'one', conditions: [ready('Cloning')], phase: 'provisioning' },
     { step: 'two', conditions: [ready('Starting'), { type: 'Provisioned', status: 'True', reason: 'Cloned', message: 'ok' }] },
-    { conditions: [ready('Active', 'True')], phase: 'active', converged: true, requeueAfterMs: 5_000 },
+    { conditions: [ready('Active', 'True')], phase: 'active', requeueAfterMs: 5_000 },
   ]);
   const result = await controller.reconcile(row.id, context);
   assert.equal(acts, ['one', 'two']);
@@ -85,7 +85,7 @@ test('steps run back to back; status is written once, at the end, from every dec
 
 test('an unchanged status is not written again', async () => {
   const row = await aRow();
-  const settled: Scripted = { conditions: [ready('Active', 'True')], phase: 'active', converged: true };
+  const settled: Scripted = { conditions: [ready('Active', 'True')], phase: 'active' };
   await scripted([settled]).controller.reconcile(row.id, context);
   const first = await reread(row.id);
   await scripted([settled]).controller.reconcile(row.id, context);
@@ -95,7 +95,7 @@ test('an unchanged status is not written again', async () => {
 
 test('status computed for one generation is never written over a newer spec', async () => {
   const row = await aRow();
-  const { controller } = scripted([{ step: 'one' }, { conditions: [ready('Active', 'True')], phase: 'active', converged: true }], {
+  const { controller } = scripted([{ step: 'one' }, { conditions: [ready('Active', 'True')], phase: 'active' }], {
     act: async () => {
       await database.db.updateTable('cloud_pods').set({ generation: sql`generation + 1` }).where('id', '=', row.id).execute();
     },
@@ -105,7 +105,7 @@ test('status computed for one generation is never written over a newer spec', as
   // The act bumped the generation, the reload saw it: the decision is for the new generation and lands.
   assert.equal([after.generation, after.observed_generation, after.status], [2, 2, 'active']);
 
-  const fenced = scripted([{ conditions: [ready('Active', 'True')], phase: 'active', converged: true }], {
+  const fenced = scripted([{ conditions: [ready('Active', 'True')], phase: 'active' }], {
     observe: async () => {
       await database.db.updateTable('cloud_pods').set({ generation: sql`generation + 1` }).where('id', '=', row.id).execute();
       return null;
@@ -154,7 +154,7 @@ test('a terminal decision: Ready=False with its reason, Stalled, counted; nothin
   }
 
   await database.db.updateTable('cloud_pods').set({ generation: sql`generation + 1` }).where('id', '=', row.id).execute();
-  const fixed = scripted([{ conditions: [ready('Active', 'True')], phase: 'active', converged: true }]);
+  const fixed = scripted([{ conditions: [ready('Active', 'True')], phase: 'active' }]);
   await fixed.controller.reconcile(row.id, context);
   const after = await reread(row.id);
   assert.equal(after.conditions.map((c) => c.type), ['Ready'], 'a decision that is not terminal removes Stalled');
@@ -178,7 +178,7 @@ test('a TerminalError thrown by act is a terminal decision; another error record
   const thrown = await failing.controller.reconcile(other.id, context).then(() => null, (error: Error) => error);
   assert.match(String(thrown), /503/, 'the error goes back to the engine for its backoff');
   const after = await reread(other.id);
-  assert.equal([after.status, after.observed_generation], ['pending', 0], 'phase and observed generation kept');
+  assert.equal([after.status, after.observed_generation], ['pending', after.generation], 'the phase kept; the status is this generation\'s');
   assert.equal(after.conditions.map((c) => [c.reason, c.message]), [['ProxmoxUnavailable', 'proxmox answered 503']]);
 });
 

@@ -53,6 +53,12 @@ function readyFrom(outcome: Outcome): ConditionUpdate {
   }
 }
 
+/** The condition says this very spec was served: a difference found now was made behind our back (drift). */
+function servedAtThisGeneration(row: DnsRecordRow, type: string): boolean {
+  const condition = findCondition(row.conditions, type);
+  return condition?.status === 'True' && condition.observedGeneration === row.generation;
+}
+
 /**
  * Pure: from a row and what PowerDNS shows, the DNS controller's next write, conditions, phase and next look.
  * Deleting removes the PTR first, then the forward record (nothing ever points back at a name that is gone), and
@@ -73,11 +79,9 @@ export function decideRecord(row: DnsRecordRow, seen: DnsObservation, timings: D
     return { step: { kind: 'delete-row' } };
   }
 
-  const upToDate = row.observed_generation === row.generation;
-  const fwd = progress(seen.forward, seen.ownerId, row.status === 'active' && upToDate);
+  const fwd = progress(seen.forward, seen.ownerId, servedAtThisGeneration(row, conditionTypes.ready));
   if ('step' in fwd) return { step: fwd.step };
-  const ptrWasServed = upToDate && findCondition(row.conditions, conditionTypes.ptrReady)?.status === 'True';
-  const ptr = seen.ptr ? progress(seen.ptr, seen.ownerId, ptrWasServed) : null;
+  const ptr = seen.ptr ? progress(seen.ptr, seen.ownerId, servedAtThisGeneration(row, conditionTypes.ptrReady)) : null;
   if (ptr && 'step' in ptr) return { step: ptr.step };
 
   const forward = fwd.outcome.kind === 'zoneNotFound'
@@ -93,7 +97,7 @@ export function decideRecord(row: DnsRecordRow, seen: DnsObservation, timings: D
   const phase: DnsRecordStatus = forward.kind === 'served' ? 'active' : forward.kind === 'notServed' ? 'pending' : 'error';
   const waiting = forward.kind === 'notServed' || reverse?.kind === 'notServed';
   return {
-    conditions: [readyFrom(forward), ptrCondition], phase, converged: true,
+    conditions: [readyFrom(forward), ptrCondition], phase,
     requeueAfterMs: waiting ? timings.notServedRetryMs : forward.kind !== 'served' ? timings.errorRetryMs : null,
   };
 }

@@ -116,7 +116,7 @@ export function decideVolume({ row: volume, pod }: LoadedVolume, seen: VolumeObs
       const message = step.attached ? `${volume.proxmox_volume_id} attached at ${volume.slot} of VM ${pod.vmid}`
         : `${volume.proxmox_volume_id} kept as an unused disk of VM ${pod.vmid}`;
       const reason = step.attached ? reasons.attached : reasons.detached;
-      return { conditions: [ready('True', reason, message)], phase: phaseFor(), converged: true };
+      return { conditions: [ready('True', reason, message)], phase: phaseFor() };
     }
     default:
       // Bookkeeping (task done, adopt, slots), detaching and the deletion steps: no new reason to show.

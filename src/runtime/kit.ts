@@ -31,8 +31,6 @@ export interface Decision<Step, Phase extends string> {
   conditions?: ConditionChange[];
   /** The one-word phase; omitted keeps the row's. */
   phase?: Phase;
-  /** The generation read is converged: observed_generation follows it. */
-  converged?: boolean;
   /** With no step: when to look again (null or omitted: only when something asks). */
   requeueAfterMs?: number | null;
   /**
@@ -96,7 +94,8 @@ export function buildController<Row extends StatusRow, Loaded extends { row: Row
     const next: ObjectStatus<Row['status']> = {
       status: decision?.phase ?? row.status,
       conditions: applyConditionChanges(row.conditions, changes, row.generation),
-      observed_generation: decision?.converged || decision?.terminal ? row.generation : row.observed_generation,
+      // Every status is computed for the generation read (and written only while it is current): observed.
+      observed_generation: row.generation,
     };
     if (!statusChanged(row, next)) return;
     await db.transaction().execute(async (trx) => {
