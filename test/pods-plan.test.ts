@@ -11,7 +11,7 @@ import { podPhase } from '../controllers/pod/status.ts';
 const test = suite('pod controller decisions');
 
 const base: PodFacts = { deleting: false, vmid: 1000, node: 'pve1', task: null, hasAddress: true, desiredPower: 'running',
-  rebootWanted: false, ipsKnown: true, specObserved: true, terminalReason: null, volumesRemaining: false, hooks: null };
+  rebootWanted: false, ipsKnown: true, specObserved: true, volumesRemaining: false, hooks: null };
 const empty = { set: {}, delete: [] };
 const running: VmFacts = { state: 'owned', status: 'running', lock: undefined };
 const withConfig = (write = empty, diskGiB = 10, status: 'running' | 'stopped' = 'running'): VmFacts =>
@@ -21,10 +21,10 @@ test('planPodStep: one next step for every situation', () => {
   const cases: Array<[string, Partial<PodFacts>, VmFacts, string]> = [
     ['a new pod is placed first', { vmid: null, node: null }, { state: 'absent' }, 'place'],
     ['a placed pod without VM is cloned', {}, { state: 'absent' }, 'clone'],
-    ['a running task is waited on', { task: { state: 'running', type: 'qmclone' } }, running, 'wait'],
+    ['a running task is waited on', { task: { state: 'running', type: 'qmclone' } }, running, 'wait-task'],
     ['a finished task is cleared', { task: { state: 'ok', type: 'qmstart' } }, running, 'task-done'],
     ['a foreign VM at our VMID: choose another', {}, { state: 'foreign' }, 'new-vmid'],
-    ['a locked VM is waited on', {}, { state: 'owned', status: 'stopped', lock: 'clone' }, 'wait'],
+    ['a locked VM is waited on', {}, { state: 'owned', status: 'stopped', lock: 'clone' }, 'wait-lock'],
     ['no address yet: allocate one', { hasAddress: false, specObserved: false }, withConfig(), 'allocate-address'],
     ['spec not yet converged: read the configuration', { specObserved: false }, running, 'read-config'],
     ['a configuration difference is written', { specObserved: false }, withConfig({ set: { cores: '2' }, delete: [] }), 'configure'],
@@ -37,21 +37,20 @@ test('planPodStep: one next step for every situation', () => {
     ['steady state needs no configuration read', { specObserved: true }, running, 'settled'],
     ['deleting a running VM stops it first', { deleting: true }, running, 'stop'],
     ['deleting a stopped VM destroys it', { deleting: true }, { state: 'owned', status: 'stopped', lock: undefined }, 'destroy'],
-    ['deleting waits for a lock', { deleting: true }, { state: 'owned', status: 'stopped', lock: 'backup' }, 'wait'],
+    ['deleting waits for a lock', { deleting: true }, { state: 'owned', status: 'stopped', lock: 'backup' }, 'wait-lock'],
     ['a broken leftover of ours (no boot disk) is destroyed to clone again', { specObserved: false },
       { state: 'owned', status: 'stopped', lock: undefined, config: { write: empty, disk: undefined, diskGiB: undefined, digest: 'd' } },
       'destroy'],
     ['deleting removes the pod\'s volumes first', { deleting: true, volumesRemaining: true }, running, 'remove-volumes'],
     ['deleting with no VM finishes', { deleting: true }, { state: 'absent' }, 'finish-delete'],
     ['deleting never touches a foreign VM', { deleting: true }, { state: 'foreign' }, 'finish-delete'],
-    ['a terminal error waits for a new spec', { terminalReason: 'TemplateInvalid' }, { state: 'absent' }, 'wait'],
   ];
   for (const [name, facts, vm, expected] of cases) {
     assert.is(planWithClearHooks({ ...base, ...facts }, vm).kind, expected, name);
   }
 });
 
-/** As reconcile.ts does: when the plan asks for the hooks' gate, plan again with it (here: nothing holds the pod). */
+/** As observing does before such steps: the hooks' gate is read (here: nothing holds the pod). */
 function planWithClearHooks(facts: PodFacts, vm: VmFacts): PodStep {
   const step = planPodStep(facts, vm, { diskGiB: 10 });
   return step.kind === 'check-hooks'
@@ -78,7 +77,7 @@ test('blocking hooks: asked for before provisioning and teardown only, and what 
     ['a running pod being changed never asks', { specObserved: false }, withConfig({ set: { cores: '2' }, delete: [] }),
       { kind: 'configure' }],
     ['a running task is waited on before asking', { deleting: true, task: { state: 'running', type: 'qmclone' } }, running,
-      { kind: 'wait', reason: 'qmclone task running' }],
+      { kind: 'wait-task', type: 'qmclone' }],
     ['pre_create pending: the pod waits unplaced', { vmid: null, node: null, hooks: pending('pod.pre_create') },
       { state: 'absent' }, { kind: 'wait-for-hooks', event: 'pod.pre_create', hooks: ['approve'], soon: false }],
     ['pre_create under way: look again soon', { hooks: pending('pod.pre_create', true) },
@@ -87,15 +86,13 @@ test('blocking hooks: asked for before provisioning and teardown only, and what 
       { kind: 'hook-failed', event: 'pod.pre_create', hook: 'approve', error: 'HTTP 500', jobId: 7 }],
     ['pre_create clear: placed', { vmid: null, node: null, hooks: { event: 'pod.pre_create', state: 'clear' } },
       { state: 'absent' }, { kind: 'place' }],
-    ['a pod stopped on a failed hook waits for a new spec', { vmid: null, node: null, terminalReason: 'HookFailed' },
-      { state: 'absent' }, { kind: 'wait', reason: 'HookFailed' }],
     ['pre_destroy pending: the VM stays', { deleting: true, hooks: pending('pod.pre_destroy') }, stopped,
       { kind: 'wait-for-hooks', event: 'pod.pre_destroy', hooks: ['approve'], soon: false }],
     ['pre_destroy pending: the volumes stay', { deleting: true, volumesRemaining: true, hooks: pending('pod.pre_destroy') },
       running, { kind: 'wait-for-hooks', event: 'pod.pre_destroy', hooks: ['approve'], soon: false }],
     ['pre_destroy given up: the VM stays', { deleting: true, hooks: failed('pod.pre_destroy') }, running,
       { kind: 'hook-failed', event: 'pod.pre_destroy', hook: 'approve', error: 'HTTP 500', jobId: 7 }],
-    ['a failed pre_create does not hold the deletion', { deleting: true, terminalReason: 'HookFailed',
+    ['a failed pre_create does not hold the deletion', { deleting: true,
       hooks: { event: 'pod.pre_destroy', state: 'clear' } }, stopped, { kind: 'destroy' }],
     ['pre_destroy clear: torn down', { deleting: true, hooks: { event: 'pod.pre_destroy', state: 'clear' } }, running,
       { kind: 'stop' }],

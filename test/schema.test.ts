@@ -102,6 +102,7 @@ const expectedColumns = {
     // 0006_pods
     'secret_seed text null', 'reboot_requested_at timestamptz null', 'rebooted_at timestamptz null',
     'suspension_stopped_at timestamptz null', // 0014
+    'clone_queued_at timestamptz null', // 0021
   ],
   cloud_pod_volumes: [
     'id uuid', 'tenant_id uuid', 'pod_id uuid', 'name text', 'size_gb integer', 'storage_pool text null',

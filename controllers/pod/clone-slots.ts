@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { PodRow } from '../../src/pods/store.ts';
 import { ConflictError, NotFoundError } from '../../src/proxmox/errors.ts';
-import { enqueueReconcile } from '../../src/runtime/controller.ts';
+import { podKind } from '../../src/pods/kind.ts';
 import type { Template } from '../../src/tenancy/templates.ts';
 import type { PodContext } from './context.ts';
 import { ownerMarker } from '../../src/proxmox/vm-ownership.ts';
@@ -31,7 +31,8 @@ export async function cloneIntoSlot(ctx: PodContext, pod: PodRow, template: Temp
         newid: pod.vmid!, name: pod.name, full: true, storage: template.storage_pool,
         description: ownerMarker(pod.id), ...(pod.node !== source.node ? { target: pod.node! } : {}),
       });
-      await trx.updateTable('cloud_pods').set({ task_upid: upid, updated_at: sql`now()` }).where('id', '=', pod.id).execute();
+      await trx.updateTable('cloud_pods').set({ task_upid: upid, clone_queued_at: null, updated_at: sql`now()` })
+        .where('id', '=', pod.id).execute();
       return 'started' as const;
     } catch (error) {
       if (error instanceof ConflictError && error.reason === 'already-exists') return 'taken' as const;
@@ -42,15 +43,20 @@ export async function cloneIntoSlot(ctx: PodContext, pod: PodRow, template: Temp
   return outcome;
 }
 
+/** The pod joins its node's clone queue (keeping its place when it is already in it). */
+export async function queueForClone(ctx: PodContext, podId: string): Promise<void> {
+  await ctx.db.updateTable('cloud_pods').set({ clone_queued_at: sql`coalesce(clone_queued_at, now())` })
+    .where('id', '=', podId).execute();
+}
+
 /**
  * A clone slot of the node came free: the longest-queued pods there try now rather than at their recheck. As
  * many as the node has slots are woken, since clones finishing together would otherwise all wake the same pod;
  * those that find no slot stay queued.
  */
 export async function wakeQueuedClones(ctx: PodContext, node: string): Promise<void> {
-  const next = await ctx.db.selectFrom('cloud_pods').select('id').where('node', '=', node).where('task_upid', 'is', null)
-    .where('deletion_requested_at', 'is', null)
-    .where(sql<boolean>`conditions @> ${JSON.stringify([{ type: 'Ready', reason: 'CloneQueued' }])}::jsonb`)
-    .orderBy('created_at').limit(ctx.clonesPerNode).execute();
-  for (const { id } of next) await enqueueReconcile(ctx.engine, ctx.db, 'pod', id);
+  const next = await ctx.db.selectFrom('cloud_pods').select('id').where('node', '=', node)
+    .where('clone_queued_at', 'is not', null).where('deletion_requested_at', 'is', null)
+    .orderBy('clone_queued_at').limit(ctx.clonesPerNode).execute();
+  await podKind.enqueue(ctx.engine, ctx.db, next.map((p) => p.id));
 }

@@ -1,4 +1,13 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../../src/db/schema.ts';
+import { hookGate } from '../../src/hooks/gate.ts';
+import type { PodRow } from '../../src/pods/store.ts';
 import type { ProxmoxClient } from '../../src/proxmox/client.ts';
+import type { RunContext } from '../../src/runtime/kit.ts';
+import { allocationsOfPod } from '../../src/tenancy/ip-pools.ts';
+import type { Template } from '../../src/tenancy/templates.ts';
+import { podVolumesGone } from '../../src/volumes/pod-volumes.ts';
+import { settledAtGeneration, type LoadedPod, type PodObservation } from './decide.ts';
 import { planConfigWrite, type DesiredConfig } from '../../src/proxmox/encoding/config-write.ts';
 import { NotFoundError } from '../../src/proxmox/errors.ts';
 import { taskOutcome } from '../../src/proxmox/task-outcome.ts';
@@ -77,4 +86,53 @@ export async function observeVm(proxmox: ProxmoxClient, cluster: ClusterView, in
 
 function stringOf(value: unknown): string | undefined {
   return value === undefined || value === null ? undefined : String(value);
+}
+
+export interface ObservePodDeps {
+  db: Kysely<Database>;
+  proxmox: ProxmoxClient;
+  cluster: ClusterView;
+  taskPollMs: number;
+  /** How long one run may wait for a task it started before handing the pod back to the queue. */
+  waitBudgetMs: number;
+  desired: (pod: PodRow, template: Template) => Promise<DesiredConfig>;
+}
+
+/**
+ * Reads only: the recorded task (waited for within the run's budget, after the progress so far is written), the VM,
+ * whether the pod has its address, on deletion whether its volumes are gone, and before provisioning or tearing
+ * down what the blocking hooks say. A settled generation's VM is seen in the shared cluster snapshot.
+ */
+export async function observePod(deps: ObservePodDeps, { row: pod, template }: LoadedPod, run: RunContext)
+  : Promise<PodObservation> {
+  const deleting = pod.deletion_requested_at !== null;
+  const task = pod.task_upid ? await waitedTask(deps, pod.task_upid, run) : null;
+  const vm = pod.vmid !== null && pod.node !== null && !pod.task_upid
+    ? await observeVm(deps.proxmox, deps.cluster, {
+      podId: pod.id, vmid: pod.vmid, node: pod.node, direct: deleting || !settledAtGeneration(pod),
+      desired: () => deps.desired(pod, template),
+    })
+    : undefined;
+  const needsGate = !task && (deleting || pod.vmid === null || pod.node === null || vm?.facts.state === 'absent');
+  const event = deleting ? 'pod.pre_destroy' as const : 'pod.pre_create' as const;
+  return {
+    task, vm,
+    hasAddress: (await allocationsOfPod(deps.db, pod.id)).some((a) => a.family === 4),
+    volumesRemaining: deleting && !(await podVolumesGone(deps.db, pod.id)),
+    hooks: needsGate ? { event, ...await hookGate(deps.db, { id: pod.id, tenantId: pod.tenant_id }, event) } : null,
+  };
+}
+
+/** A running task is waited for in-process within the run's budget: one run instead of a poll job every moment. */
+async function waitedTask(deps: ObservePodDeps, upid: string, run: RunContext): Promise<TaskFacts> {
+  const task = await observeTask(deps.proxmox, upid);
+  const left = deps.waitBudgetMs - (Date.now() - run.startedAt);
+  if (task.state !== 'running' || left <= 0 || run.signal.aborted) return task;
+  await run.flush();
+  try {
+    await deps.proxmox.waitForTask(upid, { pollIntervalMs: deps.taskPollMs, timeoutMs: left, signal: run.signal });
+  } catch {
+    // Failed, still running after the budget, or aborted: the task's status tells which.
+  }
+  return observeTask(deps.proxmox, upid);
 }

@@ -4,8 +4,9 @@ import type { ConfigWrite } from '../../src/proxmox/encoding/config-write.ts';
 import { isEmptyWrite } from '../../src/proxmox/encoding/config-write.ts';
 
 /**
- * The pod controller's decision: from what the pod asks for and what Proxmox shows, the one next step. Pure, so
- * every branch is a row in a table test; `reconcile.ts` gathers the facts and performs the step.
+ * The pod controller's choice of step: from what the pod asks for and what Proxmox shows, the one next step. Pure,
+ * so every branch is a row in a table test; `decide.ts` says what a client sees of it. (A generation stopped on a
+ * terminal reason is never planned again: the controller kit waits for a new spec.)
  */
 
 export interface PodFacts {
@@ -20,13 +21,11 @@ export interface PodFacts {
   ipsKnown: boolean;
   /** The spec's generation was already converged once: configuration need not be read again (steady state). */
   specObserved: boolean;
-  /** The last reconcile of this generation ended in a terminal error: wait for the spec to change. */
-  terminalReason: string | null;
   /** Volume rows of the pod that still exist: on deletion, they are destroyed before the VM. */
   volumesRemaining: boolean;
   /**
-   * What the blocking hooks of `event` say (src/hooks/gate.ts): read only when a step asks for it (`check-hooks`,
-   * before provisioning or tearing down), so steady state costs no query. null: not read yet.
+   * What the blocking hooks of `event` say (src/hooks/gate.ts): read only before provisioning or tearing down, so
+   * steady state costs no query. null: not read.
    */
   hooks: (HookGate & { event: BlockingEvent }) | null;
 }
@@ -52,7 +51,8 @@ export interface DesiredSize {
 }
 
 export type PodStep =
-  | { kind: 'wait'; reason: string }
+  | { kind: 'wait-task'; type: string }
+  | { kind: 'wait-lock'; lock: string }
   | { kind: 'task-done' }
   | { kind: 'task-failed'; retry: 'same' | 'new-vmid' | 'terminal'; reason: string; message: string }
   | { kind: 'place' }
@@ -70,7 +70,7 @@ export type PodStep =
   | { kind: 'destroy' }
   | { kind: 'remove-volumes' }
   | { kind: 'finish-delete' }
-  /** Read the gate of the event's blocking hooks, then plan again with it. */
+  /** The gate of the event's blocking hooks was not read: observing must read it first (never a step to act on). */
   | { kind: 'check-hooks'; event: BlockingEvent }
   /** `soon`: the fan-out or a delivery is under way, look again shortly; else a delivery's end wakes the pod. */
   | { kind: 'wait-for-hooks'; event: BlockingEvent; hooks: string[]; soon: boolean }
@@ -89,8 +89,7 @@ function heldByHooks(pod: PodFacts, event: BlockingEvent): PodStep | null {
 }
 
 export function planPodStep(pod: PodFacts, vm: VmFacts, size: DesiredSize): PodStep {
-  if (pod.terminalReason && !pod.deleting) return { kind: 'wait', reason: pod.terminalReason };
-  if (pod.task?.state === 'running') return { kind: 'wait', reason: `${pod.task.type} task running` };
+  if (pod.task?.state === 'running') return { kind: 'wait-task', type: pod.task.type };
   if (pod.task?.state === 'ok') return { kind: 'task-done' };
   if (pod.task?.state === 'failed') {
     const { type, message } = pod.task;
@@ -107,7 +106,7 @@ export function planPodStep(pod: PodFacts, vm: VmFacts, size: DesiredSize): PodS
     if (held) return held;
     if (pod.volumesRemaining) return { kind: 'remove-volumes' };
     if (vm.state !== 'owned') return { kind: 'finish-delete' };
-    if (vm.lock) return { kind: 'wait', reason: `VM is locked (${vm.lock})` };
+    if (vm.lock) return { kind: 'wait-lock', lock: vm.lock };
     return vm.status === 'running' ? { kind: 'stop' } : { kind: 'destroy' };
   }
 
@@ -115,7 +114,7 @@ export function planPodStep(pod: PodFacts, vm: VmFacts, size: DesiredSize): PodS
   if (pod.vmid === null || pod.node === null) return heldByHooks(pod, 'pod.pre_create') ?? { kind: 'place' };
   if (vm.state === 'foreign') return { kind: 'new-vmid', reason: `VMID ${pod.vmid} belongs to a VM that is not this pod's` };
   if (vm.state === 'absent') return heldByHooks(pod, 'pod.pre_create') ?? { kind: 'clone' };
-  if (vm.lock) return { kind: 'wait', reason: `VM is locked (${vm.lock})` };
+  if (vm.lock) return { kind: 'wait-lock', lock: vm.lock };
   // Ours, unlocked, yet without a boot disk: a clone that broke half way. Destroy it and clone again.
   if (vm.config && vm.config.disk === undefined) return { kind: 'destroy' };
   if (!pod.hasAddress) return { kind: 'allocate-address' };

@@ -1,14 +1,21 @@
-import type { Kysely } from 'kysely';
-import type { Registry } from 'prom-client';
-import type { Database } from '../../src/db/schema.ts';
-import type { JobEngine } from '../../src/jobs/engine.ts';
-import type { Logger } from '../../src/observability/logger.ts';
+import type { PodRow } from '../../src/db/schema.ts';
+import { recordAudit } from '../../src/observability/audit.ts';
+import { publishLifecycleEvent } from '../../src/pods/lifecycle.ts';
+import { podKind } from '../../src/pods/kind.ts';
 import { allPodIds } from '../../src/pods/store.ts';
 import type { ProxmoxClient } from '../../src/proxmox/client.ts';
+import { LockedError, ProxmoxError } from '../../src/proxmox/errors.ts';
+import { isTrue } from '../../src/runtime/conditions.ts';
+import { registerController, type ControllerDefinition, type KitDeps } from '../../src/runtime/kit.ts';
 import type { CloudPodQuotasService } from '../../src/tenancy/quotas.ts';
-import { registerReconciler } from '../../src/runtime/controller.ts';
+import { volumeKind } from '../../src/volumes/orders.ts';
+import { actOnPod } from './act.ts';
 import { ClusterView } from './cluster-view.ts';
-import { createPodReconciler } from './reconcile.ts';
+import type { PodContext } from './context.ts';
+import { decidePod, type LoadedPod, type PodAction, type PodDecideSettings, type PodObservation, type PodOutcome } from './decide.ts';
+import { observePod } from './observe.ts';
+import { conditionTypes, reasons } from './reasons.ts';
+import { desiredConfigOf } from './vm.ts';
 
 export interface PodControllerSettings {
   vmids: { min: number; max: number };
@@ -19,18 +26,73 @@ export interface PodControllerSettings {
   dns: boolean;
 }
 
-/** Registers the pod controller on the job engine (`pod.reconcile`, and `pod.resync` every minute by default). */
-export function registerPodController(deps: { engine: JobEngine; db: Kysely<Database>; logger: Logger; registry?: Registry;
-  proxmox: ProxmoxClient; quotas: CloudPodQuotasService }, settings: PodControllerSettings): ClusterView {
+export interface PodControllerDeps extends KitDeps {
+  proxmox: ProxmoxClient;
+  quotas: CloudPodQuotasService;
+}
+
+/**
+ * A reconcile waits for the task it started, or for the guest agent, up to this long before handing the pod back
+ * to the queue: one run instead of a poll job every few hundred milliseconds.
+ */
+const waitBudgetMs = 30_000;
+
+/**
+ * Registers the pod controller (`pod.reconcile` on the `cloudpods` queue, and `pod.resync` every minute by default);
+ * returns the cluster view its reconciles share, which orders read too. Register before `engine.start()`.
+ */
+export function registerPodController(deps: PodControllerDeps, settings: PodControllerSettings): ClusterView {
   const cluster = new ClusterView(deps.proxmox);
-  registerReconciler(deps, {
-    kind: 'pod',
-    resyncEveryMs: settings.resyncEveryMs ?? 60_000,
-    listIds: allPodIds,
-    timeoutMs: 120_000,
-    reconcile: createPodReconciler({ db: deps.db, engine: deps.engine, proxmox: deps.proxmox, cluster,
-      quotas: deps.quotas, logger: deps.logger, vmids: settings.vmids, clonesPerNode: settings.clonesPerNode,
-      taskPollMs: settings.taskPollMs, dns: settings.dns }),
-  });
+  registerController(deps, podController(deps, cluster, settings));
   return cluster;
+}
+
+/**
+ * The pod controller: converges each pod to its spec on Proxmox (place, clone, configure, resize, power, addresses,
+ * DNS names), and on deletion tears it down after its blocking hooks, volumes first.
+ */
+export function podController(deps: PodControllerDeps, cluster: ClusterView, settings: PodControllerSettings)
+  : ControllerDefinition<PodRow, LoadedPod, PodObservation, PodAction, PodOutcome> {
+  const { db } = deps;
+  const ctx: PodContext = { db, engine: deps.engine, proxmox: deps.proxmox, cluster, quotas: deps.quotas,
+    logger: deps.logger, log: deps.logger, vmids: settings.vmids, clonesPerNode: settings.clonesPerNode,
+    taskPollMs: settings.taskPollMs, dns: settings.dns };
+  const decideSettings: PodDecideSettings = { clonesPerNode: settings.clonesPerNode, dns: settings.dns,
+    taskPollMs: settings.taskPollMs, agentPollMs: 2_000, capacityRetryMs: 30_000, cloneQueueRecheckMs: 5_000,
+    hookPollMs: 1_000, hookRecheckMs: 30_000 };
+  const observeDeps = { db, proxmox: deps.proxmox, cluster, taskPollMs: settings.taskPollMs, waitBudgetMs,
+    desired: (pod: PodRow, template: LoadedPod['template']) => desiredConfigOf(ctx, pod, template) };
+  const actSettings = { lockRetryMs: 100, agentPollMs: decideSettings.agentPollMs, waitBudgetMs };
+  return {
+    kind: podKind,
+    table: 'cloud_pods',
+    load: async (id) => {
+      const row = await db.selectFrom('cloud_pods').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!row) return undefined;
+      const template = await db.selectFrom('cloud_pod_templates').selectAll().where('id', '=', row.template_id)
+        .executeTakeFirstOrThrow();
+      const tenant = await db.selectFrom('tenants').select('status').where('id', '=', row.tenant_id).executeTakeFirstOrThrow();
+      return { row, template, tenantSuspended: tenant.status === 'suspended' };
+    },
+    observe: (loaded, run) => observePod(observeDeps, loaded, run),
+    decide: (loaded, seen, outcome) => decidePod(loaded, seen, outcome, decideSettings),
+    act: (action, loaded, seen, run) => actOnPod({ ...ctx, log: run.log }, actSettings, action, loaded, seen, run),
+    failure: (error) => error instanceof ProxmoxError && error.retryable ? { type: conditionTypes.ready, status: 'False',
+      reason: error instanceof LockedError ? reasons.locked : reasons.proxmoxUnavailable, message: error.message } : null,
+    // Every phase change is audited; the first `active` publishes pod.post_create and wakes the volumes ordered while
+    // the pod was provisioning.
+    onPhaseChange: async (trx, pod, next) => {
+      await recordAudit(trx, { actor: { type: 'controller', id: 'pod' }, category: 'lifecycle', action: `pod.${next.status}`,
+        tenantId: pod.tenant_id, podId: pod.id, details: { from: pod.status, to: next.status, vmid: pod.vmid, node: pod.node } });
+      if (next.status !== 'active' || isTrue(pod.conditions, conditionTypes.provisioned)) return;
+      const volumes = await trx.selectFrom('cloud_pod_volumes').select('id').where('pod_id', '=', pod.id).execute();
+      await volumeKind.enqueue(deps.engine, trx, volumes.map((v) => v.id));
+      await publishLifecycleEvent(trx, deps.engine, { event: 'pod.post_create', podId: pod.id, tenantId: pod.tenant_id,
+        data: { name: pod.name, vmid: pod.vmid, node: pod.node, ip_addresses: pod.ip_addresses } });
+    },
+    listIds: allPodIds,
+    resyncEveryMs: settings.resyncEveryMs ?? 60_000,
+    maxSteps: 24,
+    timeoutMs: 120_000,
+  };
 }

@@ -11,7 +11,6 @@ import type { Template } from '../../src/tenancy/templates.ts';
 import type { PodContext } from './context.ts';
 import { desiredVmConfig, type PodAddress } from './desired-config.ts';
 import { ownedBy } from '../../src/proxmox/vm-ownership.ts';
-import { withConditions } from './status.ts';
 
 /** Per-pod secrets derive from the pod's seed, so user-data rendered again is the same bytes. */
 const derivedSecret = (seed: string, purpose: string) =>
@@ -40,16 +39,6 @@ export async function proveOwnership(ctx: PodContext, pod: PodRow): Promise<void
   if (!ownedBy(pod.id, { tags: String(config.tags ?? ''), description: String(config.description ?? '') })) {
     throw new Error(`VM ${pod.vmid} on ${pod.node} does not carry pod ${pod.id}'s marks: refusing to stop or destroy it`);
   }
-}
-
-/** After configuring a running VM: changes Proxmox holds for the next boot make NeedsReboot true. */
-export async function noteNeedsReboot(ctx: PodContext, pod: PodRow): Promise<void> {
-  const pending = await ctx.proxmox.pending(pod.node!, pod.vmid!);
-  const waiting = pending.filter((p) => p.pending !== undefined || p.delete).map((p) => p.key);
-  await ctx.db.updateTable('cloud_pods').set({ conditions: JSON.stringify(withConditions(pod.conditions, [waiting.length > 0
-    ? { type: 'NeedsReboot', status: 'True', reason: 'PendingChanges', message: `applied at the next reboot: ${waiting.join(', ')}` }
-    : { type: 'NeedsReboot', status: 'False', reason: 'Applied', message: 'no pending changes' }], pod.generation)) })
-    .where('id', '=', pod.id).execute();
 }
 
 /** The addresses the guest agent reports on the pod's `net0` (by MAC), without loopback and link-local ones. */

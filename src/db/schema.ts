@@ -305,6 +305,8 @@ export interface CloudPodsTable extends ObjectModelColumns {
   updated_at: TimestampDefaultNow;
   /** Migration 0014: when the tenant's suspension powered the pod off (reinstating starts it again). */
   suspension_stopped_at: NullableTimestamp;
+  /** Migration 0021: since when the pod waits for a clone slot of its node; null when it does not. */
+  clone_queued_at: NullableTimestamp;
 }
 
 export interface CloudPodVolumesTable extends ObjectModelColumns {

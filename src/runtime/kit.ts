@@ -22,7 +22,8 @@ import {
  * - `decide` is pure: the one next step or none, the conditions, the phase, when to look again, and a terminal
  *   reason when the spec cannot be met as written. Every reason a client can see is chosen here.
  * - `act` makes one write to the outside world (or to the row's own bookkeeping columns) and returns nothing to
- *   go on with the next decision at once, or a Result to end the run there.
+ *   go on with the next decision at once, a Result to end the run there, or `{ outcome }` when the write could not
+ *   be made (no slot, no answer): the next `decide` is told, so the reason shown is still chosen by `decide`.
  */
 export interface Decision<Step, Phase extends string> {
   /** The one next step; none when the object is settled or must wait. */
@@ -42,16 +43,27 @@ export interface Decision<Step, Phase extends string> {
 
 export interface RunContext extends ReconcileContext {
   log: Logger;
+  /** When the run began: long waits inside it (a task, a guest agent) share one budget. */
+  startedAt: number;
+  /** Writes the status decided so far now, before a long wait, so clients see the progress (once per change). */
+  flush(): Promise<void>;
 }
 
-export interface ControllerDefinition<Row extends StatusRow, Loaded extends { row: Row }, Observed, Step> {
+/** What an act that could not make its write tells the next decision. */
+export interface ActOutcome<Outcome> {
+  outcome: Outcome;
+}
+
+export interface ControllerDefinition<Row extends StatusRow, Loaded extends { row: Row }, Observed, Step,
+  Outcome = never> {
   kind: Kind;
   /** The table holding the kind's rows: the runtime writes their status columns, nobody else does. */
   table: StatusTable;
   load(id: string): Promise<Loaded | undefined>;
   observe(loaded: Loaded, run: RunContext): Promise<Observed>;
-  decide(loaded: Loaded, observed: Observed): Decision<Step, Row['status']>;
-  act(step: Step, loaded: Loaded, observed: Observed, run: RunContext): Promise<Result | void>;
+  /** `outcome`: what the previous act of this run could not do, if it could not. */
+  decide(loaded: Loaded, observed: Observed, outcome?: Outcome): Decision<Step, Row['status']>;
+  act(step: Step, loaded: Loaded, observed: Observed, run: RunContext): Promise<Result | ActOutcome<Outcome> | void>;
   /**
    * The condition that tells a client what a transient failure was (the engine retries the run with backoff), or
    * null to say nothing. The phase and observed generation are kept.
@@ -83,42 +95,59 @@ export interface Controller {
 }
 
 /** Builds a controller's run from its definition (without registering it: see `registerController`). */
-export function buildController<Row extends StatusRow, Loaded extends { row: Row }, Observed, Step>(
-  deps: Pick<KitDeps, 'db' | 'logger'>, definition: ControllerDefinition<Row, Loaded, Observed, Step>): Controller {
+export function buildController<Row extends StatusRow, Loaded extends { row: Row }, Observed, Step, Outcome = never>(
+  deps: Pick<KitDeps, 'db' | 'logger'>, definition: ControllerDefinition<Row, Loaded, Observed, Step, Outcome>): Controller {
   const { db } = deps;
   const log = deps.logger.child({ controller: definition.kind.name });
   const maxSteps = definition.maxSteps ?? 24;
 
+  /** Writes the status when it changed; returns the row as written (or as it was). */
   async function save(row: Row, decision: Decision<unknown, Row['status']> | undefined, changes: ConditionChange[])
-    : Promise<void> {
+    : Promise<Row> {
     const next: ObjectStatus<Row['status']> = {
       status: decision?.phase ?? row.status,
       conditions: applyConditionChanges(row.conditions, changes, row.generation),
       // Every status is computed for the generation read (and written only while it is current): observed.
       observed_generation: row.generation,
     };
-    if (!statusChanged(row, next)) return;
-    await db.transaction().execute(async (trx) => {
-      const written = await writeObjectStatus(trx, definition.table, row.id, row.generation, next);
-      if (written && next.status !== row.status) await definition.onPhaseChange?.(trx, row, next);
+    if (!statusChanged(row, next)) return row;
+    const written = await db.transaction().execute(async (trx) => {
+      const landed = await writeObjectStatus(trx, definition.table, row.id, row.generation, next);
+      if (landed && next.status !== row.status) await definition.onPhaseChange?.(trx, row, next);
+      return landed;
     });
+    return written ? { ...row, ...next } : row;
   }
 
   async function reconcile(id: string, context: ReconcileContext): Promise<Result> {
-    const run: RunContext = { ...context, log };
     let loaded = await definition.load(id);
     // A generation that cannot be met waits for the spec to change (a deletion bumps the generation too).
     if (!loaded || stalledReason(loaded.row)) return done();
-    const changes: ConditionChange[] = [];
+    let changes: ConditionChange[] = [];
     let decision: Decision<Step, Row['status']> | undefined;
     let result: Result | undefined;
+    let outcome: Outcome | undefined;
+    /** The last decision made, for a flush in the middle of the next step. */
+    let latest: Decision<Step, Row['status']> | undefined;
+    const run: RunContext = {
+      ...context, log, startedAt: Date.now(),
+      async flush() {
+        // What is written now is the base of the run's last write, which then holds only what changes after.
+        loaded!.row = await save(loaded!.row, latest, changes);
+        changes = [];
+      },
+    };
     try {
       for (let steps = 0; steps < maxSteps && !result; steps++) {
         const observed = await definition.observe(loaded, run);
-        decision = definition.decide(loaded, observed);
+        decision = definition.decide(loaded, observed, outcome);
+        latest = decision;
+        outcome = undefined;
         changes.push(...(decision.conditions ?? []));
         if (decision.terminal || decision.step === undefined) break;
-        result = (await definition.act(decision.step, loaded, observed, run)) ?? undefined;
+        const acted = (await definition.act(decision.step, loaded, observed, run)) ?? undefined;
+        if (acted && 'outcome' in acted) outcome = acted.outcome;
+        else result = acted;
         // The next decision (or the status write) starts from what the database says now.
         const reloaded = await definition.load(id);
         if (!reloaded) return done();
@@ -160,8 +189,8 @@ export function buildController<Row extends StatusRow, Loaded extends { row: Row
  * Declares a controller on the job engine: its `<kind>.reconcile` task on the kind's queue and a `<kind>.resync`
  * schedule. Call before `engine.start()`.
  */
-export function registerController<Row extends StatusRow, Loaded extends { row: Row }, Observed, Step>(
-  deps: KitDeps, definition: ControllerDefinition<Row, Loaded, Observed, Step>): Controller {
+export function registerController<Row extends StatusRow, Loaded extends { row: Row }, Observed, Step, Outcome = never>(
+  deps: KitDeps, definition: ControllerDefinition<Row, Loaded, Observed, Step, Outcome>): Controller {
   const controller = buildController(deps, definition);
   const { kind } = definition;
   if (definition.concurrency !== undefined) deps.engine.defineQueue(kind.queue, { concurrency: definition.concurrency });
