@@ -200,4 +200,35 @@ test('an act may end the run with its own result; a vanished row ends it quietly
   assert.equal(bounded.acts, ['one', 'two']);
 });
 
+test('an act that could not write tells the next decision; a flush writes the progress before a long wait', async () => {
+  const row = await aRow();
+  const told: Array<string | undefined> = [];
+  let seenDuringWait: PodRow | undefined;
+  let observations = 0;
+  const controller = buildController({ db: database.db, logger }, {
+    kind, table: 'cloud_pods',
+    load: async (id) => ({ row: await reread(id) }),
+    observe: async (_loaded, run) => {
+      // The second look waits on something long: what was decided so far is written first.
+      if (++observations === 2) {
+        await run.flush();
+        seenDuringWait = await reread(row.id);
+      }
+      return null;
+    },
+    decide: (_loaded, _seen, outcome?: string) => {
+      told.push(outcome);
+      return outcome === 'no-slot' ? { conditions: [ready('CloneQueued')], requeueAfterMs: 5_000 }
+        : { step: 'one' as const, conditions: [ready('Cloning')], phase: 'provisioning' as const };
+    },
+    act: async () => ({ outcome: 'no-slot' }),
+    listIds: async () => [], resyncEveryMs: 1,
+  });
+  assert.equal(await controller.reconcile(row.id, context), { requeueAfterMs: 5_000 });
+  assert.equal(told, [undefined, 'no-slot'], 'the outcome reaches the next decision, once');
+  assert.equal([seenDuringWait?.status, seenDuringWait?.conditions[0]?.reason], ['provisioning', 'Cloning'],
+    'the progress was visible while the run waited');
+  assert.equal((await reread(row.id)).conditions.map((c) => c.reason), ['CloneQueued']);
+});
+
 test.run();
