@@ -2,6 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decidePod, type LoadedPod, type PodObservation, type PodOutcome } from '../controllers/pod/decide.ts';
 import type { VmFacts } from '../controllers/pod/plan.ts';
+import { needsLook, type ResyncPod } from '../controllers/pod/resync.ts';
 import type { Condition } from '../src/db/schema.ts';
 
 const test = suite('pod controller: what a client sees of each decision');
@@ -102,6 +103,28 @@ test('a configured running VM with changes held for the next boot says NeedsRebo
   const cleared = decidePod(pod({ ...fresh, conditions: [failed], generation: 2 }), seen(undefined, { hooks: clear }), undefined, settings);
   assert.equal(cleared.conditions?.find((c) => 'type' in c && c.type === 'HookFailed'),
     { type: 'HookFailed', status: 'False', reason: 'Cleared', message: 'no blocking pod.pre_create hook holds the pod any more' });
+});
+
+test('the resync\'s bulk look: only pods that are not settled or whose VM differs are enqueued', () => {
+  const settled: ResyncPod = { id: 'p1', generation: 1, conditions: [ready('True', 'Active')], task_upid: null,
+    deletion_requested_at: null, vmid: 1000, node: 'pve1', power_state: 'running' };
+  const vm = { type: 'qemu', vmid: 1000, node: 'pve1', status: 'running', tags: 'cloudpods;cloudpods-p1' } as never;
+  const cases: Array<[string, Partial<ResyncPod>, Record<string, unknown> | undefined, boolean]> = [
+    ['settled, its VM as asked', {}, {}, false],
+    ['a new generation', { generation: 2 }, {}, true],
+    ['a task recorded', { task_upid: 'UPID' }, {}, true],
+    ['being deleted', { deletion_requested_at: new Date() }, {}, true],
+    ['its VM gone', {}, undefined, true],
+    ['its VM stopped behind our back', {}, { status: 'stopped' }, true],
+    ['its VM moved', {}, { node: 'pve2' }, true],
+    ['its VM locked', {}, { lock: 'backup' }, true],
+    ['a VM without our tag at its VMID', {}, { tags: 'someone-else' }, true],
+    ['stopped as asked', { power_state: 'stopped' }, { status: 'stopped' }, false],
+  ];
+  for (const [name, pod, seenVm, expected] of cases) {
+    assert.is(needsLook({ ...settled, ...pod }, seenVm === undefined ? undefined : { ...(vm as object), ...seenVm } as never),
+      expected, name);
+  }
 });
 
 test.run();

@@ -2,6 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ClusterView } from '../controllers/pod/cluster-view.ts';
 import { podController } from '../controllers/pod/register.ts';
+import { podsToLookAt } from '../controllers/pod/resync.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { buildController, type Controller } from '../src/runtime/kit.ts';
 import { startPlatform, waitForPod, type Platform } from './support/platform.ts';
@@ -46,6 +47,17 @@ test('a resync of settled pods costs one cluster snapshot in all and writes noth
   assert.equal(recorder.take(), [], 'within the snapshot\'s life a settled pod\'s resync makes no Proxmox call');
   const after = await Promise.all(pods.map((p) => podRow(p.id)));
   assert.equal(after.map((p) => p.updated_at.getTime()), before.map((p) => p.updated_at.getTime()), 'no status written');
+});
+
+test('the resync observes in bulk: settled pods are not enqueued, a VM stopped behind CloudPods\' back is', async () => {
+  const view = new ClusterView(recorder.client);
+  assert.equal(await podsToLookAt(platform.database.db, view), [], 'every pod settled and its VM as asked');
+  assert.equal(recorder.take(), ['clusterResources()'], 'one Proxmox call for the whole fleet');
+  const { id, vmid, node } = pods[1]!;
+  await platform.sim.client('https').waitForTask(await platform.sim.client('https').stop(node, vmid));
+  view.invalidate();
+  assert.equal(await podsToLookAt(platform.database.db, view), [id]);
+  recorder.take();
 });
 
 test('a VM stopped behind CloudPods\' back: seen in the snapshot, read directly once its spec is changed', async () => {

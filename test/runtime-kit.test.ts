@@ -57,7 +57,7 @@ function scripted(decisions: Array<Scripted | (() => never)>, extra: Partial<Con
       phases.push(`${row.status}->${next.status}`);
       await trx.selectFrom('cloud_pods').select('id').where('id', '=', row.id).execute();
     },
-    listIds: async () => [],
+    resyncIds: async () => [],
     resyncEveryMs: 3_600_000,
     ...extra,
   };
@@ -130,7 +130,7 @@ test('a terminal decision: Ready=False with its reason, Stalled, counted; nothin
       return { terminal: { reason: 'TemplateInvalid', message: 'VM 9000 is not a template' }, phase: 'error' };
     },
     act: async () => undefined,
-    listIds: async () => [],
+    resyncIds: async () => [],
     resyncEveryMs: 3_600_000,
   });
   await engine.start();
@@ -145,7 +145,7 @@ test('a terminal decision: Ready=False with its reason, Stalled, counted; nothin
     const again = buildController({ db: database.db, logger }, {
       kind, table: 'cloud_pods', load: async (id) => ({ row: await reread(id) }), observe: async () => null,
       decide: () => { throw new Error('a stalled generation is not decided again'); },
-      act: async () => undefined, listIds: async () => [], resyncEveryMs: 1,
+      act: async () => undefined, resyncIds: async () => [], resyncEveryMs: 1,
     });
     assert.equal(await again.reconcile(row.id, context), { requeueAfterMs: null });
     assert.is(decides, 1);
@@ -222,7 +222,7 @@ test('an act that could not write tells the next decision; a flush writes the pr
         : { step: 'one' as const, conditions: [ready('Cloning')], phase: 'provisioning' as const };
     },
     act: async () => ({ outcome: 'no-slot' }),
-    listIds: async () => [], resyncEveryMs: 1,
+    resyncIds: async () => [], resyncEveryMs: 1,
   });
   assert.equal(await controller.reconcile(row.id, context), { requeueAfterMs: 5_000 });
   assert.equal(told, [undefined, 'no-slot'], 'the outcome reaches the next decision, once');

@@ -37,7 +37,7 @@ export function registerDnsController(options: DnsControllerOptions): Controller
     act: (step, { row }, _seen, run) => actOnRecord(db, pdns, row, step, run),
     // PowerDNS down or busy, or a database hiccup: say so, keep the phase, let the engine retry.
     failure: (error) => ({ type: 'Ready', status: 'False', reason: reasons.powerDnsUnavailable, message: error.message }),
-    listIds: allRecordIds,
+    resyncIds: allRecordIds,
     resyncEveryMs: options.resyncEveryMs,
     timeoutMs: 120_000,
     concurrency: options.concurrency ?? 32,

@@ -2,7 +2,6 @@ import type { PodRow } from '../../src/db/schema.ts';
 import { recordAudit } from '../../src/observability/audit.ts';
 import { publishLifecycleEvent } from '../../src/pods/lifecycle.ts';
 import { podKind } from '../../src/pods/kind.ts';
-import { allPodIds } from '../../src/pods/store.ts';
 import type { ProxmoxClient } from '../../src/proxmox/client.ts';
 import { LockedError, ProxmoxError } from '../../src/proxmox/errors.ts';
 import { isTrue } from '../../src/runtime/conditions.ts';
@@ -14,6 +13,7 @@ import { ClusterView } from './cluster-view.ts';
 import type { PodContext } from './context.ts';
 import { decidePod, type LoadedPod, type PodAction, type PodDecideSettings, type PodObservation, type PodOutcome } from './decide.ts';
 import { observePod } from './observe.ts';
+import { podsToLookAt } from './resync.ts';
 import { conditionTypes, reasons } from './reasons.ts';
 import { desiredConfigOf } from './vm.ts';
 
@@ -90,7 +90,7 @@ export function podController(deps: PodControllerDeps, cluster: ClusterView, set
       await publishLifecycleEvent(trx, deps.engine, { event: 'pod.post_create', podId: pod.id, tenantId: pod.tenant_id,
         data: { name: pod.name, vmid: pod.vmid, node: pod.node, ip_addresses: pod.ip_addresses } });
     },
-    listIds: allPodIds,
+    resyncIds: (db) => podsToLookAt(db, cluster),
     resyncEveryMs: settings.resyncEveryMs ?? 60_000,
     maxSteps: 24,
     timeoutMs: 120_000,

@@ -51,7 +51,7 @@ export function volumeController({ db, proxmox }: Pick<KitDeps, 'db'> & { proxmo
         tenantId: row.tenant_id, podId: row.pod_id, details: { volume_id: row.id, from: row.status, to: next.status,
           proxmox_volume_id: row.proxmox_volume_id, slot: row.slot, reason: ready?.reason ?? null, message: ready?.message ?? null } });
     },
-    listIds: allVolumeIds,
+    resyncIds: allVolumeIds,
     resyncEveryMs: settings.resyncEveryMs ?? 300_000,
     maxSteps: 12,
     timeoutMs: 120_000,

@@ -42,7 +42,3 @@ export async function listPods(db: Kysely<Database>, filter: PodFilter, page: { 
   return { pods, total: count.n };
 }
 
-/** Every pod's id, for the controller's resync. */
-export async function allPodIds(db: Kysely<Database>): Promise<string[]> {
-  return (await db.selectFrom('cloud_pods').select('id').execute()).map((r) => r.id);
-}

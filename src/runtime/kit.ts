@@ -71,8 +71,11 @@ export interface ControllerDefinition<Row extends StatusRow, Loaded extends { ro
   failure?(error: Error): ConditionUpdate | null;
   /** In the status write's transaction, when the phase changes (audit, lifecycle events, waking dependants). */
   onPhaseChange?(trx: Transaction<Database>, row: Row, next: ObjectStatus<Row['status']>): Promise<void>;
-  /** Every object's id, for the periodic resync. */
-  listIds(db: Kysely<Database>): Promise<string[]>;
+  /**
+   * The ids the periodic resync enqueues: every object's, or, observing in bulk, only those whose observation
+   * differs from their status (so a settled fleet costs no run each).
+   */
+  resyncIds(db: Kysely<Database>): Promise<string[]>;
   resyncEveryMs: number;
   /** Steps run back to back in one run, at most this many (a safety bound; deciding stops a run sooner). */
   maxSteps?: number;
@@ -195,7 +198,7 @@ export function registerController<Row extends StatusRow, Loaded extends { row: 
   const { kind } = definition;
   if (definition.concurrency !== undefined) deps.engine.defineQueue(kind.queue, { concurrency: definition.concurrency });
   registerReconciler(deps, {
-    kind: kind.name, queue: kind.queue, reconcile: controller.reconcile, listIds: definition.listIds,
+    kind: kind.name, queue: kind.queue, reconcile: controller.reconcile, listIds: definition.resyncIds,
     resyncEveryMs: definition.resyncEveryMs, ...(definition.timeoutMs ? { timeoutMs: definition.timeoutMs } : {}),
   });
   return controller;
