@@ -7,7 +7,9 @@
  *   converge    time from the first order until every pod is active, against the lower bound the parameters
  *               allow: ceil(pods / (nodes x clones per node)) clone rounds, then resize, start and agent of the
  *               last pods, and the serial API calls of one pod after its clone
- *   steady      Proxmox API calls per pod for one resync of every settled pod
+ *   steady      Proxmox API calls and SQL statements per pod for one reconcile of every settled pod, and for the
+ *               periodic resync (which observes the fleet in bulk and enqueues only what differs)
+ *   statements  SQL statements per pod from order to active (pg_stat_statements, every connection counted)
  *
  * Prints a table, writes bench/results/reconcile.json, and prints one JSON line last.
  *   npm run bench:reconcile [-- --pods 500]
@@ -47,12 +49,21 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'cloudpods-bench-reconcile-'));
 await fs.chmod(dataDir, 0o755);
-const postgres = await startEmbeddedPostgres({ dataDir });
+const postgres = await startEmbeddedPostgres({ dataDir, settings: ['shared_preload_libraries=pg_stat_statements',
+  'pg_stat_statements.track=all'] });
 const admin = new pg.Client({ connectionString: postgres.adminUrl });
 await admin.connect();
 await admin.query('create database bench');
 await admin.end();
 const databaseUrl = Object.assign(new URL(postgres.adminUrl), { pathname: '/bench' }).toString();
+const stats = new pg.Client({ connectionString: databaseUrl });
+await stats.connect();
+await stats.query('create extension pg_stat_statements');
+/** Statements run in the bench database since the last reset (this client's own reads left out). */
+const statements = async () => Number((await stats.query<{ n: string }>(`select coalesce(sum(calls), 0) as n
+  from pg_stat_statements s join pg_database d on d.oid = s.dbid where d.datname = 'bench'
+  and query not like '%pg_stat_statements%'`)).rows[0]!.n);
+const resetStatements = () => stats.query('select pg_stat_statements_reset()');
 
 const logger = createLogger({ level: process.env.BENCH_LOG_LEVEL ?? 'error', service: 'bench' });
 const sim = await startProxmoxSimulator(platformCluster({ nodes: NODES, durations }));
@@ -84,6 +95,7 @@ const activeCount = async () => (await system.db.selectFrom('cloud_pods').select
 
 // ------------------------------------------------------------------ converge
 log(`ordering ${PODS} pods…`);
+await resetStatements();
 const started = performance.now();
 let next = 0;
 await Promise.all(Array.from({ length: ORDER_CONCURRENCY }, async () => {
@@ -103,23 +115,34 @@ for (let last = -1; ;) {
   await new Promise((resolve) => setTimeout(resolve, 100));
 }
 const seconds = (performance.now() - started) / 1000;
+const convergeStatements = await statements();
 const rounds = Math.ceil(PODS / (NODES * CLONES_PER_NODE));
 const lowerBound = (rounds * durations.cloneMs + durations.resizeMs + durations.startMs + durations.agentStartMs
   + SERIAL_CALLS_AFTER_CLONE * LATENCY_MS) / 1000;
 
 // ------------------------------------------------------------------ steady state
-// Let the controller's shared cluster snapshot (2 s) expire, so the resync pays for a fresh one as on any minute.
-await new Promise((resolve) => setTimeout(resolve, 2_500));
-const before = sim.stats.requests;
-await system.jobs.enqueueMany(system.db, (await system.db.selectFrom('cloud_pods').select('id').execute())
-  .map(({ id }) => ({ queue: 'cloudpods', type: 'pod.reconcile', key: `pod:${id}`, payload: { id } })));
-for (;;) {
-  const busy = await system.db.selectFrom('jobs').select('id').where('type', '=', 'pod.reconcile')
-    .where('status', 'in', ['pending', 'running']).where('scheduled_at', '<=', new Date()).limit(1).execute();
-  if (busy.length === 0) break;
-  await new Promise((resolve) => setTimeout(resolve, 100));
+/** Runs jobs of `type` until none is due, then says what they cost per pod. */
+async function measure(type: string, enqueue: () => Promise<unknown>): Promise<{ calls: number; statements: number }> {
+  // Let the controller's shared cluster snapshot (2 s) expire, so each pays for a fresh one as on any minute.
+  await new Promise((resolve) => setTimeout(resolve, 2_500));
+  await resetStatements();
+  const before = sim.stats.requests;
+  await enqueue();
+  for (;;) {
+    const busy = await system.db.selectFrom('jobs').select('id').where('type', 'in', [type, 'pod.reconcile'])
+      .where('status', 'in', ['pending', 'running']).where('scheduled_at', '<=', new Date()).limit(1).execute();
+    if (busy.length === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { calls: (sim.stats.requests - before) / PODS, statements: (await statements()) / PODS };
 }
-const steadyCalls = (sim.stats.requests - before) / PODS;
+const everyPod = await measure('pod.reconcile', async () => system.jobs.enqueueMany(system.db,
+  (await system.db.selectFrom('cloud_pods').select('id').execute())
+    .map(({ id }) => ({ queue: 'cloudpods', type: 'pod.reconcile', key: `pod:${id}`, payload: { id } }))));
+const resync = await measure('pod.resync', () => system.jobs.enqueue(system.db,
+  { queue: 'cloudpods', type: 'pod.resync', key: 'bench:pod.resync', payload: {} }));
+const steadyCalls = everyPod.calls;
+await stats.end();
 
 await system.stop();
 await sim.stop();
@@ -130,11 +153,20 @@ const result = {
   pods: PODS, seconds: Number(seconds.toFixed(1)), lower_bound_seconds: Number(lowerBound.toFixed(1)),
   ratio: Number((seconds / lowerBound).toFixed(3)), steady_calls_per_pod: Number(steadyCalls.toFixed(3)),
   ordering_seconds: Number(((ordered - started) / 1000).toFixed(1)),
+  statements_per_pod_to_active: Number((convergeStatements / PODS).toFixed(1)),
+  settled_reconcile_statements_per_pod: Number(everyPod.statements.toFixed(2)),
+  resync_calls_per_pod: Number(resync.calls.toFixed(3)),
+  resync_statements_per_pod: Number(resync.statements.toFixed(2)),
 };
 const table: Array<[string, string]> = [
   ['pods', String(PODS)], ['ordering through the API', `${result.ordering_seconds} s`],
   ['all active after', `${result.seconds} s`], ['lower bound', `${result.lower_bound_seconds} s (${rounds} clone rounds)`],
-  ['ratio (target < 1.3)', String(result.ratio)], ['steady resync: Proxmox calls per pod', String(result.steady_calls_per_pod)],
+  ['ratio (target < 1.3)', String(result.ratio)],
+  ['SQL statements per pod, order to active', String(result.statements_per_pod_to_active)],
+  ['reconcile of a settled pod: Proxmox calls', String(result.steady_calls_per_pod)],
+  ['reconcile of a settled pod: SQL statements', String(result.settled_reconcile_statements_per_pod)],
+  ['periodic resync: Proxmox calls per pod', String(result.resync_calls_per_pod)],
+  ['periodic resync: SQL statements per pod', String(result.resync_statements_per_pod)],
 ];
 for (const [name, value] of table) process.stdout.write(`${name.padEnd(40)} ${value}\n`);
 await fs.mkdir(new URL('./results/', import.meta.url), { recursive: true });

@@ -9,6 +9,8 @@ export interface EmbeddedPostgresOptions {
   dataDir: string;
   /** Trade durability for speed (fsync off): right for throwaway test clusters, never for dev data. */
   ephemeral?: boolean;
+  /** More server settings (`name=value`), e.g. a benchmark's `shared_preload_libraries=pg_stat_statements`. */
+  settings?: string[];
   onLog?: (line: string) => void;
 }
 
@@ -47,6 +49,7 @@ async function loadEmbeddedPostgres() {
 export async function startEmbeddedPostgres({
   dataDir,
   ephemeral = false,
+  settings = [],
   onLog = () => {},
 }: EmbeddedPostgresOptions): Promise<RunningPostgres> {
   const clusterDir = path.resolve(dataDir, 'cluster');
@@ -78,6 +81,7 @@ export async function startEmbeddedPostgres({
       '-c', 'max_connections=300',
       '-c', 'shared_buffers=128MB',
       ...(ephemeral ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
+      ...settings.flatMap((setting) => ['-c', setting]),
     ],
     onLog: (message: unknown) => onLog(String(message).trimEnd()),
     onError: (error: unknown) => errors.push(error instanceof Error ? error.message : String(error)),
