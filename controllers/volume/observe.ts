@@ -1,19 +1,18 @@
+import { classifyExitStatus } from '../../src/proxmox/classify.ts';
 import type { ProxmoxClient } from '../../src/proxmox/client.ts';
-import { NotFoundError } from '../../src/proxmox/errors.ts';
+import { NotFoundError, StorageFullError } from '../../src/proxmox/errors.ts';
 import { bootDisk } from '../pod/disk.ts';
 import { ownedBy } from '../pod/identity.ts';
 import { observeTask as observePodTask } from '../pod/observe.ts';
 import { freeSlot, locateDisk, slotFree, volidOf } from './disks.ts';
 import type { StoredFacts, TaskFacts, VmFacts } from './plan.ts';
 
-/** What PVE says when a storage cannot hold a new or grown disk. */
-const storageFullPattern = /insufficient free space|not enough space|No space left on device/i;
-
 /** What the task recorded in a volume's row has come to (as for pods), a full storage told apart. */
 export async function observeTask(proxmox: ProxmoxClient, upid: string): Promise<TaskFacts> {
   const task = await observePodTask(proxmox, upid);
   if (task.state !== 'failed') return task;
-  return { state: 'failed', type: task.type, message: task.message, storageFull: storageFullPattern.test(task.message) };
+  const storageFull = classifyExitStatus(task.message) instanceof StorageFullError;
+  return { state: 'failed', type: task.type, message: task.message, storageFull };
 }
 
 export interface ObserveVmInput {

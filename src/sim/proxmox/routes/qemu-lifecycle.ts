@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { parameterErrors, TaskError } from '../api-error.ts';
-import { diskSize, isDiskKey, volumeOf, withDiskSize, type SimVm } from '../cluster.ts';
+import { diskSize, volumeOf, withDiskSize, type SimVm } from '../cluster.ts';
+import { isDiskKey } from '../format/config-value.ts';
+import { netFormat } from '../format/formats.ts';
+import { parseProperties, printProperties } from '../format/property-string.ts';
+import { cloneFailed, configFileExists } from '../messages.ts';
 import { bool, dnsName, int, isTrue, nodeSpec, optional, storageSpec, str, vmidSpec, type ParamSpecs } from '../params.ts';
 import type { Route, RouteRequest } from '../router.ts';
 import { formatSize, parseSize } from '../sizes.ts';
@@ -51,7 +55,7 @@ async function clone(request: RouteRequest): Promise<string> {
   const release = await sim.locks.acquire(source.vmid, source.running ? 'exclusive' : 'shared', Math.min(1000, sim.durations.lockTimeoutMs));
   try {
     assertUnlocked(source);
-    if (sim.cluster.vms.has(newid)) throw new TaskError(`unable to create VM ${newid}: config file already exists`);
+    if (sim.cluster.vms.has(newid)) throw new TaskError(configFileExists(newid));
     if (targetNode !== source.node && usesLocalStorage(request, source)) {
       throw new TaskError(`can't clone VM to node '${targetNode}' (VM uses local storage)`);
     }
@@ -71,7 +75,7 @@ async function clone(request: RouteRequest): Promise<string> {
         if (!sim.cluster.referencedVolumes(source.config).includes(volid)) sim.cluster.freeVolume(volid);
       }
       sim.cluster.vms.delete(target.vmid);
-      throw new TaskError(`clone failed: ${(error as Error).message}`);
+      throw new TaskError(cloneFailed((error as Error).message));
     } finally {
       release();
     }
@@ -86,7 +90,7 @@ function createCloneTarget(request: RouteRequest, source: SimVm, newid: number, 
   config.name = params.name ?? `Copy-of-VM-${source.config.name ?? source.vmid}`;
   if (params.description !== undefined) config.description = params.description;
   for (const key of Object.keys(config)) {
-    if (/^net\d+$/.test(key)) config[key] = config[key]!.replace(/=([0-9A-F]{2}:){5}[0-9A-F]{2}/i, `=${sim.cluster.newMac()}`);
+    if (/^net\d+$/.test(key)) config[key] = withNewMac(config[key]!, sim.cluster.newMac());
     if (isDiskKey(key)) delete config[key]; // copied by the worker
   }
   const vm: SimVm = { vmid: newid, node, config, pending: {}, pendingDelete: new Set(), running: false };
@@ -168,6 +172,13 @@ async function destroy(request: RouteRequest): Promise<string> {
     sim.cluster.vms.delete(vm.vmid);
     task.log(`purging VM ${vm.vmid} from related configurations..`);
   }));
+}
+
+/** qemu-server's clone: every NIC gets a new random MAC, printed again with print_net. */
+function withNewMac(value: string, mac: string): string {
+  const device = parseProperties(value, netFormat);
+  device.set('macaddr', mac);
+  return printProperties(device, netFormat);
 }
 
 function range(prefix: string, count: number): string[] {

@@ -1,7 +1,7 @@
-import { parseNetDevice } from '../../../proxmox/encoding/net-device.ts';
-import { parsePropertyString } from '../../../proxmox/encoding/property-string.ts';
 import { failure, TaskError } from '../api-error.ts';
 import type { SimVm } from '../cluster.ts';
+import { agentFormat, ipconfigFormat, netFormat } from '../format/formats.ts';
+import { parseProperties } from '../format/property-string.ts';
 import { bool, int, isTrue, nodeSpec, str, vmidSpec, type ParamSpecs } from '../params.ts';
 import type { Route, RouteRequest } from '../router.ts';
 import { vmSummary } from './cluster.ts';
@@ -84,7 +84,7 @@ function powerOff(vm: SimVm): void {
 
 function agentEnabled(vm: SimVm): boolean {
   const agent = vm.config.agent;
-  return agent !== undefined && isTrue(parsePropertyString(agent, 'enabled').get('enabled'));
+  return agent !== undefined && parseProperties(agent, agentFormat).get('enabled') === '1';
 }
 
 function agentAnswers(vm: SimVm): boolean {
@@ -100,9 +100,9 @@ function guestInterfaces(vm: SimVm): unknown[] {
   const nets = Object.keys(vm.config).filter((key) => /^net\d+$/.test(key)).sort();
   for (const key of nets) {
     const index = Number(key.slice(3));
-    const mac = (parseNetDevice(vm.config[key]!).macaddr ?? '').toLowerCase();
+    const mac = (parseProperties(vm.config[key]!, netFormat).get('macaddr') ?? '').toLowerCase();
     const ipconfig = vm.config[`ipconfig${index}`];
-    const ip = ipconfig ? parsePropertyString(ipconfig).get('ip') : undefined;
+    const ip = ipconfig ? parseProperties(ipconfig, ipconfigFormat).get('ip') : undefined;
     const [address, prefix] = ip && ip !== 'dhcp' ? ip.split('/') : [`10.${(vm.vmid >> 8) & 255}.${vm.vmid & 255}.${10 + index}`, '24'];
     interfaces.push({
       name: `eth${index}`, 'hardware-address': mac,
