@@ -35,3 +35,19 @@ export function lvcreateNoSpace(vg: string, name: string, freeBytes: number, wan
   return `lvcreate '${vg}/${name}' error:   Volume group "${vg}" has insufficient free space (${free} extents): ` +
     `${required} required.`;
 }
+
+/** qemu-server's destroy_vm on a running VM. */
+export const runningDestroyFailed = (vmid: number) => `VM ${vmid} is running - destroy failed`;
+
+/** qemu-server's destroy_vm on a VM with `protection: 1`. */
+export const protectionEnabled = (vmid: number) => `can't remove VM ${vmid} - protection mode enabled`;
+
+/** pve-common's assert_if_modified, when a write names a digest the config no longer has. */
+export const configModified = 'detected modified configuration - file changed by other user? Try again.';
+
+/** qemu-server's vm_start on a running VM. */
+export const alreadyRunning = (vmid: number) => `VM ${vmid} already running`;
+
+/** qemu-server's agent calls: no `agent: 1`, or no agent answering in the guest. */
+export const noAgentConfigured = 'No QEMU guest agent configured';
+export const agentNotRunning = 'QEMU guest agent is not running';

@@ -4,6 +4,7 @@ import { appliesWhileRunning, configValueSpecs, numericConfigKeys } from '../con
 import { isDiskKey, printDrive, writtenConfigValue } from '../format/config-value.ts';
 import { driveFormat } from '../format/formats.ts';
 import { parseProperties } from '../format/property-string.ts';
+import { configModified } from '../messages.ts';
 import { bool, configIdList, isTrue, nodeSpec, str, vmidSpec, type ParamSpecs } from '../params.ts';
 import type { Route, RouteRequest } from '../router.ts';
 import { formatSize } from '../sizes.ts';
@@ -78,7 +79,7 @@ export const qemuConfigRoutes: Route[] = [
 function updateConfig(request: RouteRequest, vm: SimVm): void {
   const { params, sim } = request;
   if (params.digest && params.digest !== sim.cluster.digest(vm)) {
-    throw new TaskError('detected modified configuration - file changed by other user? Try again.');
+    throw new TaskError(configModified);
   }
   assertUnlocked(vm, isTrue(params.skiplock));
   for (const key of (params.revert ?? '').split(/[,;\s]+/).filter(Boolean)) {

@@ -4,7 +4,7 @@ import { diskSize, volumeOf, withDiskSize, type SimVm } from '../cluster.ts';
 import { isDiskKey } from '../format/config-value.ts';
 import { netFormat } from '../format/formats.ts';
 import { parseProperties, printProperties } from '../format/property-string.ts';
-import { cloneFailed, configFileExists } from '../messages.ts';
+import { cloneFailed, configFileExists, configModified, protectionEnabled, runningDestroyFailed } from '../messages.ts';
 import { bool, dnsName, int, isTrue, nodeSpec, optional, storageSpec, str, vmidSpec, type ParamSpecs } from '../params.ts';
 import type { Route, RouteRequest } from '../router.ts';
 import { formatSize, parseSize } from '../sizes.ts';
@@ -131,7 +131,7 @@ function resize(request: RouteRequest): string {
   const disk = params.disk!;
   return startTask(request, 'resize', vm.vmid, (task) => underVmLock(request, vm.vmid, async () => {
     if (params.digest && params.digest !== sim.cluster.digest(vm)) {
-      throw new TaskError('detected modified configuration - file changed by other user? Try again.');
+      throw new TaskError(configModified);
     }
     assertUnlocked(vm, isTrue(params.skiplock));
     const value = vm.config[disk];
@@ -157,8 +157,8 @@ async function destroy(request: RouteRequest): Promise<string> {
   const { params, sim } = request;
   const vm = requestedVm(request);
   assertUnlocked(vm, isTrue(params.skiplock));
-  if (vm.running) throw new TaskError(`VM ${vm.vmid} is running - destroy failed`);
-  if (vm.config.protection === '1') throw new TaskError(`can't remove VM ${vm.vmid} - protection mode enabled`);
+  if (vm.running) throw new TaskError(runningDestroyFailed(vm.vmid));
+  if (vm.config.protection === '1') throw new TaskError(protectionEnabled(vm.vmid));
   return startTask(request, 'qmdestroy', vm.vmid, (task) => underVmLock(request, vm.vmid, async () => {
     vm.config.lock = 'destroyed';
     await task.sleep(sim.durations.destroyMs);

@@ -2,6 +2,7 @@ import { failure, TaskError } from '../api-error.ts';
 import type { SimVm } from '../cluster.ts';
 import { agentFormat, ipconfigFormat, netFormat } from '../format/formats.ts';
 import { parseProperties } from '../format/property-string.ts';
+import { agentNotRunning, alreadyRunning, noAgentConfigured } from '../messages.ts';
 import { bool, int, isTrue, nodeSpec, str, vmidSpec, type ParamSpecs } from '../params.ts';
 import type { Route, RouteRequest } from '../router.ts';
 import { vmSummary } from './cluster.ts';
@@ -26,7 +27,7 @@ export const qemuPowerRoutes: Route[] = [
     method: 'POST', path: '/nodes/{node}/qemu/{vmid}/status/start', privilege: 'VM.PowerMgmt',
     params: { ...vmPath, skiplock: bool, timeout: int, machine: str, 'force-cpu': str },
     handle: (request) => powerTask(request, 'qmstart', async (vm) => {
-      if (vm.running) throw new TaskError(`VM ${vm.vmid} already running`);
+      if (vm.running) throw new TaskError(alreadyRunning(vm.vmid));
       request.sim.cluster.applyPending(vm);
       vm.running = true;
       vm.startedAt = Date.now();
@@ -58,9 +59,9 @@ export const qemuPowerRoutes: Route[] = [
     method: 'GET', path: '/nodes/{node}/qemu/{vmid}/agent/network-get-interfaces', params: vmPath,
     handle: (request) => {
       const vm = requestedVm(request);
-      if (!agentEnabled(vm)) throw failure('No QEMU guest agent configured');
+      if (!agentEnabled(vm)) throw failure(noAgentConfigured);
       if (!vm.running) throw failure(`VM ${vm.vmid} is not running`);
-      if (!agentAnswers(vm)) throw failure('QEMU guest agent is not running');
+      if (!agentAnswers(vm)) throw failure(agentNotRunning);
       return { result: guestInterfaces(vm) };
     },
   },
