@@ -207,7 +207,8 @@ export class SimCluster {
       name: spec.name, template: '1', memory: String(spec.memoryMiB ?? 1024), cores: String(spec.cores ?? 1),
       sockets: '1', cpu: 'x86-64-v2-AES', ostype: 'l26', scsihw: 'virtio-scsi-single', agent: '1', boot: 'order=scsi0',
       scsi0: `${volume.volid},iothread=1,size=${formatSize(sizeBytes)}`, ide2: `${spec.storage}:vm-${spec.vmid}-cloudinit,media=cdrom`,
-      net0: printProperties(new Map([['model', 'virtio'], ['macaddr', this.newMac()], ['bridge', 'vmbr0']]), netFormat), serial0: 'socket', vga: 'serial0', smbios1: this.newSmbios(),
+      net0: printProperties(new Map([['model', 'virtio'], ['macaddr', this.newMac()], ['bridge', 'vmbr0']]), netFormat),
+      serial0: 'socket', vga: 'serial0', smbios1: this.newSmbios(),
       vmgenid: randomUUID(), meta: `creation-qemu=9.2.0,ctime=${Math.floor(Date.now() / 1000)}`,
     };
     if (spec.tags?.length) config.tags = uniqueTags(spec.tags.join(';'));

@@ -22,9 +22,13 @@ function propertyFormat(format: PropertyFormat, check: (properties: Map<string, 
 
 const netCheck = propertyFormat(netFormat, (properties) => {
   const model = properties.get('model')!;
-  if (!nicModels.includes(model)) return `invalid format - model: value '${model}' does not have a value in the enumeration`;
+  if (!nicModels.includes(model)) {
+    return `invalid format - model: value '${model}' does not have a value in the enumeration`;
+  }
   const mac = properties.get('macaddr');
-  if (mac !== undefined && !macPattern.test(mac)) return 'invalid format - macaddr: value does not look like a valid unicast MAC address';
+  if (mac !== undefined && !macPattern.test(mac)) {
+    return 'invalid format - macaddr: value does not look like a valid unicast MAC address';
+  }
   return undefined;
 });
 

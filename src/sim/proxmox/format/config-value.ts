@@ -19,7 +19,8 @@ export function isDiskKey(key: string): boolean {
 export function writtenConfigValue(key: string, raw: string, newMac: () => string): string {
   if (/^net\d+$/.test(key)) {
     const device = parseProperties(raw, netFormat);
-    if (!device.has('macaddr')) device.set('macaddr', newMac()); // The trap: a device sent without a MAC gets a new one.
+    // The trap: a device sent without a MAC gets a new one.
+    if (!device.has('macaddr')) device.set('macaddr', newMac());
     return printProperties(device, netFormat);
   }
   if (key === 'tags') return uniqueTags(raw);

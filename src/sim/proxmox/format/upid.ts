@@ -18,7 +18,8 @@ const upidPattern = /^UPID:([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?):([0-9A-Fa-f]
 
 export function encodeUpid(task: UpidFields): string {
   const hex = (n: number) => n.toString(16).toUpperCase().padStart(8, '0');
-  return `UPID:${task.node}:${hex(task.pid)}:${hex(task.pstart)}:${hex(task.starttime)}:${task.type}:${task.id}:${task.user}:`;
+  return `UPID:${task.node}:${hex(task.pid)}:${hex(task.pstart)}:${hex(task.starttime)}:${task.type}:${task.id}:` +
+    `${task.user}:`;
 }
 
 /** The fields of a UPID, or undefined for a text upid_decode would refuse. */

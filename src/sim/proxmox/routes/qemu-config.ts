@@ -119,7 +119,9 @@ function storedValue(request: RouteRequest, vm: SimVm, key: string, raw: string)
   const allocation = /^([^:]+):(\d+(?:\.\d+)?)$/.exec(file);
   if (allocation) {
     const sizeBytes = Math.round(Number(allocation[2]) * 1024 ** 3);
-    const volume = cluster.allocateVolume({ storage: allocation[1]!, node: vm.node, vmid: vm.vmid, sizeBytes, content: 'images' });
+    const volume = cluster.allocateVolume({
+      storage: allocation[1]!, node: vm.node, vmid: vm.vmid, sizeBytes, content: 'images',
+    });
     drive.set('file', volume.volid);
     drive.set('size', formatSize(sizeBytes));
   } else {
