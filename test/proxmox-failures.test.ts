@@ -5,7 +5,7 @@ import type { ProxmoxClient } from '../src/proxmox/client.ts';
 import { planConfigWrite } from '../src/proxmox/encoding/config-write.ts';
 import {
   ConflictError, InvalidParametersError, LockedError, NotFoundError, PermissionDeniedError, ProxmoxError,
-  TaskFailedError, TransientError,
+  StorageFullError, TaskFailedError, TransientError,
 } from '../src/proxmox/errors.ts';
 import { createHttpsTransport } from '../src/proxmox/transport/https-transport.ts';
 import { assertConformanceAfterEach, startTestSimulator, type TestSimulator } from './support/proxmox-sim.ts';
@@ -150,7 +150,9 @@ test('TaskFailed: a full storage fails the clone task and leaves no half-made VM
     const upid = await smallClient.clone(node, 9000, { newid: 102, full: true });
     const failed = await failureOf(() => smallClient.waitForTask(upid));
     assert.instance(failed, TaskFailedError);
-    assert.match((failed as TaskFailedError).exitStatus, /^clone failed: unable to allocate 4G on storage 'local-lvm': insufficient free space/);
+    assert.is((failed as TaskFailedError).exitStatus,
+      'clone failed: lvcreate \'pve/vm-102-disk-0\' error:   Volume group "pve" has insufficient free space (512 extents): 1024 required.');
+    assert.instance((failed as TaskFailedError).reason, StorageFullError);
     assert.match((failed as TaskFailedError).logTail.at(-1)!, /^TASK ERROR: clone failed/);
     assert.is(await smallClient.nextId(), 102, 'the failed target is gone');
     const shrink = await failureOf(async () => smallClient.waitForTask(await smallClient.resize(node, 100, 'scsi0', '1G')));

@@ -3,6 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ProxmoxClient } from '../src/proxmox/client.ts';
 import { ConflictError, LockedError, TaskFailedError, TransientError } from '../src/proxmox/errors.ts';
+import * as golden from './fixtures/pve-golden.ts';
 import { assertConformanceAfterEach, startTestSimulator, type TestSimulator } from './support/proxmox-sim.ts';
 import { waitFor } from './support/wait.ts';
 
@@ -95,6 +96,43 @@ test('a shutdown with the agent configured but silent hangs until its timeout un
   } finally {
     testSim.sim.durations.agentStartMs = 300;
   }
+});
+
+test('attaching a volume held in unusedN removes that entry, as qemu-server does when a drive re-adds a volume', async () => {
+  const vmid = await client.nextId();
+  await client.waitForTask(await client.clone(node, 9000, { newid: vmid }));
+  const config = () => client.getConfig(node, vmid);
+  await client.updateConfigSync(node, vmid, { set: { scsi1: 'local-lvm:1' }, delete: [] });
+  const volid = String((await config()).scsi1).split(',')[0]!;
+  await client.unlinkDisks(node, vmid, ['scsi1']);
+  assert.is((await config()).unused0, volid, 'detached: kept as an unused disk');
+
+  await client.updateConfigSync(node, vmid, { set: { scsi2: volid }, delete: [] });
+  const attached = await config();
+  assert.is(attached.scsi2, `${volid},size=1G`);
+  assert.equal(Object.keys(attached).filter((key) => key.startsWith('unused')), [], 'no unused entry left for it');
+
+  await client.unlinkDisks(node, vmid, ['scsi2']);
+  const detached = await config();
+  assert.equal(Object.entries(detached).filter(([key]) => key.startsWith('unused')), [['unused0', volid]], 'once again');
+  await client.waitForTask(await client.destroy(node, vmid));
+});
+
+test('values are stored the way PVE prints them, whatever the order they were sent in', async () => {
+  const vmid = await client.nextId();
+  await client.waitForTask(await client.clone(node, 9000, { newid: vmid }));
+  const tagged = golden.netDevices.find((device) => device.options.tag !== undefined)!;
+  const tags = golden.tags[0]!;
+  await client.updateConfigSync(node, vmid, {
+    set: { net1: tagged.sent, tags: tags.sent, scsi1: 'local-lvm:1,serial=cp0123456789abcdef01,discard=on', ide0: 'local-lvm:cloudinit' },
+    delete: [],
+  });
+  const config = await client.getConfig(node, vmid);
+  assert.is(`net1: ${config.net1}`, tagged.line.replace(/^net0/, 'net1'));
+  assert.is(`tags: ${config.tags}`, tags.line);
+  assert.match(String(config.scsi1), /^local-lvm:vm-\d+-disk-\d+,discard=on,serial=cp0123456789abcdef01,size=1G$/);
+  assert.is(config.ide0, `local-lvm:vm-${vmid}-cloudinit,media=cdrom`);
+  await client.waitForTask(await client.destroy(node, vmid));
 });
 
 test('a node can go offline: listed as such, its VMs unknown, calls to it transient', async () => {

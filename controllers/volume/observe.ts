@@ -1,23 +1,22 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../src/db/schema.ts';
+import { classifyExitStatus } from '../../src/proxmox/classify.ts';
 import type { ProxmoxClient } from '../../src/proxmox/client.ts';
+import { NotFoundError, StorageFullError } from '../../src/proxmox/errors.ts';
 import { otherVolumeNaming, slotsClaimedByOthers } from '../../src/volumes/store.ts';
 import type { LoadedVolume, PodOfVolume, VolumeObservation } from './decide.ts';
-import { NotFoundError } from '../../src/proxmox/errors.ts';
 import { bootDisk } from '../../src/proxmox/vm-disks.ts';
 import { ownedBy } from '../../src/proxmox/vm-ownership.ts';
 import { taskOutcome } from '../../src/proxmox/task-outcome.ts';
 import { freeSlot, locateDisk, slotFree, volidOf, volumeSerial } from './disks.ts';
 import type { PodFacts, StoredFacts, TaskFacts, VmFacts } from './plan.ts';
 
-/** What PVE says when a storage cannot hold a new or grown disk. */
-const storageFullPattern = /insufficient free space|not enough space|No space left on device/i;
-
 /** What the task recorded in a volume's row has come to (as for pods), a full storage told apart. */
 export async function observeTask(proxmox: ProxmoxClient, upid: string): Promise<TaskFacts> {
   const task = await taskOutcome(proxmox, upid);
   if (task.state !== 'failed') return task;
-  return { state: 'failed', type: task.type, message: task.message, storageFull: storageFullPattern.test(task.message) };
+  const storageFull = classifyExitStatus(task.message) instanceof StorageFullError;
+  return { state: 'failed', type: task.type, message: task.message, storageFull };
 }
 
 export interface ObserveVmInput {

@@ -1,6 +1,6 @@
 import {
   ConflictError, InvalidParametersError, LockedError, NotFoundError, PermissionDeniedError, ProxmoxError,
-  TransientError, UntrustedPeerError, type ProxmoxErrorDetails,
+  StorageFullError, TransientError, UntrustedPeerError, type ProxmoxErrorDetails,
 } from './errors.ts';
 
 /**
@@ -27,6 +27,9 @@ const messageRules: Rule[] = [
   { pattern: /\b(?:VM|CT) is locked \(([\w-]+)\)/, make: (m, match, d) => new LockedError(m, match[1]!, d) },
   { pattern: /can't lock file '[^']*' - got timeout/, make: (m, _, d) => new LockedError(m, 'file', d) },
   { pattern: /Permission check failed/, make: (m, _, d) => new PermissionDeniedError(m, d) },
+  // LVM (`Volume group "pve" has insufficient free space`), and a file system under qemu-img or a copy.
+  { pattern: /insufficient free space|not enough space|No space left on device/i,
+    make: (m, _, d) => new StorageFullError(m, d) },
   { pattern: /does not exist|no such (?:VM|task|volume|storage)|not found/i, make: (m, _, d) => new NotFoundError(m, d) },
   { pattern: /already exists/, make: (m, _, d) => new ConflictError(m, 'already-exists', d) },
   { pattern: /already running|\bis running\b/, make: (m, _, d) => new ConflictError(m, 'running', d) },

@@ -1,11 +1,11 @@
 /**
  * What went wrong with a Proxmox call, classified so a controller can decide: retry later (Locked, Transient),
  * treat as gone (NotFound), act on the state first (Conflict), or stop and report (PermissionDenied,
- * InvalidParameters, UntrustedPeer). `kind` is stable and doubles as a metric label.
+ * InvalidParameters, StorageFull, UntrustedPeer). `kind` is stable and doubles as a metric label.
  */
 
 export type ProxmoxErrorKind = 'locked' | 'not-found' | 'conflict' | 'transient' | 'permission-denied'
-  | 'invalid-parameters' | 'task-failed' | 'untrusted-peer' | 'unexpected';
+  | 'invalid-parameters' | 'storage-full' | 'task-failed' | 'untrusted-peer' | 'unexpected';
 
 export interface ProxmoxErrorDetails {
   /** HTTP status, when the error came from a response. */
@@ -83,6 +83,12 @@ export class InvalidParametersError extends ProxmoxError {
     super(message, details);
     this.parameters = parameters;
   }
+}
+
+/** A storage cannot hold a new or grown disk: not retried until something frees or adds space. */
+export class StorageFullError extends ProxmoxError {
+  override name = 'StorageFullError';
+  override readonly kind = 'storage-full';
 }
 
 /** A task ended with an exit status other than `OK` or `WARNINGS: n`. */

@@ -1,3 +1,5 @@
+import { configFileMissing } from './messages.ts';
+
 /**
  * An error answer exactly as PVE gives it: the status, a message whose first line is also the HTTP reason phrase,
  * and for parameter errors one message per parameter.
@@ -20,8 +22,7 @@ export const failure = (message: string) => new SimApiError(500, message);
 export const parameterErrors = (errors: Record<string, string>) =>
   new SimApiError(400, 'Parameter verification failed.', errors);
 
-export const missingConfig = (node: string, vmid: number) =>
-  failure(`Configuration file 'nodes/${node}/qemu-server/${vmid}.conf' does not exist`);
+export const missingConfig = (node: string, vmid: number) => failure(configFileMissing(node, vmid));
 
 /** Thrown inside a task worker: its message becomes the task's exit status. */
 export class TaskError extends Error {

@@ -1,6 +1,10 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { formatPropertyString, parsePropertyString } from '../../proxmox/encoding/property-string.ts';
 import { failure, missingConfig, TaskError } from './api-error.ts';
+import { isDiskKey, printDrive } from './format/config-value.ts';
+import { driveFormat, netFormat } from './format/formats.ts';
+import { parseProperties, printProperties, PropertyFormatError } from './format/property-string.ts';
+import { uniqueTags } from './format/tags.ts';
+import { lvcreateNoSpace } from './messages.ts';
 import type { SimOptions, SimStorageSpec } from './options.ts';
 import { formatSize, parseSize } from './sizes.ts';
 
@@ -37,8 +41,6 @@ export interface SimVolume {
   notes?: string;
   protected?: boolean;
 }
-
-const diskKeyPattern = /^(?:scsi|virtio|sata|ide|efidisk|tpmstate|unused)\d+$/;
 
 export class SimCluster {
   readonly nodes: Map<string, SimNode>;
@@ -104,11 +106,10 @@ export class SimCluster {
       throw new TaskError(`storage '${storage.id}' does not support content-type '${wanted}'`);
     }
     const avail = this.availBytes(input.storage, input.node);
-    if (input.sizeBytes > avail) {
-      throw new TaskError(`unable to allocate ${formatSize(input.sizeBytes)} on storage '${storage.id}': ` +
-        `insufficient free space (${formatSize(Math.max(0, avail))} available)`);
-    }
     const name = input.name ?? this.#freeDiskName(input.storage, input.vmid);
+    // Every simulated image storage is LVM-thin in the volume group of a default install; unlike a real thin pool
+    // it refuses to overcommit, and says so the way LVMPlugin's lvcreate does.
+    if (input.sizeBytes > avail) throw new TaskError(lvcreateNoSpace('pve', name, avail, input.sizeBytes));
     const volume: SimVolume = {
       volid: `${input.storage}:${name}`, storage: input.storage, node: input.node, vmid: input.vmid,
       sizeBytes: input.sizeBytes, format: input.format ?? 'raw', content: input.content, ctime: Math.floor(Date.now() / 1000),
@@ -170,6 +171,19 @@ export class SimCluster {
     }
   }
 
+  /**
+   * qemu-server's write_vm_config: an unusedN entry whose volume a drive uses again (attached now, or pending) is
+   * removed ("remove 'unusedX' settings if we re-add a volume").
+   */
+  dropReattachedUnused(vm: SimVm): void {
+    const drives = { ...vm.config, ...vm.pending };
+    const used = new Set(Object.entries(drives).filter(([key]) => isDiskKey(key) && !key.startsWith('unused'))
+      .map(([, value]) => readDrive(value)?.get('file')));
+    for (const [key, value] of Object.entries(vm.config)) {
+      if (key.startsWith('unused') && used.has(value)) delete vm.config[key];
+    }
+  }
+
   /** Volumes a VM's config refers to (disks and unused disks). */
   referencedVolumes(config: Record<string, string>): string[] {
     return Object.entries(config).filter(([key]) => isDiskKey(key)).map(([, value]) => volumeOf(value))
@@ -193,10 +207,11 @@ export class SimCluster {
       name: spec.name, template: '1', memory: String(spec.memoryMiB ?? 1024), cores: String(spec.cores ?? 1),
       sockets: '1', cpu: 'x86-64-v2-AES', ostype: 'l26', scsihw: 'virtio-scsi-single', agent: '1', boot: 'order=scsi0',
       scsi0: `${volume.volid},iothread=1,size=${formatSize(sizeBytes)}`, ide2: `${spec.storage}:vm-${spec.vmid}-cloudinit,media=cdrom`,
-      net0: `virtio=${this.newMac()},bridge=vmbr0`, serial0: 'socket', vga: 'serial0', smbios1: this.newSmbios(),
+      net0: printProperties(new Map([['model', 'virtio'], ['macaddr', this.newMac()], ['bridge', 'vmbr0']]), netFormat),
+      serial0: 'socket', vga: 'serial0', smbios1: this.newSmbios(),
       vmgenid: randomUUID(), meta: `creation-qemu=9.2.0,ctime=${Math.floor(Date.now() / 1000)}`,
     };
-    if (spec.tags?.length) config.tags = spec.tags.join(';');
+    if (spec.tags?.length) config.tags = uniqueTags(spec.tags.join(';'));
     this.vms.set(spec.vmid, { vmid: spec.vmid, node: spec.node, config, pending: {}, pendingDelete: new Set(), running: false });
   }
 
@@ -212,26 +227,31 @@ export class SimCluster {
   }
 }
 
-export function isDiskKey(key: string): boolean {
-  return diskKeyPattern.test(key);
+/** A stored drive value, or undefined for one PVE could not parse either (its foreach_drive skips those). */
+function readDrive(value: string): Map<string, string> | undefined {
+  try {
+    return parseProperties(value, driveFormat);
+  } catch (error) {
+    if (error instanceof PropertyFormatError) return undefined;
+    throw error;
+  }
 }
 
 /** The volume id of a disk value (`local-lvm:vm-105-disk-0,size=4G` → `local-lvm:vm-105-disk-0`). */
 export function volumeOf(value: string): string | undefined {
-  const properties = parsePropertyString(value, 'file');
-  const file = properties.get('file') ?? properties.get('volume');
+  const file = readDrive(value)?.get('file');
   return file && file.includes(':') ? file : undefined;
 }
 
 /** The disk's size from its `size=` option, in bytes. */
 export function diskSize(value: string): number {
-  return parseSize(parsePropertyString(value, 'file').get('size') ?? '0') ?? 0;
+  return parseSize(readDrive(value)?.get('size') ?? '0') ?? 0;
 }
 
 export function withDiskSize(value: string, bytes: number): string {
-  const properties = parsePropertyString(value, 'file');
-  properties.set('size', formatSize(bytes));
-  return formatPropertyString(properties, 'file');
+  const drive = parseProperties(value, driveFormat);
+  drive.set('size', formatSize(bytes));
+  return printDrive(drive);
 }
 
 function sortedEntries(record: Record<string, string>): Array<[string, string]> {

@@ -1,5 +1,5 @@
-import { nicModels } from '../../proxmox/encoding/net-device.ts';
-import { parsePropertyString, PropertyStringError } from '../../proxmox/encoding/property-string.ts';
+import { agentFormat, driveFormat, ipconfigFormat, netFormat, nicModels } from './format/formats.ts';
+import { parseProperties, PropertyFormatError, type PropertyFormat } from './format/property-string.ts';
 import { dnsName, tagList, urlEncoded, type ParamSpec, type PatternSpecs } from './params.ts';
 
 /**
@@ -8,56 +8,45 @@ import { dnsName, tagList, urlEncoded, type ParamSpec, type PatternSpecs } from 
  */
 
 const macPattern = /^[0-9A-Fa-f][02468aceACE](?::[0-9A-Fa-f]{2}){5}$/;
-const netOptions = new Set(['bridge', 'firewall', 'link_down', 'macaddr', 'model', 'mtu', 'queues', 'rate', 'tag', 'trunks']);
-const diskOptions = new Set(['aio', 'backup', 'cache', 'discard', 'file', 'format', 'import-from', 'iothread', 'media',
-  'replicate', 'ro', 'serial', 'size', 'snapshot', 'ssd', 'volume', 'werror', 'rerror', 'mbps', 'iops', 'shared']);
 
-function propertyFormat(defaultKey: string | undefined, check: (properties: Map<string, string>) => string | undefined) {
+function propertyFormat(format: PropertyFormat, check: (properties: Map<string, string>) => string | undefined) {
   return (value: string): string | undefined => {
     try {
-      return check(parsePropertyString(value, defaultKey));
+      return check(parseProperties(value, format));
     } catch (error) {
-      if (error instanceof PropertyStringError) return `invalid format - ${error.message}`;
+      if (error instanceof PropertyFormatError) return `invalid format - ${error.message}`;
       throw error;
     }
   };
 }
 
-const netFormat = propertyFormat('model', (properties) => {
-  for (const [key, value] of properties) {
-    if ((nicModels as readonly string[]).includes(key)) {
-      if (value !== '' && !macPattern.test(value)) return `invalid format - value '${value}' is not a valid unicast MAC address`;
-    } else if (key === 'model') {
-      if (!(nicModels as readonly string[]).includes(value)) return `invalid format - model: value '${value}' does not have a value in the enumeration`;
-    } else if (key === 'macaddr') {
-      if (!macPattern.test(value)) return `invalid format - value '${value}' is not a valid unicast MAC address`;
-    } else if (!netOptions.has(key)) {
-      return `invalid format - property '${key}' is not defined in schema`;
-    }
+const netCheck = propertyFormat(netFormat, (properties) => {
+  const model = properties.get('model')!;
+  if (!nicModels.includes(model)) {
+    return `invalid format - model: value '${model}' does not have a value in the enumeration`;
+  }
+  const mac = properties.get('macaddr');
+  if (mac !== undefined && !macPattern.test(mac)) {
+    return 'invalid format - macaddr: value does not look like a valid unicast MAC address';
   }
   return undefined;
 });
 
-const diskFormat = propertyFormat('file', (properties) => {
-  const file = properties.get('file') ?? properties.get('volume');
-  if (!file) return 'invalid format - missing property - \'file\'';
-  for (const key of properties.keys()) if (!diskOptions.has(key)) return `invalid format - property '${key}' is not defined in schema`;
-  const size = properties.get('size');
-  if (size !== undefined && !/^\d+(\.\d+)?[KMGT]?$/.test(size)) return `invalid format - size: value '${size}' does not look like a valid disk size`;
-  return undefined;
-});
+const driveCheck = propertyFormat(driveFormat, () => undefined);
 
 const cidr4 = /^(?:\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/;
 const ipv4 = /^(?:\d{1,3}\.){3}\d{1,3}$/;
-const ipconfigFormat = propertyFormat(undefined, (properties) => {
-  for (const [key, value] of properties) {
-    if (key === 'ip' && value !== 'dhcp' && !cidr4.test(value)) return `invalid format - ip: invalid IPv4 CIDR '${value}'`;
-    if (key === 'gw' && !ipv4.test(value)) return `invalid format - gw: invalid IPv4 address '${value}'`;
-    if (key === 'ip6' && !['dhcp', 'auto'].includes(value) && !/^[0-9a-fA-F:]+\/\d{1,3}$/.test(value)) return `invalid format - ip6: invalid IPv6 CIDR '${value}'`;
-    if (!['ip', 'gw', 'ip6', 'gw6'].includes(key)) return `invalid format - property '${key}' is not defined in schema`;
+const ipconfigCheck = propertyFormat(ipconfigFormat, (properties) => {
+  const { ip, gw, ip6 } = Object.fromEntries(properties);
+  if (ip !== undefined && ip !== 'dhcp' && !cidr4.test(ip)) return `invalid format - ip: invalid IPv4 CIDR '${ip}'`;
+  if (gw !== undefined && !ipv4.test(gw)) return `invalid format - gw: invalid IPv4 address '${gw}'`;
+  if (ip6 !== undefined && !['dhcp', 'auto'].includes(ip6) && !/^[0-9a-fA-F:]+\/\d{1,3}$/.test(ip6)) {
+    return `invalid format - ip6: invalid IPv6 CIDR '${ip6}'`;
   }
   return undefined;
 });
+
+const agentCheck = propertyFormat(agentFormat, () => undefined);
 
 const memoryFormat = (value: string) => {
   const match = /^(?:current=)?(\d+)$/.exec(value);
@@ -76,10 +65,11 @@ export const configValueSpecs: PatternSpecs = [
   [/^tags$/, { type: 'string', format: tagList }],
   [/^sshkeys$/, { type: 'string', format: urlEncoded }],
   [/^description$/, { type: 'string', maxLength: 8192 }],
-  [/^net(?:[0-9]|[12][0-9]|3[01])$/, { type: 'string', format: netFormat }],
-  [/^(?:scsi(?:[0-9]|[12][0-9]|30)|virtio(?:[0-9]|1[0-5])|sata[0-5]|ide[0-3])$/, { type: 'string', format: diskFormat }],
-  [/^ipconfig(?:[0-9]|[12][0-9]|3[01])$/, { type: 'string', format: ipconfigFormat }],
-  [/^(?:cpu|ciuser|cipassword|nameserver|searchdomain|cicustom|boot|agent|ostype|scsihw|vga|smbios1|vmgenid|startup|hotplug|citype|efidisk0|serial[0-3]|unused\d+)$/, string],
+  [/^net(?:[0-9]|[12][0-9]|3[01])$/, { type: 'string', format: netCheck }],
+  [/^(?:scsi(?:[0-9]|[12][0-9]|30)|virtio(?:[0-9]|1[0-5])|sata[0-5]|ide[0-3])$/, { type: 'string', format: driveCheck }],
+  [/^ipconfig(?:[0-9]|[12][0-9]|3[01])$/, { type: 'string', format: ipconfigCheck }],
+  [/^agent$/, { type: 'string', format: agentCheck }],
+  [/^(?:cpu|ciuser|cipassword|nameserver|searchdomain|cicustom|boot|ostype|scsihw|vga|smbios1|vmgenid|startup|hotplug|citype|efidisk0|serial[0-3]|unused\d+)$/, string],
   [/^lock$/, { type: 'string', enum: ['backup', 'clone', 'create', 'migrate', 'rollback', 'snapshot', 'snapshot-delete', 'suspending', 'suspended'] }],
 ];
 

@@ -1,4 +1,5 @@
 import { TaskError } from './api-error.ts';
+import { fileLockTimeout } from './messages.ts';
 
 /**
  * PVE's per-VM lock files (`/var/lock/qemu-server/lock-<vmid>.conf`): flock, shared or exclusive, waited for up to
@@ -16,7 +17,7 @@ export class VmFileLocks {
   async acquire(vmid: number, mode: 'shared' | 'exclusive', timeoutMs: number): Promise<() => void> {
     const deadline = Date.now() + timeoutMs;
     while (!this.#tryAcquire(vmid, mode)) {
-      if (Date.now() >= deadline) throw new TaskError(`can't lock file '/var/lock/qemu-server/lock-${vmid}.conf' - got timeout`);
+      if (Date.now() >= deadline) throw new TaskError(fileLockTimeout(vmid));
       await new Promise((resolve) => setTimeout(resolve, Math.min(10, Math.max(1, deadline - Date.now()))));
     }
     let released = false;

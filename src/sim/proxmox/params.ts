@@ -77,6 +77,6 @@ export const configIdList = (v: string) => (v.split(/[,;\s]+/).filter(Boolean).e
 export const tagList = (v: string) => (v.split(/[,;\s]+/).filter(Boolean).every((tag) => /^[a-z0-9_][a-z0-9_+.-]*$/i.test(tag))
   ? undefined : 'invalid format - invalid tag');
 
-/** `urlencoded`: only what encodeURIComponent emits (unreserved characters and %XX escapes). */
-export const urlEncoded = (v: string) => (/^(?:[A-Za-z0-9\-_.!~*'()]|%[0-9A-Fa-f]{2})*$/.test(v)
+/** `urlencoded`, pve-common's pve_verify_urlencoded: the characters encodeURIComponent leaves, and `%`. */
+export const urlEncoded = (v: string) => (/^[-%a-zA-Z0-9_.!~*'()]*$/.test(v)
   ? undefined : `invalid format - invalid urlencoded string: ${v}`);

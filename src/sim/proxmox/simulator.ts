@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { generateSshKeyPair } from '../ssh-keys.ts';
 import type { Logger } from '../../observability/logger.ts';
-import { sshPublicKeyFingerprint } from '../../proxmox/transport/fingerprints.ts';
+import { sshPublicKeyFingerprint } from '../../net/ssh-fingerprint.ts';
 import { issueSimulatorCertificates } from '../tls-certificate.ts';
 import { SimCluster } from './cluster.ts';
 import { SimFaults } from './faults.ts';

@@ -1,12 +1,13 @@
 import { randomInt } from 'node:crypto';
-import { formatUpid, type Upid } from '../../proxmox/upid.ts';
+import { encodeUpid, type UpidFields } from './format/upid.ts';
 
 /**
  * Worker tasks as PVE runs them: each gets a UPID naming its node, a log, and when it stops an exit status of
  * `OK`, `WARNINGS: <n>` or the error text (the log's last line is then `TASK ERROR: <text>`).
  */
 
-export interface SimTask extends Upid {
+export interface SimTask extends UpidFields {
+  upid: string;
   status: 'running' | 'stopped';
   exitstatus?: string;
   endtime?: number;
@@ -56,7 +57,7 @@ export class SimTasks {
     // A UPID's fields are colon-separated, so a volume id as task id has its colons escaped.
     const fields = { node, pid: this.#pid++, pstart: this.#pstart, starttime: Math.floor(Date.now() / 1000), type,
       id: id.replace(/:/g, '\\x3A'), user };
-    const upid = formatUpid(fields);
+    const upid = encodeUpid(fields);
     const task: SimTask = { upid, ...fields, status: 'running', log: [] };
     this.#tasks.set(upid, task);
     const forcedAt = this.#forced.findIndex((f) => f.type === type && (f.id === undefined || f.id === id));

@@ -1,5 +1,7 @@
 import { parameterErrors } from '../api-error.ts';
-import { diskSize, isDiskKey, type SimVm } from '../cluster.ts';
+import { diskSize, type SimVm } from '../cluster.ts';
+import { isDiskKey } from '../format/config-value.ts';
+import { vmidTaken } from '../messages.ts';
 import { optional, vmidSpec } from '../params.ts';
 import type { Route, SimContext } from '../router.ts';
 
@@ -23,7 +25,7 @@ export const clusterRoutes: Route[] = [
     handle: ({ params, sim }) => {
       if (params.vmid !== undefined) {
         const vmid = Number(params.vmid);
-        if (sim.cluster.vms.has(vmid)) throw parameterErrors({ vmid: `VM ${vmid} already exists` });
+        if (sim.cluster.vms.has(vmid)) throw parameterErrors({ vmid: vmidTaken(vmid) });
         return String(vmid);
       }
       // A string, as Perl leaves it; nothing is reserved.

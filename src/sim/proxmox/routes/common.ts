@@ -1,5 +1,6 @@
 import { TaskError } from '../api-error.ts';
 import type { SimVm } from '../cluster.ts';
+import { vmLocked } from '../messages.ts';
 import type { RouteRequest } from '../router.ts';
 import type { TaskContext } from '../tasks.ts';
 
@@ -9,7 +10,7 @@ export function requestedVm(request: RouteRequest): SimVm {
 
 /** PVE's check_lock: a `lock:` in the config refuses the operation unless `skiplock` (root only) is given. */
 export function assertUnlocked(vm: SimVm, skiplock = false): void {
-  if (vm.config.lock && !skiplock) throw new TaskError(`VM is locked (${vm.config.lock})`);
+  if (vm.config.lock && !skiplock) throw new TaskError(vmLocked(vm.config.lock));
 }
 
 /** Runs `work` holding the VM's lock file, waiting for it as long as PVE would. */

@@ -1,8 +1,10 @@
-import { formatNetDevice, parseNetDevice } from '../../../proxmox/encoding/net-device.ts';
-import { formatPropertyString, parsePropertyString } from '../../../proxmox/encoding/property-string.ts';
 import { TaskError } from '../api-error.ts';
-import { isDiskKey, volumeOf, type SimVm } from '../cluster.ts';
+import { volumeOf, type SimVm } from '../cluster.ts';
 import { appliesWhileRunning, configValueSpecs, numericConfigKeys } from '../config-keys.ts';
+import { isDiskKey, printDrive, writtenConfigValue } from '../format/config-value.ts';
+import { driveFormat } from '../format/formats.ts';
+import { parseProperties } from '../format/property-string.ts';
+import { configModified } from '../messages.ts';
 import { bool, configIdList, isTrue, nodeSpec, str, vmidSpec, type ParamSpecs } from '../params.ts';
 import type { Route, RouteRequest } from '../router.ts';
 import { formatSize } from '../sizes.ts';
@@ -77,7 +79,7 @@ export const qemuConfigRoutes: Route[] = [
 function updateConfig(request: RouteRequest, vm: SimVm): void {
   const { params, sim } = request;
   if (params.digest && params.digest !== sim.cluster.digest(vm)) {
-    throw new TaskError('detected modified configuration - file changed by other user? Try again.');
+    throw new TaskError(configModified);
   }
   assertUnlocked(vm, isTrue(params.skiplock));
   for (const key of (params.revert ?? '').split(/[,;\s]+/).filter(Boolean)) {
@@ -103,36 +105,31 @@ function updateConfig(request: RouteRequest, vm: SimVm): void {
     if (vm.running && !appliesWhileRunning(key)) vm.pendingDelete.add(key);
     else sim.cluster.removeConfigKey(vm, key, isTrue(params.force));
   }
+  sim.cluster.dropReattachedUnused(vm);
 }
 
-/** The value as PVE writes it to the config: disks allocated, MACs generated, tags canonical. */
+/** The value as PVE writes it to the config: disks allocated, MACs generated, everything printed canonically. */
 function storedValue(request: RouteRequest, vm: SimVm, key: string, raw: string): string {
   const { cluster } = request.sim;
-  if (/^net\d+$/.test(key)) {
-    const device = parseNetDevice(raw);
-    device.macaddr ??= cluster.newMac(); // The trap: a device written without a MAC gets a new one.
-    return formatNetDevice(device);
-  }
-  if (key === 'tags') return [...new Set(raw.toLowerCase().split(/[,;\s]+/).filter(Boolean))].sort().join(';');
-  if (key === 'description') return raw.split(/\r?\n/).map((line) => line.trimEnd()).join('\n');
-  if (!isDiskKey(key)) return raw;
-  const properties = parsePropertyString(raw, 'file');
-  const file = properties.get('file') ?? '';
+  if (!isDiskKey(key)) return writtenConfigValue(key, raw, () => cluster.newMac());
+  const drive = parseProperties(raw, driveFormat);
+  const file = drive.get('file')!;
   const cloudinit = /^([^:]+):cloudinit$/.exec(file);
-  if (cloudinit) return `${cloudinit[1]}:vm-${vm.vmid}-cloudinit,media=cdrom`;
+  if (cloudinit) return printDrive(new Map([['file', `${cloudinit[1]}:vm-${vm.vmid}-cloudinit`], ['media', 'cdrom']]));
   const allocation = /^([^:]+):(\d+(?:\.\d+)?)$/.exec(file);
-  if (!allocation) {
+  if (allocation) {
+    const sizeBytes = Math.round(Number(allocation[2]) * 1024 ** 3);
+    const volume = cluster.allocateVolume({
+      storage: allocation[1]!, node: vm.node, vmid: vm.vmid, sizeBytes, content: 'images',
+    });
+    drive.set('file', volume.volid);
+    drive.set('size', formatSize(sizeBytes));
+  } else {
     // An existing volume attached again (an unused disk, say): PVE states its real size (volume_size_info).
     const existing = cluster.volumes.get(file);
-    if (!existing || existing.content !== 'images') return raw;
-    properties.set('size', formatSize(existing.sizeBytes));
-    return formatPropertyString(properties, 'file');
+    if (existing?.content === 'images') drive.set('size', formatSize(existing.sizeBytes));
   }
-  const sizeBytes = Math.round(Number(allocation[2]) * 1024 ** 3);
-  const volume = cluster.allocateVolume({ storage: allocation[1]!, node: vm.node, vmid: vm.vmid, sizeBytes, content: 'images' });
-  properties.set('file', volume.volid);
-  properties.set('size', formatSize(sizeBytes));
-  return formatPropertyString(properties, 'file');
+  return printDrive(drive);
 }
 
 function pendingList(vm: SimVm): unknown[] {

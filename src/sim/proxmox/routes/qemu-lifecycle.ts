@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { parameterErrors, TaskError } from '../api-error.ts';
-import { diskSize, isDiskKey, volumeOf, withDiskSize, type SimVm } from '../cluster.ts';
+import { diskSize, volumeOf, withDiskSize, type SimVm } from '../cluster.ts';
+import { isDiskKey } from '../format/config-value.ts';
+import { netFormat } from '../format/formats.ts';
+import { parseProperties, printProperties } from '../format/property-string.ts';
+import { cloneFailed, configFileExists, configModified, protectionEnabled, runningDestroyFailed } from '../messages.ts';
 import { bool, dnsName, int, isTrue, nodeSpec, optional, storageSpec, str, vmidSpec, type ParamSpecs } from '../params.ts';
 import type { Route, RouteRequest } from '../router.ts';
 import { formatSize, parseSize } from '../sizes.ts';
@@ -51,7 +55,7 @@ async function clone(request: RouteRequest): Promise<string> {
   const release = await sim.locks.acquire(source.vmid, source.running ? 'exclusive' : 'shared', Math.min(1000, sim.durations.lockTimeoutMs));
   try {
     assertUnlocked(source);
-    if (sim.cluster.vms.has(newid)) throw new TaskError(`unable to create VM ${newid}: config file already exists`);
+    if (sim.cluster.vms.has(newid)) throw new TaskError(configFileExists(newid));
     if (targetNode !== source.node && usesLocalStorage(request, source)) {
       throw new TaskError(`can't clone VM to node '${targetNode}' (VM uses local storage)`);
     }
@@ -71,7 +75,7 @@ async function clone(request: RouteRequest): Promise<string> {
         if (!sim.cluster.referencedVolumes(source.config).includes(volid)) sim.cluster.freeVolume(volid);
       }
       sim.cluster.vms.delete(target.vmid);
-      throw new TaskError(`clone failed: ${(error as Error).message}`);
+      throw new TaskError(cloneFailed((error as Error).message));
     } finally {
       release();
     }
@@ -86,7 +90,7 @@ function createCloneTarget(request: RouteRequest, source: SimVm, newid: number, 
   config.name = params.name ?? `Copy-of-VM-${source.config.name ?? source.vmid}`;
   if (params.description !== undefined) config.description = params.description;
   for (const key of Object.keys(config)) {
-    if (/^net\d+$/.test(key)) config[key] = config[key]!.replace(/=([0-9A-F]{2}:){5}[0-9A-F]{2}/i, `=${sim.cluster.newMac()}`);
+    if (/^net\d+$/.test(key)) config[key] = withNewMac(config[key]!, sim.cluster.newMac());
     if (isDiskKey(key)) delete config[key]; // copied by the worker
   }
   const vm: SimVm = { vmid: newid, node, config, pending: {}, pendingDelete: new Set(), running: false };
@@ -127,7 +131,7 @@ function resize(request: RouteRequest): string {
   const disk = params.disk!;
   return startTask(request, 'resize', vm.vmid, (task) => underVmLock(request, vm.vmid, async () => {
     if (params.digest && params.digest !== sim.cluster.digest(vm)) {
-      throw new TaskError('detected modified configuration - file changed by other user? Try again.');
+      throw new TaskError(configModified);
     }
     assertUnlocked(vm, isTrue(params.skiplock));
     const value = vm.config[disk];
@@ -153,8 +157,8 @@ async function destroy(request: RouteRequest): Promise<string> {
   const { params, sim } = request;
   const vm = requestedVm(request);
   assertUnlocked(vm, isTrue(params.skiplock));
-  if (vm.running) throw new TaskError(`VM ${vm.vmid} is running - destroy failed`);
-  if (vm.config.protection === '1') throw new TaskError(`can't remove VM ${vm.vmid} - protection mode enabled`);
+  if (vm.running) throw new TaskError(runningDestroyFailed(vm.vmid));
+  if (vm.config.protection === '1') throw new TaskError(protectionEnabled(vm.vmid));
   return startTask(request, 'qmdestroy', vm.vmid, (task) => underVmLock(request, vm.vmid, async () => {
     vm.config.lock = 'destroyed';
     await task.sleep(sim.durations.destroyMs);
@@ -168,6 +172,13 @@ async function destroy(request: RouteRequest): Promise<string> {
     sim.cluster.vms.delete(vm.vmid);
     task.log(`purging VM ${vm.vmid} from related configurations..`);
   }));
+}
+
+/** qemu-server's clone: every NIC gets a new random MAC, printed again with print_net. */
+function withNewMac(value: string, mac: string): string {
+  const device = parseProperties(value, netFormat);
+  device.set('macaddr', mac);
+  return printProperties(device, netFormat);
 }
 
 function range(prefix: string, count: number): string[] {

@@ -1,7 +1,8 @@
-import { parseNetDevice } from '../../../proxmox/encoding/net-device.ts';
-import { parsePropertyString } from '../../../proxmox/encoding/property-string.ts';
 import { failure, TaskError } from '../api-error.ts';
 import type { SimVm } from '../cluster.ts';
+import { agentFormat, ipconfigFormat, netFormat } from '../format/formats.ts';
+import { parseProperties } from '../format/property-string.ts';
+import { agentNotRunning, alreadyRunning, noAgentConfigured } from '../messages.ts';
 import { bool, int, isTrue, nodeSpec, str, vmidSpec, type ParamSpecs } from '../params.ts';
 import type { Route, RouteRequest } from '../router.ts';
 import { vmSummary } from './cluster.ts';
@@ -26,7 +27,7 @@ export const qemuPowerRoutes: Route[] = [
     method: 'POST', path: '/nodes/{node}/qemu/{vmid}/status/start', privilege: 'VM.PowerMgmt',
     params: { ...vmPath, skiplock: bool, timeout: int, machine: str, 'force-cpu': str },
     handle: (request) => powerTask(request, 'qmstart', async (vm) => {
-      if (vm.running) throw new TaskError(`VM ${vm.vmid} already running`);
+      if (vm.running) throw new TaskError(alreadyRunning(vm.vmid));
       request.sim.cluster.applyPending(vm);
       vm.running = true;
       vm.startedAt = Date.now();
@@ -58,9 +59,9 @@ export const qemuPowerRoutes: Route[] = [
     method: 'GET', path: '/nodes/{node}/qemu/{vmid}/agent/network-get-interfaces', params: vmPath,
     handle: (request) => {
       const vm = requestedVm(request);
-      if (!agentEnabled(vm)) throw failure('No QEMU guest agent configured');
+      if (!agentEnabled(vm)) throw failure(noAgentConfigured);
       if (!vm.running) throw failure(`VM ${vm.vmid} is not running`);
-      if (!agentAnswers(vm)) throw failure('QEMU guest agent is not running');
+      if (!agentAnswers(vm)) throw failure(agentNotRunning);
       return { result: guestInterfaces(vm) };
     },
   },
@@ -84,7 +85,7 @@ function powerOff(vm: SimVm): void {
 
 function agentEnabled(vm: SimVm): boolean {
   const agent = vm.config.agent;
-  return agent !== undefined && isTrue(parsePropertyString(agent, 'enabled').get('enabled'));
+  return agent !== undefined && parseProperties(agent, agentFormat).get('enabled') === '1';
 }
 
 function agentAnswers(vm: SimVm): boolean {
@@ -100,9 +101,9 @@ function guestInterfaces(vm: SimVm): unknown[] {
   const nets = Object.keys(vm.config).filter((key) => /^net\d+$/.test(key)).sort();
   for (const key of nets) {
     const index = Number(key.slice(3));
-    const mac = (parseNetDevice(vm.config[key]!).macaddr ?? '').toLowerCase();
+    const mac = (parseProperties(vm.config[key]!, netFormat).get('macaddr') ?? '').toLowerCase();
     const ipconfig = vm.config[`ipconfig${index}`];
-    const ip = ipconfig ? parsePropertyString(ipconfig).get('ip') : undefined;
+    const ip = ipconfig ? parseProperties(ipconfig, ipconfigFormat).get('ip') : undefined;
     const [address, prefix] = ip && ip !== 'dhcp' ? ip.split('/') : [`10.${(vm.vmid >> 8) & 255}.${vm.vmid & 255}.${10 + index}`, '24'];
     interfaces.push({
       name: `eth${index}`, 'hardware-address': mac,

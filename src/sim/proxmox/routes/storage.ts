@@ -1,7 +1,9 @@
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { failure, TaskError } from '../api-error.ts';
-import { diskSize, isDiskKey, volumeOf } from '../cluster.ts';
+import { diskSize, volumeOf } from '../cluster.ts';
+import { isDiskKey } from '../format/config-value.ts';
+import { vmLocked } from '../messages.ts';
 import type { SimStorageSpec } from '../options.ts';
 import { bool, int, isTrue, nodeSpec, optional, storageSpec, str, vmidSpec, type ParamSpecs } from '../params.ts';
 import type { Route, RouteRequest } from '../router.ts';
@@ -122,7 +124,7 @@ async function backupOne(request: RouteRequest, task: { log(line: string): void;
   const { params, sim } = request;
   const vm = sim.cluster.vms.get(vmid);
   if (!vm || vm.node !== params.node) throw new TaskError(`unable to find VM ${vmid} on node '${params.node}'`);
-  if (vm.config.lock) throw new TaskError(`VM is locked (${vm.config.lock})`);
+  if (vm.config.lock) throw new TaskError(vmLocked(vm.config.lock));
   task.log(`INFO: Starting Backup of VM ${vmid} (qemu)`);
   vm.config.lock = 'backup';
   try {
