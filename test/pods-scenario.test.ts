@@ -6,7 +6,8 @@ import { podsToLookAt } from '../controllers/pod/resync.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { buildController, type Controller } from '../src/runtime/kit.ts';
 import { startPlatform, waitForPod, type Platform } from './support/platform.ts';
-import { recordingProxmox } from './support/recording-proxmox.ts';
+import { recordingClient, type Recording } from './support/recording-client.ts';
+import type { ProxmoxClient } from '../src/proxmox/client.ts';
 
 /**
  * The pod controller's exact Proxmox calls, on a recording client in front of the simulator. The platform's own
@@ -14,7 +15,7 @@ import { recordingProxmox } from './support/recording-proxmox.ts';
  */
 const test = suite('pod controller scenarios: the exact Proxmox calls');
 let platform: Platform;
-let recorder: ReturnType<typeof recordingProxmox>;
+let recorder: Recording<ProxmoxClient>;
 let controller: Controller;
 const pods: Array<{ id: string; vmid: number; node: string }> = [];
 const context = { signal: new AbortController().signal, attempt: 1 };
@@ -28,7 +29,7 @@ test.before(async () => {
     const active = await waitForPod(platform, created.body.pod.id, 'active', (p) => p?.status.phase === 'active');
     pods.push({ id: active.id, vmid: active.status.vmid, node: active.status.node });
   }
-  recorder = recordingProxmox(platform.sim.client('https'));
+  recorder = recordingClient(platform.sim.client('https'));
   controller = buildController({ db: platform.database.db, logger: createLogger({ level: 'silent' }) },
     podController({ db: platform.database.db, engine: platform.app.system.jobs, logger: createLogger({ level: 'silent' }),
       proxmox: recorder.client, quotas: platform.app.system.quotas }, new ClusterView(recorder.client),

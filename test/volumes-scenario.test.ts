@@ -6,7 +6,8 @@ import { createLogger } from '../src/observability/logger.ts';
 import { buildController, type Controller } from '../src/runtime/kit.ts';
 import { insertVolume } from '../src/volumes/store.ts';
 import { startPlatform, waitForPod, type Platform } from './support/platform.ts';
-import { recordingProxmox } from './support/recording-proxmox.ts';
+import { recordingClient, type Recording } from './support/recording-client.ts';
+import type { ProxmoxClient } from '../src/proxmox/client.ts';
 
 /**
  * The volume controller's exact Proxmox calls in each scenario, on a recording client in front of the simulator.
@@ -14,7 +15,7 @@ import { recordingProxmox } from './support/recording-proxmox.ts';
  */
 const test = suite('volume controller scenarios: the exact Proxmox calls');
 let platform: Platform;
-let recorder: ReturnType<typeof recordingProxmox>;
+let recorder: Recording<ProxmoxClient>;
 let controller: Controller;
 let pod: { id: string; tenantId: string; vmid: number; node: string };
 const context = { signal: new AbortController().signal, attempt: 1 };
@@ -25,7 +26,7 @@ test.before(async () => {
     body: { name: 'scenario', template: 'ubuntu-24.04', cpu_cores: 1, memory_mb: 1024, disk_gb: 10 } });
   const active = await waitForPod(platform, created.body.pod.id, 'active', (p) => p?.status.phase === 'active');
   pod = { id: active.id, tenantId: platform.tenant.id, vmid: active.status.vmid, node: active.status.node };
-  recorder = recordingProxmox(platform.sim.client('https'));
+  recorder = recordingClient(platform.sim.client('https'));
   controller = buildController({ db: platform.database.db, logger: createLogger({ level: 'silent' }) },
     volumeController({ db: platform.database.db, proxmox: recorder.client }, { taskPollMs: 20 }));
 });

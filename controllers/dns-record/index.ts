@@ -2,7 +2,7 @@ import type { DnsRecordRow } from '../../src/db/schema.ts';
 import { dnsRecordKind } from '../../src/dns/enqueue.ts';
 import { allRecordIds, findRecord } from '../../src/dns/records.ts';
 import type { PowerDns } from '../../src/powerdns/context.ts';
-import { registerController, type Controller, type KitDeps } from '../../src/runtime/kit.ts';
+import { registerController, type Controller, type ControllerDefinition, type KitDeps } from '../../src/runtime/kit.ts';
 import { actOnRecord } from './act.ts';
 import { reasons } from './conditions.ts';
 import { decideRecord, type DnsStep, type DnsTimings } from './decide.ts';
@@ -23,9 +23,15 @@ export interface DnsControllerOptions extends KitDeps {
  * marked as ours. On its own `dns` queue, so pods never wait behind records. Register before `engine.start()`.
  */
 export function registerDnsController(options: DnsControllerOptions): Controller {
+  return registerController(options, dnsController(options));
+}
+
+/** The dns-record controller's definition (tests build it on a recording PowerDNS client). */
+export function dnsController(options: Pick<DnsControllerOptions, 'db' | 'pdns' | 'resyncEveryMs' | 'concurrency' | 'timings'>)
+  : ControllerDefinition<DnsRecordRow, { row: DnsRecordRow }, DnsObservation, DnsStep> {
   const { db, pdns } = options;
   const timings: DnsTimings = { notServedRetryMs: 250, errorRetryMs: 60_000, ...options.timings };
-  return registerController<DnsRecordRow, { row: DnsRecordRow }, DnsObservation, DnsStep>(options, {
+  return {
     kind: dnsRecordKind,
     table: 'cloud_pod_dns_records',
     load: async (id) => {
@@ -41,5 +47,5 @@ export function registerDnsController(options: DnsControllerOptions): Controller
     resyncEveryMs: options.resyncEveryMs,
     timeoutMs: 120_000,
     concurrency: options.concurrency ?? 32,
-  });
+  };
 }

@@ -1,14 +1,19 @@
-import type { ProxmoxClient } from '../../src/proxmox/client.ts';
-
-/** One call a controller made on the Proxmox client: the method and its arguments, as a line that reads in a diff. */
+/** One call a controller made on a client: the method and its arguments, as a line that reads in a diff. */
 export type RecordedCall = string;
 
+export interface Recording<T> {
+  client: T;
+  calls: RecordedCall[];
+  /** The calls since the last take, and forgets them. */
+  take(): RecordedCall[];
+}
+
 /**
- * A Proxmox client that records every call made on it (and only those: the client's own internal calls are not
- * counted) and passes it to the real client, so a scenario can assert the exact calls a controller made, the way
- * cert-manager asserts its expected actions.
+ * A client (Proxmox, PowerDNS) that records every call made on it (and only those: the client's own internal calls
+ * are not counted) and passes it to the real one, so a scenario can assert the exact calls a controller made, the
+ * way cert-manager asserts its expected actions.
  */
-export function recordingProxmox(client: ProxmoxClient): { client: ProxmoxClient; calls: RecordedCall[]; take(): RecordedCall[] } {
+export function recordingClient<T extends object>(client: T): Recording<T> {
   const calls: RecordedCall[] = [];
   const recorded = new Proxy(client, {
     get(target, property, receiver) {
