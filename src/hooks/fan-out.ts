@@ -19,26 +19,28 @@ export function defineLifecycleEvents(engine: JobEngine, db: Kysely<Database>): 
   engine.defineTask({
     queue: lifecycleQueue,
     type: lifecycleEventType,
-    handler: (job) => db.transaction().execute((trx) =>
-      fanOut(engine, trx, job.id, job.payload as unknown as LifecycleEventPayload)),
+    handler: (job) => fanOut(engine, db, job.id, job.payload as unknown as LifecycleEventPayload),
     onStatusChange: (trx, change) => (change.status === 'pending'
       ? deleteGivenUpDeliveriesOfJob(trx, change.jobId) : recordUnfannedEvent(trx, change)),
   });
 }
 
-async function fanOut(engine: JobEngine, trx: Kysely<Database>, eventJobId: number, event: LifecycleEventPayload)
+async function fanOut(engine: JobEngine, db: Kysely<Database>, eventJobId: number, event: LifecycleEventPayload)
   : Promise<void> {
-  const deliveries = await deliveriesOf(trx, eventJobId, event);
-  const recorded = await recordedDeliveryIds(trx, deliveries.map((d) => d.delivery_id));
-  const due = deliveries.filter((d) => !recorded.has(d.delivery_id));
-  // No hook: the event job itself remains the record that it happened.
-  if (due.length === 0) return;
-  const jobIds = await engine.enqueueMany(trx, due.map((delivery) => {
-    const payload: HookExecutePayload = { hook_id: delivery.hook_id, delivery_id: delivery.delivery_id, event,
-      ...(delivery.blocking ? { blocking: true as const } : {}) };
-    return { queue: lifecycleQueue, type: hookExecuteType, payload: payload as unknown as JsonObject };
-  }));
-  await insertDeliveries(trx, due.map((delivery, i) => ({ ...delivery, job_id: jobIds[i]! })));
+  const deliveries = await deliveriesOf(db, eventJobId, event);
+  // No hook: the event job itself remains the record that it happened (and costs no transaction).
+  if (deliveries.length === 0) return;
+  await db.transaction().execute(async (trx) => {
+    const recorded = await recordedDeliveryIds(trx, deliveries.map((d) => d.delivery_id));
+    const due = deliveries.filter((d) => !recorded.has(d.delivery_id));
+    if (due.length === 0) return;
+    const jobIds = await engine.enqueueMany(trx, due.map((delivery) => {
+      const payload: HookExecutePayload = { hook_id: delivery.hook_id, delivery_id: delivery.delivery_id, event,
+        ...(delivery.blocking ? { blocking: true as const } : {}) };
+      return { queue: lifecycleQueue, type: hookExecuteType, payload: payload as unknown as JsonObject };
+    }));
+    await insertDeliveries(trx, due.map((delivery, i) => ({ ...delivery, job_id: jobIds[i]! })));
+  });
 }
 
 /** The event's job ended without a fan-out: each hook it was for gets a given-up delivery naming the event's job. */
