@@ -258,6 +258,32 @@ migrations('down then up again on an empty database', async () => {
   assert.equal(await describeColumns(db), expectedColumns);
 });
 
+migrations('0020 carries the deliveries of existing hook.execute jobs over into the ledger', async () => {
+  const db = await emptyDatabase();
+  const before = await migratorFor(db).migrateTo('0016_idempotency_owner');
+  assert.is(before.error, undefined);
+  const [tenant] = await sql<{ id: string }>`insert into tenants (slug, name) values ('t-ledger', 'T')
+    returning id`.execute(db).then((r) => r.rows);
+  const [hook] = await sql<{ id: string }>`insert into cloud_pod_hooks (tenant_id, name, event, type, target)
+    values (${tenant!.id}, 'gate', 'pod.pre_destroy', 'http', 'https://hooks.example.com/x') returning id`
+    .execute(db).then((r) => r.rows);
+  const pod = '00000000-0000-4000-8000-0000000000d1';
+  const delivery = (n: number, status: string, extra: string) => sql.raw(`insert into jobs (queue, type, status,
+    attempts, last_error, completed_at, payload) values ('webhooks', 'hook.execute', '${status}', ${extra},
+    '{"hook_id": "${hook!.id}", "delivery_id": "msg_${n}_${hook!.id}", "blocking": true,
+      "event": {"event": "pod.pre_destroy", "pod_id": "${pod}", "tenant_id": "${tenant!.id}"}}')`);
+  await delivery(1, 'completed', `1, null, now()`).execute(db);
+  await delivery(2, 'dead', `10, 'HookDeliveryError: HTTP 500: no', now()`).execute(db);
+  await delivery(3, 'pending', `2, 'HookDeliveryError: HTTP 503', null`).execute(db);
+  await migrateToLatest(db);
+  const rows = await db.selectFrom('cloud_pod_hook_deliveries')
+    .select(['delivery_id', 'status', 'attempts', 'last_error', 'blocking', 'pod_id', 'event'])
+    .select((eb) => eb('finished_at', 'is not', null).as('finished')).orderBy('id').execute();
+  assert.equal(rows.map((r) => [r.delivery_id.split('_')[1], r.status, r.attempts, r.last_error, r.finished]), [
+    ['1', 'delivered', 1, null, true], ['2', 'given_up', 10, 'HTTP 500: no', true], ['3', 'failed', 2, 'HTTP 503', false]]);
+  assert.ok(rows.every((r) => r.blocking && r.pod_id === pod && r.event === 'pod.pre_destroy'));
+});
+
 migrations.run();
 
 // ------------------------------------------------------------------ (b): constraints
