@@ -165,8 +165,8 @@ function redact(text: string, secrets: readonly string[]): string {
 /**
  * Sets LastDelivery on the hook's row for the generation this delivery acted on (the spec it read), and
  * observed_generation with it, as a controller's status write does for its objects; written (bumping updated_at)
- * only when something changes. False when the hook is gone. observed_generation never goes back: a slower delivery of an older spec finishing
- * last still sets the condition, which is about the latest attempt.
+ * only when something changes. observed_generation never goes back: a slower delivery of an older spec finishing
+ * last still sets the condition, which is about the latest attempt. False when the hook is gone.
  */
 async function recordLastDelivery(trx: Kysely<Database>, delivered: Pick<HookRow, 'id' | 'generation'>,
   update: ConditionUpdate): Promise<boolean> {
