@@ -4,7 +4,7 @@ import type { Config } from './config.ts';
 import { openDatabase, type Db } from './db/database.ts';
 import { shippedMigrationNames } from './db/migrate.ts';
 import { ProcessPresence } from './db/presence.ts';
-import { defineMaintenance, JobEngine } from './jobs/index.ts';
+import { defineMaintenanceTask, JobEngine, jobRetentionTask } from './jobs/index.ts';
 import type { SystemEventSink } from './observability/event-sink.ts';
 import { componentLogger, type Logger } from './observability/logger.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
@@ -12,12 +12,18 @@ import { SystemSettingsService } from './settings/service.ts';
 import { CloudPodQuotasService } from './tenancy/quotas.ts';
 import { registerPodController } from '../controllers/pod/register.ts';
 import { registerVolumeController } from '../controllers/volume/register.ts';
-import { defineLifecycleEvents } from './pods/lifecycle.ts';
+import { registerDnsController } from '../controllers/dns-record/index.ts';
+import { defineLifecycleEvents } from './hooks/fan-out.ts';
 import { defineHookDelivery } from './hooks/execute.ts';
+import { hookDeliveriesRetentionTask } from './hooks/ledger.ts';
+import { idempotencyKeysRetentionTask } from './api/idempotency.ts';
+import { auditRetentionTask } from './observability/audit-retention.ts';
+import { systemEventsRetentionTask } from './observability/events-retention.ts';
+import { subscriptionExpiryTask } from './tenancy/subscriptions.ts';
+import { defineDnsHealthCheck } from './dns/health.ts';
 import type { ProxmoxClient } from './proxmox/client.ts';
 import { proxmoxClientFromConfig } from './proxmox/from-config.ts';
 import { ClusterLookup } from './proxmox/cluster-lookup.ts';
-import { registerDnsWork } from './dns/wire.ts';
 import { powerDnsFromConfig } from './powerdns/context.ts';
 import { startKubeFrontDoor, type KubeFrontDoor } from './kube/front-door.ts';
 
@@ -71,11 +77,18 @@ export async function startSystem({ config, logger, databaseUrl, events, proxmox
   events?.attach(db, metrics.registry, settings);
   await settings.start();
   const jobs = new JobEngine({ db, databaseUrl, logger, settings, registry: metrics.registry });
-  defineMaintenance(jobs, db, settings, logger);
+  // Daily housekeeping: the engine's own, then each module's, at the minutes they name.
+  for (const task of [jobRetentionTask(db, settings), auditRetentionTask(db, settings),
+    systemEventsRetentionTask(db, settings), idempotencyKeysRetentionTask(db), subscriptionExpiryTask(db),
+    hookDeliveriesRetentionTask(db, settings)]) defineMaintenanceTask(jobs, logger, task);
   const pdns = powerDnsFromConfig(config, component('powerdns'));
   if (pdns) {
-    await registerDnsWork({ engine: jobs, db, logger: component('controller:dns-record'), settings, pdns,
-      registry: metrics.registry });
+    // The DNS controller and its health check, on a process whose configuration names a PowerDNS.
+    const dnsLogger = component('controller:dns-record');
+    registerDnsController({ engine: jobs, db, logger: dnsLogger, pdns, registry: metrics.registry,
+      resyncEveryMs: await settings.getNumber('cloudpods.dns.resync_interval_seconds') * 1000 });
+    defineDnsHealthCheck(jobs, db, pdns, componentLogger(dnsLogger, 'dns-health'),
+      await settings.getNumber('cloudpods.dns.health_check_interval_seconds') * 1000);
   }
   // Controllers define their tasks before the engine starts working the queues.
   defineLifecycleEvents(jobs, db);

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { NewJob } from '../src/db/schema.ts';
+import type { NewHookDelivery } from '../src/db/schema.ts';
 import type { Tenant } from '../src/tenancy/tenants.ts';
 import { startTestApp, type TestApp } from './support/app.ts';
 import { aTenant, aToken } from './support/fixtures.ts';
@@ -336,37 +336,37 @@ test('a hook from Kubernetes is readable, PATCH and DELETE answer 409 managed_by
   assert.match(rotated.body.signing_secret, /^whsec_/);
 });
 
-test('deliveries: the hook\'s hook.execute jobs, newest first, paginated', async () => {
-  const event = (name: string) => ({ event: name, pod_id: '11111111-1111-4111-8111-111111111111', tenant_id: tenant.id,
-    data: {}, occurred_at: new Date().toISOString() });
-  const [delivered, dead] = await database.db.insertInto('jobs').values([
-    { queue: 'webhooks', type: 'hook.execute', status: 'completed', attempts: 1, completed_at: new Date(),
-      payload: JSON.stringify({ hook_id: hookId, delivery_id: 'msg_1', event: event('pod.post_create') }) },
-    { queue: 'webhooks', type: 'hook.execute', status: 'dead', attempts: 10, max_attempts: 10, last_error: 'HTTP 503',
-      completed_at: new Date(), payload: JSON.stringify({ hook_id: hookId, delivery_id: 'msg_2', event: event('pod.post_create') }) },
-    // Another hook's delivery, and another job type naming the hook: not this hook's deliveries.
-    { queue: 'webhooks', type: 'hook.execute', status: 'completed', attempts: 1, completed_at: new Date(),
-      payload: JSON.stringify({ hook_id: '22222222-2222-4222-8222-222222222222', event: event('pod.post_create') }) },
-    { queue: 'webhooks', type: 'lifecycle.event', status: 'completed', attempts: 1, completed_at: new Date(),
-      payload: JSON.stringify({ hook_id: hookId }) },
-  ] satisfies NewJob[]).returning('id').execute();
-  // A retry waiting for its time, enqueued through the engine as the lifecycle fan-out does.
-  const pending = await app.system.jobs.enqueue(database.db, { queue: 'webhooks', type: 'hook.execute',
-    runAt: new Date(Date.now() + 3_600_000), payload: { hook_id: hookId, delivery_id: 'msg_3', event: event('pod.post_create') } });
+test('deliveries: the hook\'s ledger rows, newest first, paginated', async () => {
+  const pod = '11111111-1111-4111-8111-111111111111';
+  const [another] = await database.db.insertInto('cloud_pod_hooks').values({ tenant_id: tenant.id, name: 'another',
+    event: 'pod.post_create', type: 'http', target: 'https://hooks.example.com/other' }).returning('id').execute();
+  const delivery = (hook: string, jobId: number, fields: Partial<NewHookDelivery>): NewHookDelivery => ({ hook_id: hook,
+    tenant_id: tenant.id, pod_id: pod, event: 'pod.post_create', delivery_id: `msg_${jobId}_${hook}`, job_id: jobId,
+    ...fields });
+  const [delivered, givenUp, , waiting] = await database.db.insertInto('cloud_pod_hook_deliveries').values([
+    delivery(hookId, 1, { status: 'delivered', attempts: 1, finished_at: new Date() }),
+    delivery(hookId, 2, { status: 'given_up', attempts: 10, last_error: 'HTTP 503', finished_at: new Date() }),
+    // Another hook's delivery: not this hook's.
+    delivery(another!.id, 3, { status: 'delivered', attempts: 1, finished_at: new Date() }),
+    // A retry waiting for its time.
+    delivery(hookId, 4, { status: 'failed', attempts: 1, last_error: 'HTTP 500' }),
+  ]).returning('id').execute();
 
   const listed = await api('GET', `${base}/${hookId}/deliveries`, viewOnly);
   assert.is(listed.status, 200, JSON.stringify(listed.body));
-  assert.equal(listed.body.deliveries.map((d: any) => d.id), [pending.id, dead!.id, delivered!.id]);
-  const [waiting, failed, done] = listed.body.deliveries;
-  assert.equal([waiting.status, waiting.finished_at, waiting.delivery_id], ['pending', null, 'msg_3']);
-  assert.equal([failed.status, failed.attempts, failed.max_attempts, failed.last_error, failed.event],
-    ['dead', 10, 10, 'HTTP 503', 'pod.post_create']);
+  assert.equal(listed.body.deliveries.map((d: any) => d.id), [waiting!.id, givenUp!.id, delivered!.id]);
+  const [retrying, failed, done] = listed.body.deliveries;
+  assert.equal([retrying.status, retrying.finished_at, retrying.delivery_id, retrying.job_id],
+    ['failed', null, `msg_4_${hookId}`, 4]);
+  assert.equal([failed.status, failed.attempts, failed.last_error, failed.event, failed.blocking],
+    ['given_up', 10, 'HTTP 503', 'pod.post_create', false]);
   assert.ok(failed.finished_at && done.finished_at && done.created_at);
-  assert.is(done.pod_id, '11111111-1111-4111-8111-111111111111');
+  assert.is(done.pod_id, pod);
   const page = await api('GET', `${base}/${hookId}/deliveries?per_page=2&page=2`, viewOnly);
   assert.equal(page.body.deliveries.map((d: any) => d.id), [delivered!.id]);
   assert.is(page.body.meta.pagination.total_entries, 3);
   assert.is((await api('GET', `${base}/${hookId}/deliveries?per_page=0`, viewOnly)).status, 400);
+  await database.db.deleteFrom('cloud_pod_hooks').where('id', '=', another!.id).execute();
 });
 
 test('blocking: allowed on pod.pre_create and pod.pre_destroy hooks, refused on a change of another event\'s', async () => {

@@ -44,6 +44,10 @@ test.after(async () => {
   await fs.rm(scripts, { recursive: true, force: true });
 });
 
+/** The hook's deliveries as the ledger holds them, with the outcome of their latest attempt. */
+const ledgerOf = (hookId: string) => database.db.selectFrom('cloud_pod_hook_deliveries')
+  .select(['delivery_id', 'status', 'attempts', 'last_error', 'job_id']).where('hook_id', '=', hookId).execute();
+
 const jobsOfHook = (hookId: string) => database.db.selectFrom('jobs').select(['id', 'status', 'attempts', 'last_error'])
   .where('type', '=', 'hook.execute').where('payload', '@>', JSON.stringify({ hook_id: hookId }) as never).execute();
 
@@ -83,6 +87,8 @@ test('500 twice then 200: delivered on attempt 3 with the same id, and LastDeliv
   assert.is(new Set(server.received.map((r) => r.headers['webhook-id'])).size, 1, 'one delivery id across retries');
   const [job] = await waitFor('the job to complete', () => jobsOfHook(hook.id), (jobs) => jobs[0]?.status === 'completed');
   assert.is(job!.attempts, 3);
+  assert.equal(await ledgerOf(hook.id), [{ delivery_id: server.received[0]!.headers['webhook-id'], status: 'delivered',
+    attempts: 3, last_error: 'HTTP 500: try later', job_id: job!.id }], 'the ledger keeps the failure it got past');
 });
 
 test('the last failed attempt gives up: GivenUp, a warning naming hook, event and reason, no secret logged', async () => {
@@ -97,6 +103,9 @@ test('the last failed attempt gives up: GivenUp, a warning naming hook, event an
     assert.match(condition!.message, /failed on attempt 2 of 2, given up: HTTP 503: echo: Bearer \[redacted\]$/);
     const [job] = await waitFor('the job to be dead', () => jobsOfHook(hook.id), (jobs) => jobs[0]?.status === 'dead');
     assert.is(job!.attempts, 2);
+    const [delivery] = await ledgerOf(hook.id);
+    assert.equal([delivery!.status, delivery!.attempts, delivery!.last_error],
+      ['given_up', 2, 'HTTP 503: echo: Bearer [redacted]']);
     const warning = hooks.logLines.map((line) => JSON.parse(line))
       .find((entry) => entry.msg === 'hook delivery given up after its last attempt' && entry.hookId === hook.id);
     assert.ok(warning, 'a warning is logged');

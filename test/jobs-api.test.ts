@@ -191,6 +191,7 @@ test('the running system schedules the daily maintenance jobs', () => {
     ['system_events.prune', 'maintenance', { cron: '30 3 * * *' }],
     ['idempotency_keys.prune', 'maintenance', { cron: '35 3 * * *' }],
     ['subscriptions.expire', 'maintenance', { cron: '40 3 * * *' }],
+    ['hook_deliveries.prune', 'maintenance', { cron: '45 3 * * *' }],
   ]);
 });
 

@@ -1,7 +1,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { cancelJob, retryJob } from '../src/jobs/admin.ts';
 import type { JobEngine } from '../src/jobs/engine.ts';
-import { PermanentJobError, type RunningJob } from '../src/jobs/types.ts';
+import { PermanentJobError, ReportedJobError, type JobStatusListener, type RunningJob } from '../src/jobs/types.ts';
+import { systemActor } from '../src/observability/audit.ts';
 import { anEngine, fakeSettings, quickSettings } from './support/jobs.ts';
 import { testDatabase, type TestDatabase } from './support/postgres.ts';
 import { waitFor } from './support/wait.ts';
@@ -101,6 +103,32 @@ test('a job running past its type\'s timeout has its signal aborted and the run 
   const job = await waitFor('dead', () => jobRow(id), (j) => j.status === 'dead');
   assert.match(job.last_error!, /JobTimeoutError: timed out after 200 ms/);
   assert.instance(aborted, Error);
+});
+
+test('a type\'s onStatusChange hears, in the transaction that makes it, of an end its handler did not report', async () => {
+  const queue = aQueue();
+  const heard: unknown[] = [];
+  const onStatusChange: JobStatusListener = async (trx, change) => {
+    const { status } = await trx.selectFrom('jobs').select('status').where('id', '=', change.jobId).executeTakeFirstOrThrow();
+    heard.push([change.jobId, change.type, change.status, change.error, `${status} in the transaction`]);
+  };
+  const engine = await started(database, { settings: fakeSettings({ ...quickSettings, 'jobs.max_attempts': 1 }), tasks: [
+    { queue, type: 'broken', handler: async () => { throw new Error('boom'); }, onStatusChange },
+    { queue, type: 'reported', handler: async () => { throw new ReportedJobError('told its owner'); }, onStatusChange },
+  ] });
+  const broken = await engine.enqueue(database.db, { queue, type: 'broken' });
+  const reported = await engine.enqueue(database.db, { queue, type: 'reported' });
+  for (const { id } of [broken, reported]) await waitFor('dead', () => jobRow(id), (j) => j.status === 'dead');
+  assert.equal(heard, [[broken.id, 'broken', 'dead', 'Error: boom', 'dead in the transaction']]);
+
+  // An admin's retry and cancel, through the engine that knows the type.
+  const statusChanged: JobStatusListener = (trx, change) => engine.statusChanged(trx, change);
+  heard.length = 0;
+  const later = await engine.enqueue(database.db, { queue, type: 'broken', runAt: new Date(Date.now() + 3_600_000) });
+  assert.ok((await cancelJob(database.db, later.id, systemActor('test'), undefined, statusChanged)).ok);
+  assert.ok((await retryJob(database.db, reported.id, systemActor('test'), undefined, statusChanged)).ok);
+  assert.equal(heard, [[later.id, 'broken', 'failed', 'cancelled by system test', 'failed in the transaction'],
+    [reported.id, 'reported', 'pending', null, 'pending in the transaction']]);
 });
 
 test('enqueueing a pending key coalesces: one job, earliest time, highest priority, newest payload', async () => {

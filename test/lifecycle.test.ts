@@ -1,7 +1,8 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RunningJob } from '../src/jobs/types.ts';
-import { defineLifecycleEvents, publishLifecycleEvent, type LifecycleEvent } from '../src/pods/lifecycle.ts';
+import { publishLifecycleEvent, type LifecycleEvent } from '../src/hooks/events.ts';
+import { defineLifecycleEvents } from '../src/hooks/fan-out.ts';
 import { aTenant } from './support/fixtures.ts';
 import { anEngine } from './support/jobs.ts';
 import { testDatabase, type TestDatabase } from './support/postgres.ts';
@@ -72,12 +73,22 @@ test('the fan-out marks deliveries of blocking hooks, and only theirs', async ()
     hook('off', { blocking: false })]).returning(['id', 'name']).execute();
   await fanOut({ event: 'pod.pre_destroy', podId: '00000000-0000-4000-8000-000000000003', tenantId: tenant.id, data: {} },
     async () => {
-      const deliveries = await waitFor('three deliveries', () => db.selectFrom('jobs').select('payload')
+      const deliveries = await waitFor('three deliveries', () => db.selectFrom('jobs').select(['id', 'payload'])
         .where('type', '=', 'hook.execute')
         .where('payload', '@>', JSON.stringify({ event: { tenant_id: tenant.id } }) as never).execute(), (r) => r.length === 3);
       const nameOf = (id: unknown) => rows.find((r) => r.id === id)!.name;
       assert.equal(deliveries.map((d) => [nameOf(d.payload.hook_id), d.payload.blocking ?? null]).sort(),
         [['gate', true], ['notify', null], ['off', null]]);
+      // The ledger holds each delivery with its job, written in the fan-out's transaction.
+      const ledger = await db.selectFrom('cloud_pod_hook_deliveries')
+        .select(['hook_id', 'delivery_id', 'job_id', 'blocking', 'status', 'event', 'pod_id'])
+        .where('tenant_id', '=', tenant.id).execute();
+      assert.equal(ledger.map((d) => [nameOf(d.hook_id), d.blocking, d.status, d.event, d.pod_id]).sort(), [
+        ['gate', true, 'pending', 'pod.pre_destroy', '00000000-0000-4000-8000-000000000003'],
+        ['notify', false, 'pending', 'pod.pre_destroy', '00000000-0000-4000-8000-000000000003'],
+        ['off', false, 'pending', 'pod.pre_destroy', '00000000-0000-4000-8000-000000000003']]);
+      assert.equal(ledger.map((d) => [d.delivery_id, d.job_id]).sort(),
+        deliveries.map((d) => [d.payload.delivery_id, d.id]).sort());
     });
 });
 

@@ -11,6 +11,8 @@ import {
   dnsRecordOrigins,
   dnsRecordStatuses,
   dnsRecordTypes,
+  finishedHookDeliveryStatuses,
+  hookDeliveryStatuses,
   hookEvents,
   hookTypes,
   jobAttemptOutcomes,
@@ -155,6 +157,12 @@ const expectedColumns = {
     'response_status integer null', 'response_body jsonb null', 'created_at timestamptz', 'expires_at timestamptz',
     'owner_lock integer null', // 0016_idempotency_owner
   ],
+  // 0020_hook_delivery_ledger
+  cloud_pod_hook_deliveries: [
+    'id bigint identity', 'hook_id uuid', 'tenant_id uuid', 'pod_id uuid', 'event text', 'delivery_id text',
+    'status text', 'attempts integer', 'last_error text null', 'job_id bigint', 'blocking boolean', ...timestamps,
+    'finished_at timestamptz null',
+  ],
 } as const satisfies ExpectedColumns;
 
 // The lists above may only name columns of src/db/schema.ts (checked by `satisfies`); this line stops the type
@@ -251,6 +259,32 @@ migrations('down then up again on an empty database', async () => {
   assert.equal(await describeColumns(db), expectedColumns);
 });
 
+migrations('0020 carries the deliveries of existing hook.execute jobs over into the ledger', async () => {
+  const db = await emptyDatabase();
+  const before = await migratorFor(db).migrateTo('0016_idempotency_owner');
+  assert.is(before.error, undefined);
+  const [tenant] = await sql<{ id: string }>`insert into tenants (slug, name) values ('t-ledger', 'T')
+    returning id`.execute(db).then((r) => r.rows);
+  const [hook] = await sql<{ id: string }>`insert into cloud_pod_hooks (tenant_id, name, event, type, target)
+    values (${tenant!.id}, 'gate', 'pod.pre_destroy', 'http', 'https://hooks.example.com/x') returning id`
+    .execute(db).then((r) => r.rows);
+  const pod = '00000000-0000-4000-8000-0000000000d1';
+  const delivery = (n: number, status: string, extra: string) => sql.raw(`insert into jobs (queue, type, status,
+    attempts, last_error, completed_at, payload) values ('webhooks', 'hook.execute', '${status}', ${extra},
+    '{"hook_id": "${hook!.id}", "delivery_id": "msg_${n}_${hook!.id}", "blocking": true,
+      "event": {"event": "pod.pre_destroy", "pod_id": "${pod}", "tenant_id": "${tenant!.id}"}}')`);
+  await delivery(1, 'completed', `1, null, now()`).execute(db);
+  await delivery(2, 'dead', `10, 'HookDeliveryError: HTTP 500: no', now()`).execute(db);
+  await delivery(3, 'pending', `2, 'HookDeliveryError: HTTP 503', null`).execute(db);
+  await migrateToLatest(db);
+  const rows = await db.selectFrom('cloud_pod_hook_deliveries')
+    .select(['delivery_id', 'status', 'attempts', 'last_error', 'blocking', 'pod_id', 'event'])
+    .select((eb) => eb('finished_at', 'is not', null).as('finished')).orderBy('id').execute();
+  assert.equal(rows.map((r) => [r.delivery_id.split('_')[1], r.status, r.attempts, r.last_error, r.finished]), [
+    ['1', 'delivered', 1, null, true], ['2', 'given_up', 10, 'HTTP 500: no', true], ['3', 'failed', 2, 'HTTP 503', false]]);
+  assert.ok(rows.every((r) => r.blocking && r.pod_id === pod && r.event === 'pod.pre_destroy'));
+});
+
 migrations.run();
 
 // ------------------------------------------------------------------ (b): constraints
@@ -267,6 +301,7 @@ const PLAN = 'dddddddd-0000-4000-8000-000000000004';
 const TEMPLATE = 'eeeeeeee-0000-4000-8000-000000000005';
 const POD_A = 'aaaaaaaa-0000-4000-8000-0000000000a1';
 const POD_B = 'bbbbbbbb-0000-4000-8000-0000000000b1';
+const HOOK = 'aaaaaaaa-0000-4000-8000-0000000000c1';
 
 constraints.before(async () => {
   database = await testDatabase();
@@ -288,6 +323,8 @@ constraints.before(async () => {
     { id: POD_A, tenant_id: TENANT_A, name: 'web', template_id: TEMPLATE, cpu_cores: 1, memory_mb: 1024, disk_gb: 10 },
     { id: POD_B, tenant_id: TENANT_B, name: 'web', template_id: TEMPLATE, cpu_cores: 1, memory_mb: 1024, disk_gb: 10 },
   ]).execute();
+  await db.insertInto('cloud_pod_hooks').values({ id: HOOK, tenant_id: TENANT_A, name: 'ledger', event: 'pod.pre_create',
+    type: 'http', target: 'https://hooks.example.com/ledger' }).execute();
 });
 
 constraints.after(async () => {
@@ -330,6 +367,10 @@ const validRow: Partial<Record<TableName, (i: number) => Values>> = {
   cloud_pod_hooks: () => ({
     tenant_id: lit(TENANT_A), name: `'notify'`, event: `'pod.post_create'`, type: `'http'`,
     target: `'https://hooks.example.com/cloudpods'`,
+  }),
+  cloud_pod_hook_deliveries: (i) => ({
+    hook_id: lit(HOOK), tenant_id: lit(TENANT_A), pod_id: lit(POD_A), event: `'pod.pre_create'`,
+    delivery_id: lit(`msg_${i}_${HOOK}`), job_id: String(i),
   }),
   cloud_pod_audit: () => ({ actor_type: `'system'`, category: `'lifecycle'`, action: `'pod.created'` }),
   system_events: () => ({ service: `'api'`, level: `'info'`, message: `'hello'` }),
@@ -448,6 +489,11 @@ const enumCases: EnumCase[] = [
   ...(['cloud_pods', 'cloud_pod_volumes', 'cloud_pod_dns_records', 'cloud_pod_hooks'] as const).map(
     (table): EnumCase => ({ table, column: 'managed_by', values: managedByValues, extra: kubeIdentity }),
   ),
+  { table: 'cloud_pod_hook_deliveries', column: 'event', values: hookEvents },
+  {
+    table: 'cloud_pod_hook_deliveries', column: 'status', values: hookDeliveryStatuses,
+    extra: (v): Values => ((finishedHookDeliveryStatuses as readonly string[]).includes(v) ? { finished_at: 'now()' } : {}),
+  },
   { table: 'cloud_pod_audit', column: 'actor_type', values: auditActorTypes },
   { table: 'cloud_pod_audit', column: 'category', values: auditCategories },
   { table: 'system_events', column: 'level', values: systemEventLevels },
@@ -592,6 +638,18 @@ const checkCases: Case[] = [
     rejected: check('cloud_pod_hooks_target_check'),
   },
   { name: 'hook config is an object', sql: [row('cloud_pod_hooks', { config: `'[]'` })], rejected: check('cloud_pod_hooks_config_check') },
+  {
+    name: 'a delivery has finished_at exactly when it has ended',
+    sql: [row('cloud_pod_hook_deliveries', { status: `'delivered'` })], rejected: check('cloud_pod_hook_deliveries_finished_check'),
+  },
+  {
+    name: 'a pending delivery has not finished',
+    sql: [row('cloud_pod_hook_deliveries', { finished_at: 'now()' })], rejected: check('cloud_pod_hook_deliveries_finished_check'),
+  },
+  {
+    name: 'delivery attempts >= 0', sql: [row('cloud_pod_hook_deliveries', { attempts: '-1' })],
+    rejected: check('cloud_pod_hook_deliveries_attempts_check'),
+  },
   { name: 'audit details is an object', sql: [row('cloud_pod_audit', { details: `'[]'` })], rejected: check('cloud_pod_audit_details_check') },
   { name: 'event context is an object', sql: [row('system_events', { context: `'"x"'` })], rejected: check('system_events_context_check') },
   { name: 'job payload is an object', sql: [row('jobs', { payload: `'[]'` })], rejected: check('jobs_payload_check') },
@@ -639,6 +697,14 @@ const foreignKeyCases: Case[] = [
   },
   { name: 'DNS record without a pod', sql: [row('cloud_pod_dns_records', { pod_id: 'null' })] },
   { name: 'hook of an unknown tenant', sql: [row('cloud_pod_hooks', { tenant_id: UNKNOWN })], rejected: fk('cloud_pod_hooks_tenant_id_fkey') },
+  {
+    name: 'delivery to an unknown hook', sql: [row('cloud_pod_hook_deliveries', { hook_id: UNKNOWN })],
+    rejected: fk('cloud_pod_hook_deliveries_hook_id_fkey'),
+  },
+  {
+    name: 'a delivery may name a pod and a job that are gone',
+    sql: [row('cloud_pod_hook_deliveries', { pod_id: UNKNOWN, job_id: '999999999' })],
+  },
   { name: 'audit may name tenants and pods that do not exist', sql: [row('cloud_pod_audit', { tenant_id: UNKNOWN, pod_id: UNKNOWN })] },
   { name: 'a tenant with pods cannot be deleted', sql: [`delete from tenants where id = ${lit(TENANT_A)}`], rejected: restrict('cloud_pods_tenant_id_fkey') },
   { name: 'a template in use cannot be deleted', sql: [`delete from cloud_pod_templates where id = ${lit(TEMPLATE)}`], rejected: restrict('cloud_pods_template_id_fkey') },
@@ -730,6 +796,10 @@ const uniqueCases: Case[] = [
   },
   { name: 'keyless jobs are not deduplicated', sql: twice(row('jobs')) },
   { name: 'attempt number per job', sql: twice(row('job_attempts')), rejected: unique('job_attempts_job_id_attempt_key') },
+  {
+    name: 'one ledger row per delivery id', sql: twice(row('cloud_pod_hook_deliveries', { delivery_id: `'msg_1_x'` })),
+    rejected: unique('cloud_pod_hook_deliveries_delivery_id_key'),
+  },
 ];
 
 // ---- not null
@@ -759,6 +829,7 @@ const notNullCases: Case[] = [
   notNull('cloud_pod_volumes', 'pod_id'),
   notNull('cloud_pod_dns_records', 'ip_address'),
   notNull('cloud_pod_hooks', 'target'),
+  notNull('cloud_pod_hook_deliveries', 'job_id'),
   notNull('cloud_pod_audit', 'action'),
   notNull('system_events', 'message'),
   notNull('jobs', 'queue'),
@@ -828,6 +899,16 @@ constraints('deleting a tenant without pods cascades to its tokens, hooks, quota
   assert.ok(await db.selectFrom('tenants').where('id', '=', TENANT_C).executeTakeFirst(), 'rolled back');
 });
 
+constraints('a hook\'s deliveries go with it', async () => {
+  const left = await db.transaction().execute(async (trx) => {
+    await sql.raw(row('cloud_pod_hook_deliveries')).execute(trx);
+    await trx.deleteFrom('cloud_pod_hooks').where('id', '=', HOOK).execute();
+    const rows = await trx.selectFrom('cloud_pod_hook_deliveries').select('id').where('hook_id', '=', HOOK).execute();
+    throw Object.assign(new Error('rolled back'), { rows });
+  }).catch((error: { rows?: unknown[] }) => error.rows);
+  assert.equal(left, []);
+});
+
 constraints('renaming a plan code carries its templates along', async () => {
   await db.transaction().execute(async (trx) => {
     await sql.raw(row('cloud_pod_templates', { code: `'wordpress'`, minimum_plan_code: `'cloud-basic'` })).execute(trx);
@@ -879,10 +960,9 @@ constraints('a hook\'s deliveries are read through their index', async () => {
   await db.transaction().execute(async (trx) => {
     await sql`set local enable_seqscan = off`.execute(trx);
     const { rows } = await sql<{ 'QUERY PLAN': string }>`
-      explain select id from jobs
-       where queue = 'webhooks' and type = 'hook.execute' and payload->>'hook_id' = '00000000-0000-4000-8000-000000000000'
+      explain select id from cloud_pod_hook_deliveries where hook_id = '00000000-0000-4000-8000-000000000000'
        order by id desc limit 20`.execute(trx);
-    assert.match(rows.map((r) => r['QUERY PLAN']).join('\n'), 'jobs_hook_deliveries_idx');
+    assert.match(rows.map((r) => r['QUERY PLAN']).join('\n'), 'cloud_pod_hook_deliveries_hook_idx');
   });
 });
 
@@ -894,8 +974,8 @@ constraints('the blocking-hook gate reads a pod\'s event and blocking deliveries
       (await sql<{ 'QUERY PLAN': string }>`explain ${query}`.execute(trx)).rows.map((r) => r['QUERY PLAN']).join('\n');
     assert.match(await plan(sql`select id from jobs where type = 'lifecycle.event' and payload->>'pod_id' = ${pod}
       and payload->>'event' = 'pod.pre_create'`), 'jobs_lifecycle_events_pod_idx');
-    assert.match(await plan(sql`select id from jobs where type = 'hook.execute' and payload->>'blocking' = 'true'
-      and payload->'event'->>'pod_id' = ${pod}`), 'jobs_blocking_deliveries_pod_idx');
+    assert.match(await plan(sql`select id from cloud_pod_hook_deliveries where blocking and pod_id = ${pod}
+      and event = 'pod.pre_create'`), 'cloud_pod_hook_deliveries_blocking_idx');
   });
 });
 

@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import { presenceHeld, type ProcessPresence } from '../db/presence.ts';
 import { deleteOlderThan } from '../jobs/batched-delete.ts';
+import type { MaintenanceTask } from '../jobs/maintenance.ts';
 import { principalOf } from './auth.ts';
 import type { AppEnv } from './context.ts';
 import { ApiError } from './errors.ts';
@@ -101,3 +102,8 @@ export function idempotent({ db, presence }: { db: Db; presence: ProcessPresence
 export function pruneIdempotencyKeys(db: Db): Promise<number> {
   return deleteOlderThan(db, 'idempotency_keys', new Date(), { column: 'expires_at' });
 }
+
+/** Expired keys' removal as a daily maintenance pass. */
+export const idempotencyKeysRetentionTask = (db: Db): MaintenanceTask => ({
+  type: 'idempotency_keys.prune', minute: 35, run: async () => ({ deleted: await pruneIdempotencyKeys(db) }),
+});

@@ -93,6 +93,15 @@ export type HookEvent = (typeof hookEvents)[number];
 export const hookTypes = ['http', 'script'] as const;
 export type HookType = (typeof hookTypes)[number];
 
+/**
+ * Migration 0020: how a delivery stands. `failed`: an attempt failed and it will be retried; `skipped`: its hook
+ * was inactive or moved to another event when its turn came. Delivered, given up and skipped are final.
+ */
+export const hookDeliveryStatuses = ['pending', 'delivered', 'failed', 'given_up', 'skipped'] as const;
+export type HookDeliveryStatus = (typeof hookDeliveryStatuses)[number];
+/** The final ones: a delivery has `finished_at` exactly when its status is one of these. */
+export const finishedHookDeliveryStatuses: readonly HookDeliveryStatus[] = ['delivered', 'given_up', 'skipped'];
+
 export const auditActorTypes = ['user', 'token', 'system', 'controller', 'kubernetes'] as const;
 export type AuditActorType = (typeof auditActorTypes)[number];
 
@@ -365,6 +374,31 @@ export interface CloudPodHooksTable extends ObjectModelColumns {
   signing_secret: Generated<string>;
 }
 
+/** Migration 0020: the delivery ledger, one row per delivery of one lifecycle event to one hook (src/hooks/ledger.ts). */
+export interface CloudPodHookDeliveriesTable {
+  id: GeneratedAlways<number>;
+  /** Rows go with their hook. */
+  hook_id: string;
+  tenant_id: string;
+  /** No foreign key: a pod's deliveries outlive it (pod.post_destroy comes after its row is gone). */
+  pod_id: string;
+  event: HookEvent;
+  /** What the receiver sees as the envelope's id and `webhook-id` (`msg_<event job>_<hook>`); unique. */
+  delivery_id: string;
+  status: Generated<HookDeliveryStatus>;
+  attempts: Generated<number>;
+  /** The latest failed attempt's reason, secrets scrubbed, at most 500 characters. */
+  last_error: string | null;
+  /** The job to retry: the delivery's, or the event's when it was never fanned out. No foreign key: jobs are pruned. */
+  job_id: number;
+  /** The fan-out found the hook blocking: the pod's gate waits for this delivery. */
+  blocking: Generated<boolean>;
+  created_at: TimestampDefaultNow;
+  updated_at: TimestampDefaultNow;
+  /** Set exactly when the status is final. */
+  finished_at: NullableTimestamp;
+}
+
 export interface CloudPodAuditTable {
   id: GeneratedAlways<number>;
   created_at: TimestampDefaultNow;
@@ -499,6 +533,7 @@ export interface Database {
   cloud_pod_volumes: CloudPodVolumesTable;
   cloud_pod_dns_records: CloudPodDnsRecordsTable;
   cloud_pod_hooks: CloudPodHooksTable;
+  cloud_pod_hook_deliveries: CloudPodHookDeliveriesTable;
   cloud_pod_audit: CloudPodAuditTable;
   system_events: SystemEventsTable;
   jobs: JobsTable;
@@ -557,6 +592,9 @@ export type DnsRecordUpdate = Updateable<CloudPodDnsRecordsTable>;
 export type HookRow = Selectable<CloudPodHooksTable>;
 export type NewHook = Insertable<CloudPodHooksTable>;
 export type HookUpdate = Updateable<CloudPodHooksTable>;
+
+export type HookDeliveryRow = Selectable<CloudPodHookDeliveriesTable>;
+export type NewHookDelivery = Insertable<CloudPodHookDeliveriesTable>;
 
 export type AuditRow = Selectable<CloudPodAuditTable>;
 export type NewAudit = Insertable<CloudPodAuditTable>;

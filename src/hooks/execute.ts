@@ -7,46 +7,33 @@ import { componentLogger, type Logger } from '../observability/logger.ts';
 import { setCondition, type ConditionUpdate } from '../runtime/conditions.ts';
 import { parseAllowedNetworks } from './address-guard.ts';
 import { hookConfigSchema, lastDeliveryCondition, type HookConfig } from './config.ts';
-import { buildEnvelope, type Envelope, type LifecycleEventPayload } from './envelope.ts';
+import { buildEnvelope, type Envelope } from './envelope.ts';
+import { hookExecuteType, lifecycleQueue, type HookExecutePayload } from './events.ts';
 import { deliverHttp, type DeliveryOutcome } from './http-delivery.ts';
+import { followDeliveryJob, markSkipped, recordAttempt, type AttemptOutcome } from './ledger.ts';
 import { runScript } from './script-runner.ts';
 import { signatureHeaders } from './signing.ts';
-import { hookExecuteType, lifecycleQueue } from '../pods/lifecycle.ts';
 import { enqueueReconcile } from '../runtime/controller.ts';
 import { workerComponent } from '../jobs/worker.ts';
 
 /**
  * `hook.execute` (spec 9): one delivery of one lifecycle event to one hook, on the `webhooks` queue. It re-reads
- * the hook (gone, inactive or being deleted: nothing to do), delivers by type, and records the outcome on the row
- * as the `LastDelivery` condition. A failure throws, so the job engine retries it with backoff up to
- * `cloudpods.webhooks.max_attempts` (first delay `cloudpods.webhooks.initial_retry_delay_seconds`); the last
- * failure is logged as a warning (a system event), the only one: the tenant's endpoint failing is no error of the
- * platform's, so the engine does not report the dead job again (ReportedJobError). Only a blocking hook's delivery
- * (`blocking` in the payload) is waited on, by the pod controller (src/hooks/gate.ts): when it ends (delivered,
- * skipped, or given up) the pod's reconcile is enqueued, so the controller looks again at once.
+ * the hook (gone, inactive or being deleted: nothing to do), delivers by type, and records the outcome in one
+ * transaction: the hook's `LastDelivery` condition and the delivery's ledger row (ledger.ts). A failure throws, so
+ * the job engine retries it with backoff up to `cloudpods.webhooks.max_attempts` (first delay
+ * `cloudpods.webhooks.initial_retry_delay_seconds`); the last failure is logged as a warning (a system event), the
+ * only one: the tenant's endpoint failing is no error of the platform's, so the engine does not report the dead job
+ * again (ReportedJobError). Only a blocking hook's delivery (`blocking` in the payload) is waited on, by the pod
+ * controller (gate.ts): when it ends (delivered, skipped, or given up) the pod's reconcile is enqueued in the
+ * transaction that records the end, so the controller looks again at once and finds it.
  */
 
-/** The `hook.execute` job's payload, written by the lifecycle fan-out (src/pods/lifecycle.ts). */
-export interface HookExecutePayload {
-  hook_id: string;
-  delivery_id: string;
-  event: LifecycleEventPayload;
-  /** The hook blocked the pod (config.blocking, a pre event) when the event was fanned out. */
-  blocking?: true;
-}
-
 /**
- * A failed attempt, thrown for the engine's backoff: the job's last_error reads `HookDeliveryError: <reason>`.
- * Reported here already (LastDelivery, and the warning when given up), so its dead job is no error on the health page.
+ * A failed attempt, thrown for the engine's backoff. Reported here already (LastDelivery, the ledger, and the
+ * warning when given up), so its dead job is no error on the health page.
  */
 export class HookDeliveryError extends ReportedJobError {
   override name = 'HookDeliveryError';
-}
-
-/** The reason a failed delivery recorded in its job's last_error (any other error as it is). */
-export function deliveryFailureReason(lastError: string): string {
-  const prefix = 'HookDeliveryError: ';
-  return lastError.startsWith(prefix) ? lastError.slice(prefix.length) : lastError;
 }
 
 /** The settings a delivery reads. */
@@ -74,24 +61,25 @@ export function defineHookDelivery(engine: JobEngine, options: HookDeliveryOptio
   engine.defineTask({
     queue: lifecycleQueue, type: hookExecuteType, timeoutMs: taskTimeoutMs,
     handler: (job, { signal }) => executeHook(deps, job, signal),
+    // Ended or retried outside a run that recorded it (timed out, lost, cancelled or retried by an admin).
+    onStatusChange: followDeliveryJob,
   });
 }
 
-async function executeHook(options: HookDeliveryOptions & { engine: JobEngine }, job: RunningJob, signal?: AbortSignal)
-  : Promise<void> {
+type Deps = HookDeliveryOptions & { engine: JobEngine };
+
+async function executeHook(options: Deps, job: RunningJob, signal?: AbortSignal): Promise<void> {
   const { db, logger } = options;
   const payload = job.payload as unknown as HookExecutePayload;
-  // The pod waits for a blocking delivery: once it has ended, its controller looks again (the gate sees the job
-  // finished a moment later, when the engine records it; a job still running is looked at again soon).
-  const wakePod = async () => {
-    if (payload.blocking) await enqueueReconcile(options.engine, db, 'pod', payload.event.pod_id);
-  };
   const hook = await db.selectFrom('cloud_pod_hooks').selectAll().where('id', '=', payload.hook_id).executeTakeFirst();
   // Re-read, not trusted: a hook deleted, deactivated or moved to another event since the fan-out gets nothing.
   if (!hook || !hook.is_active || hook.deletion_requested_at !== null || hook.tenant_id !== payload.event.tenant_id
     || hook.event !== payload.event.event) {
     logger.debug({ hookId: payload.hook_id, deliveryId: payload.delivery_id }, 'hook gone, inactive or changed: delivery skipped');
-    await wakePod();
+    await db.transaction().execute(async (trx) => {
+      await markSkipped(trx, payload.delivery_id, job.attempt);
+      await wakePod(options, trx, payload);
+    });
     return;
   }
   const envelope = buildEnvelope(payload.delivery_id, payload.event);
@@ -99,7 +87,9 @@ async function executeHook(options: HookDeliveryOptions & { engine: JobEngine },
   const lastAttempt = job.attempt >= job.maxAttempts;
   const reason = outcome.ok ? '' : redact(outcome.reason, secretsOf(hook));
   const attempts = `attempt ${job.attempt} of ${job.maxAttempts}`;
-  await recordLastDelivery(db, hook, outcome.ok
+  const ended: AttemptOutcome = outcome.ok ? { status: 'delivered' }
+    : { status: lastAttempt ? 'given_up' : 'failed', error: reason };
+  await recordOutcome(options, { hook, job, payload }, ended, outcome.ok
     ? { type: lastDeliveryCondition, status: 'True', reason: 'Delivered',
       message: `${envelope.event} delivery ${envelope.id} delivered on ${attempts} (${outcome.detail})` }
     : { type: lastDeliveryCondition, status: 'False', reason: lastAttempt ? 'GivenUp' : 'DeliveryFailed',
@@ -107,15 +97,33 @@ async function executeHook(options: HookDeliveryOptions & { engine: JobEngine },
   if (outcome.ok) {
     logger.info({ hookId: hook.id, event: envelope.event, deliveryId: envelope.id, attempt: job.attempt },
       'hook delivered');
-    await wakePod();
     return;
   }
   if (lastAttempt) {
     logger.warn({ hookId: hook.id, tenantId: hook.tenant_id, event: envelope.event, deliveryId: envelope.id,
       attempts: job.attempt, reason }, 'hook delivery given up after its last attempt');
-    await wakePod();
   }
   throw new HookDeliveryError(reason);
+}
+
+/** The pod waits for a blocking delivery: once it has ended, its controller looks again. */
+async function wakePod(options: Deps, trx: Kysely<Database>, payload: HookExecutePayload): Promise<void> {
+  if (payload.blocking) await enqueueReconcile(options.engine, trx, 'pod', payload.event.pod_id);
+}
+
+/**
+ * One attempt's outcome in one transaction: LastDelivery on the hook's row (locked, so spec writers queue), the
+ * delivery's ledger row, and, when the delivery has ended, the waiting pod's wake-up.
+ */
+async function recordOutcome(options: Deps, { hook, job, payload }: { hook: HookRow; job: RunningJob;
+  payload: HookExecutePayload }, outcome: AttemptOutcome, condition: ConditionUpdate): Promise<void> {
+  const delivery = { hook_id: hook.id, tenant_id: hook.tenant_id, pod_id: payload.event.pod_id,
+    event: payload.event.event, delivery_id: payload.delivery_id, job_id: job.id, blocking: payload.blocking === true };
+  await options.db.transaction().execute(async (trx) => {
+    // A hook deleted meanwhile took its ledger rows along: nothing left to record.
+    if (await recordLastDelivery(trx, hook, condition)) await recordAttempt(trx, delivery, job.attempt, outcome);
+    if (outcome.status !== 'failed') await wakePod(options, trx, payload);
+  });
 }
 
 async function deliver(options: HookDeliveryOptions, hook: HookRow, envelope: Envelope, signal?: AbortSignal)
@@ -158,18 +166,17 @@ function redact(text: string, secrets: readonly string[]): string {
  * Sets LastDelivery on the hook's row for the generation this delivery acted on (the spec it read), and
  * observed_generation with it, as a controller's status write does for its objects; written (bumping updated_at)
  * only when something changes. observed_generation never goes back: a slower delivery of an older spec finishing
- * last still sets the condition, which is about the latest attempt.
+ * last still sets the condition, which is about the latest attempt. False when the hook is gone.
  */
-async function recordLastDelivery(db: Kysely<Database>, delivered: Pick<HookRow, 'id' | 'generation'>,
-  update: ConditionUpdate): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    const row = await trx.selectFrom('cloud_pod_hooks').select(['conditions', 'observed_generation'])
-      .where('id', '=', delivered.id).forUpdate().executeTakeFirst();
-    if (!row) return;
-    const conditions = setCondition(row.conditions, update, delivered.generation);
-    const observedGeneration = Math.max(row.observed_generation, delivered.generation);
-    if (isDeepStrictEqual(conditions, row.conditions) && observedGeneration === row.observed_generation) return;
-    await trx.updateTable('cloud_pod_hooks').set({ conditions: JSON.stringify(conditions),
-      observed_generation: observedGeneration, updated_at: sql`now()` }).where('id', '=', delivered.id).execute();
-  });
+async function recordLastDelivery(trx: Kysely<Database>, delivered: Pick<HookRow, 'id' | 'generation'>,
+  update: ConditionUpdate): Promise<boolean> {
+  const row = await trx.selectFrom('cloud_pod_hooks').select(['conditions', 'observed_generation'])
+    .where('id', '=', delivered.id).forUpdate().executeTakeFirst();
+  if (!row) return false;
+  const conditions = setCondition(row.conditions, update, delivered.generation);
+  const observedGeneration = Math.max(row.observed_generation, delivered.generation);
+  if (isDeepStrictEqual(conditions, row.conditions) && observedGeneration === row.observed_generation) return true;
+  await trx.updateTable('cloud_pod_hooks').set({ conditions: JSON.stringify(conditions),
+    observed_generation: observedGeneration, updated_at: sql`now()` }).where('id', '=', delivered.id).execute();
+  return true;
 }

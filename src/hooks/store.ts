@@ -1,8 +1,7 @@
 import { sql, type Kysely } from 'kysely';
-import type { Database, HookEvent, HookRow, JobStatus, NewHook, HookUpdate } from '../db/schema.ts';
-import { hookExecuteType, lifecycleQueue } from '../pods/lifecycle.ts';
+import type { Database, HookEvent, HookRow, NewHook, HookUpdate } from '../db/schema.ts';
 
-/** One function per SQL operation on cloud_pod_hooks, and the reads of a hook's delivery jobs. */
+/** One function per SQL operation on cloud_pod_hooks (its deliveries: ledger.ts). */
 
 type Db = Kysely<Database>;
 
@@ -12,8 +11,6 @@ export type Hook = Omit<HookRow, 'signing_secret'>;
 const hookColumns = ['id', 'tenant_id', 'name', 'event', 'type', 'target', 'is_active', 'config', 'managed_by',
   'generation', 'observed_generation', 'conditions', 'deletion_requested_at', 'kube_uid', 'kube_namespace',
   'kube_name', 'created_at', 'updated_at'] as const satisfies readonly (keyof Hook)[];
-
-/** The job type of one delivery of one event to one hook (enqueued by the lifecycle fan-out, src/pods/lifecycle.ts). */
 
 export function findHook(db: Db, id: string): Promise<Hook | undefined> {
   return db.selectFrom('cloud_pod_hooks').select(hookColumns).where('id', '=', id).executeTakeFirst();
@@ -86,42 +83,4 @@ export async function listHooks(db: Db, filter: HookFilter, page: { limit: numbe
     query.select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow(),
   ]);
   return { hooks, total: count.n };
-}
-
-/** One delivery of an event to a hook: its hook.execute job. */
-export interface HookDelivery {
-  id: number;
-  /** The delivery's id as its receiver sees it (Standard Webhooks `webhook-id`), when the fan-out gave one. */
-  delivery_id: string | null;
-  event: string | null;
-  pod_id: string | null;
-  status: JobStatus;
-  attempts: number;
-  max_attempts: number;
-  last_error: string | null;
-  created_at: Date;
-  /** When it runs (again) while pending. */
-  scheduled_at: Date;
-  /** When it completed, or failed for good. */
-  finished_at: Date | null;
-}
-
-/**
- * The hook's delivery jobs, newest first (finished ones stay until the job retention removes them): one seek on
- * jobs_hook_deliveries_idx (migration 0012).
- */
-export async function listHookDeliveries(db: Db, hookId: string, page: { limit: number; offset: number })
-  : Promise<{ deliveries: HookDelivery[]; total: number }> {
-  const query = db.selectFrom('jobs').where('queue', '=', lifecycleQueue).where('type', '=', hookExecuteType)
-    .where(sql<string>`payload->>'hook_id'`, '=', hookId);
-  const [deliveries, count] = await Promise.all([
-    query.select(['id', sql<string | null>`payload->>'delivery_id'`.as('delivery_id'),
-      sql<string | null>`payload->'event'->>'event'`.as('event'),
-      sql<string | null>`payload->'event'->>'pod_id'`.as('pod_id'), 'status', 'attempts', 'max_attempts', 'last_error',
-      'created_at', 'scheduled_at', sql<Date | null>`case when status in ('completed', 'failed', 'dead') then completed_at end`
-        .as('finished_at')])
-      .orderBy('id', 'desc').limit(page.limit).offset(page.offset).execute(),
-    query.select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow(),
-  ]);
-  return { deliveries, total: count.n };
 }

@@ -1,5 +1,6 @@
+import type { HookDeliveryRow } from '../db/schema.ts';
 import { maskedConfig, type HookConfig } from './config.ts';
-import type { HookDelivery, Hook } from './store.ts';
+import type { Hook } from './store.ts';
 
 /**
  * A hook as the API shows it: spec (what was asked) and status (its conditions, among them `LastDelivery`, the
@@ -31,8 +32,8 @@ export function hookView(hook: Hook) {
 
 export type HookView = ReturnType<typeof hookView>;
 
-/** One delivery (a hook.execute job) as the API shows it. */
-export function deliveryView(delivery: HookDelivery) {
+/** One delivery (a row of the ledger) as the API shows it; `job_id` names the job an admin may retry. */
+export function deliveryView(delivery: HookDeliveryRow) {
   return {
     id: delivery.id,
     delivery_id: delivery.delivery_id,
@@ -40,10 +41,11 @@ export function deliveryView(delivery: HookDelivery) {
     pod_id: delivery.pod_id,
     status: delivery.status,
     attempts: delivery.attempts,
-    max_attempts: delivery.max_attempts,
     last_error: delivery.last_error,
+    blocking: delivery.blocking,
+    job_id: delivery.job_id,
     created_at: delivery.created_at,
-    scheduled_at: delivery.scheduled_at,
+    updated_at: delivery.updated_at,
     finished_at: delivery.finished_at,
   };
 }

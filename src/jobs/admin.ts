@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database, JobAttemptRow, JobRow, JobStatus, JobWorkerRow } from '../db/schema.ts';
 import { recordAudit, type Actor } from '../observability/audit.ts';
-import { jobCancelChannel, jobsChannel } from './types.ts';
+import { jobCancelChannel, jobsChannel, type JobStatusListener } from './types.ts';
 
 /** Admin reads and actions on jobs (spec 6; the admin API and the System Health page). */
 
@@ -52,9 +52,10 @@ export type AdminActionResult =
 /**
  * Puts a dead or failed job back to pending, due now, with a fresh budget of attempts (its past attempts stay on
  * record, numbered on). A keyed job whose key already has a pending job conflicts: that job will do the work.
+ * `statusChanged` (the engine's) lets the job's type update its own record in the same transaction.
  */
-export async function retryJob(db: Kysely<Database>, id: number, actor: Actor, requestId?: string):
-  Promise<AdminActionResult> {
+export async function retryJob(db: Kysely<Database>, id: number, actor: Actor, requestId?: string,
+  statusChanged?: JobStatusListener): Promise<AdminActionResult> {
   return db.transaction().execute(async (trx) => {
     const job = await trx.selectFrom('jobs').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
     if (!job) return { ok: false, reason: 'not_found' } as const;
@@ -72,6 +73,8 @@ export async function retryJob(db: Kysely<Database>, id: number, actor: Actor, r
       status: 'pending', scheduled_at: sql<Date>`now()`, completed_at: null, locked_by: null, lease_expires_at: null,
       max_attempts: job.attempts + job.max_attempts, updated_at: sql<Date>`now()`,
     }).returningAll().executeTakeFirstOrThrow();
+    await statusChanged?.(trx, { jobId: id, queue: job.queue, type: job.type, status: 'pending', attempts: job.attempts,
+      error: null });
     await recordAudit(trx, { actor, category: 'job', action: 'job.retried', requestId,
       details: { job_id: id, queue: job.queue, type: job.type, previous_status: job.status } });
     await sql`select pg_notify(${jobsChannel}, ${job.queue})`.execute(trx);
@@ -81,10 +84,10 @@ export async function retryJob(db: Kysely<Database>, id: number, actor: Actor, r
 
 /**
  * Cancels a pending or running job: it ends `failed`. A running job's worker is told to abort its handler, and
- * whatever that run reports later is rejected by fencing.
+ * whatever that run reports later is rejected by fencing. `statusChanged` as for retryJob.
  */
-export async function cancelJob(db: Kysely<Database>, id: number, actor: Actor, requestId?: string):
-  Promise<AdminActionResult> {
+export async function cancelJob(db: Kysely<Database>, id: number, actor: Actor, requestId?: string,
+  statusChanged?: JobStatusListener): Promise<AdminActionResult> {
   return db.transaction().execute(async (trx) => {
     const job = await trx.selectFrom('jobs').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
     if (!job) return { ok: false, reason: 'not_found' } as const;
@@ -103,6 +106,8 @@ export async function cancelJob(db: Kysely<Database>, id: number, actor: Actor, 
       status: 'failed', completed_at: sql<Date>`now()`, last_error: message, lease_expires_at: null,
       updated_at: sql<Date>`now()`,
     }).returningAll().executeTakeFirstOrThrow();
+    await statusChanged?.(trx, { jobId: id, queue: job.queue, type: job.type, status: 'failed', attempts: job.attempts,
+      error: message });
     await recordAudit(trx, { actor, category: 'job', action: 'job.cancelled', requestId,
       details: { job_id: id, queue: job.queue, type: job.type, previous_status: job.status } });
     return { ok: true, job: updated } as const;

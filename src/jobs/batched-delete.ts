@@ -5,8 +5,9 @@ import type { Database } from '../db/schema.ts';
  * Deletes rows of a log-like table older than a cutoff, a few thousand at a time by id, each batch its own short
  * statement: no long lock, no huge transaction, and vacuum keeps up. Returns the number deleted.
  */
-export async function deleteOlderThan(db: Kysely<Database>, table: 'cloud_pod_audit' | 'system_events' | 'idempotency_keys',
-  cutoff: Date, { batchSize = 5000, column = 'created_at' }: { batchSize?: number; column?: 'created_at' | 'expires_at' } = {})
+export async function deleteOlderThan(db: Kysely<Database>,
+  table: 'cloud_pod_audit' | 'system_events' | 'idempotency_keys' | 'cloud_pod_hook_deliveries', cutoff: Date,
+  { batchSize = 5000, column = 'created_at' }: { batchSize?: number; column?: 'created_at' | 'expires_at' } = {})
   : Promise<number> {
   let total = 0;
   for (;;) {

@@ -4,6 +4,7 @@ import { recordAudit, systemActor } from '../observability/audit.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { JobMetrics } from './metrics.ts';
 import { isUniqueViolation, settleRun, type EndedRun, type Fence, type RunEnd, type SettleResult } from './sql/settle.ts';
+import type { JobStatusListener } from './types.ts';
 
 export interface EndRunContext {
   db: Kysely<Database>;
@@ -11,6 +12,8 @@ export interface EndRunContext {
   metrics?: JobMetrics;
   /** Whether the job type was registered as critical: its death is audited. */
   isCritical(type: string): boolean;
+  /** The job type's own record of a job ended for good that its handler did not report (TaskDefinition.onStatusChange). */
+  statusChanged?: JobStatusListener;
 }
 
 const jobEngineActor = systemActor('job-engine');
@@ -33,6 +36,10 @@ export async function endRun(ctx: EndRunContext, fence: Fence, run: EndingRun, e
     try {
       const result = await ctx.db.transaction().execute(async (trx) => {
         const settled = await settleRun(trx, fence, run, end);
+        if (settled.settled && end.status !== 'pending' && !run.reported) {
+          await ctx.statusChanged?.(trx, { jobId: fence.id, queue: run.queue, type: run.type, status: end.status,
+            attempts: fence.attempt, error: run.error });
+        }
         if (settled.settled && end.status === 'dead' && ctx.isCritical(run.type)) {
           await recordAudit(trx, {
             actor: jobEngineActor, category: 'job', action: 'job.dead',

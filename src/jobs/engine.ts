@@ -16,8 +16,8 @@ import { reapAbandonedRuns } from './reaper.ts';
 import { Scheduler } from './scheduler.ts';
 import type { EnqueuedJob } from './sql/enqueue.ts';
 import { heartbeatWorkers, registerWorkers } from './sql/workers.ts';
-import { jobCancelChannel, jobsChannel, type JobSpec, type QueueOptions, type ScheduleDefinition,
-  type TaskDefinition } from './types.ts';
+import { jobCancelChannel, jobsChannel, type JobSpec, type JobStatusChange, type QueueOptions,
+  type ScheduleDefinition, type TaskDefinition } from './types.ts';
 import { JobCancelledError, QueueWorker, workerComponent } from './worker.ts';
 
 export interface JobEngineOptions {
@@ -108,6 +108,14 @@ export class JobEngine {
 
   enqueueMany(db: Kysely<Database>, specs: readonly JobSpec[]): Promise<number[]> {
     return this.client.enqueueMany(db, specs);
+  }
+
+  /**
+   * Tells the job's type that its job changed status outside a run of its handler (an admin's retry or cancel, the
+   * engine ending it): its `onStatusChange`, in the caller's transaction, the one that changes the job.
+   */
+  async statusChanged(trx: Kysely<Database>, change: JobStatusChange): Promise<void> {
+    await this.#tasks.get(change.queue)?.get(change.type)?.onStatusChange?.(trx, change);
   }
 
   /** The schedules defined, with their cadence. */
@@ -217,6 +225,7 @@ export class JobEngine {
     return {
       db: this.#o.db, logger: this.#log, metrics: this.metrics,
       isCritical: (type) => [...this.#tasks.values()].some((byType) => byType.get(type)?.critical === true),
+      statusChanged: (trx, change) => this.statusChanged(trx, change),
     };
   }
 

@@ -1,4 +1,5 @@
-import type { JsonObject } from '../db/schema.ts';
+import type { Kysely } from 'kysely';
+import type { Database, JsonObject } from '../db/schema.ts';
 import type { Cadence } from './cron.ts';
 
 /** The queues of spec 6; controllers may register more. */
@@ -58,7 +59,30 @@ export interface TaskDefinition {
   timeoutMs?: number;
   /** A dead job of a critical type is also written to the audit (category `job`). */
   critical?: boolean;
+  /**
+   * Keeps a record of the type's own (a delivery ledger) in step with what its handler could not report: called in
+   * the transaction that changes the job's status when the engine ends it for good without its handler having
+   * reported the failure (a timeout, a crash past its last attempt, an error that is no ReportedJobError), when an
+   * admin cancels it, and when an admin retries it.
+   */
+  onStatusChange?: JobStatusListener;
 }
+
+/** A job's status changed outside a run whose handler reported it (TaskDefinition.onStatusChange). */
+export interface JobStatusChange {
+  jobId: number;
+  queue: string;
+  type: string;
+  /** `pending`: an admin retries it; `failed` or `dead`: it has ended for good. */
+  status: 'pending' | 'failed' | 'dead';
+  /** Attempts made so far. */
+  attempts: number;
+  /** Why it ended; null for a retry. */
+  error: string | null;
+}
+
+/** Called in the transaction that changes a job's status (TaskDefinition.onStatusChange, JobEngine.statusChanged). */
+export type JobStatusListener = (trx: Kysely<Database>, change: JobStatusChange) => Promise<void>;
 
 /** How one process works a queue. */
 export interface QueueOptions {

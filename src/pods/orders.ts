@@ -7,7 +7,7 @@ import { assertOwnedBy, ownershipColumns, restApi, type FrontDoor } from '../fro
 import type { JobEngine } from '../jobs/engine.ts';
 import { recordAudit, type Actor } from '../observability/audit.ts';
 import type { PowerDns } from '../powerdns/context.ts';
-import { publishLifecycleEvent } from './lifecycle.ts';
+import { publishLifecycleEvent } from '../hooks/events.ts';
 import { assertNodeExists } from '../proxmox/cluster-checks.ts';
 import type { ClusterLookup } from '../proxmox/cluster-lookup.ts';
 import { enqueueReconcile } from '../runtime/controller.ts';

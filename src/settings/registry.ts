@@ -76,7 +76,7 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     'Backups kept per pod when its policy does not say otherwise.'),
   whole('cloudpods', 'metrics.sample_interval_seconds', 60, 10, 3600, 'seconds', 'How often pod metrics are sampled.'),
   whole('cloudpods', 'health.check_interval_seconds', 60, 10, 3600, 'seconds', 'How often pod health is checked.'),
-  whole('cloudpods', 'audit.retention_days', 365, 1, 3650, 'days', 'Audit entries older than this are deleted.'),
+  whole('cloudpods', 'audit.retention_days', 365, 1, 3650, 'days', 'Audit entries and hook deliveries older than this are deleted.'),
   whole('cloudpods', 'events.retention_days', 30, 1, 3650, 'days', 'System events older than this are deleted.'),
   whole('cloudpods', 'events.info_per_minute', 120, 0, 100_000, 'events',
     'Info-level system events (start and stop, leadership, migrations, settings changes, heals) each process stores ' +

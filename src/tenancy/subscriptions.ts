@@ -1,7 +1,8 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { CloudTenantResourceSubscriptionsTable, Database } from '../db/schema.ts';
+import type { MaintenanceTask } from '../jobs/maintenance.ts';
 import { recordAudit, type Actor } from '../observability/audit.ts';
-import { recomputeTotals } from './totals.ts';
+import { recomputeTotals, verifyTotals } from './totals.ts';
 
 export type Subscription = Selectable<CloudTenantResourceSubscriptionsTable>;
 
@@ -97,3 +98,17 @@ export async function expireEndedSubscriptions(db: Kysely<Database>, tenantId?: 
   }
   return expired.length;
 }
+
+/**
+ * The daily pass: subscriptions past their end expire for every tenant, then every tenant's totals are checked
+ * against its subscriptions.
+ */
+export const subscriptionExpiryTask = (db: Kysely<Database>): MaintenanceTask => ({
+  type: 'subscriptions.expire', minute: 40, run: async (logger) => {
+    const expired = await expireEndedSubscriptions(db);
+    const mismatches = await verifyTotals(db);
+    // Totals are kept in the same transaction as every change, so a mismatch is a bug worth an error event.
+    if (mismatches.length > 0) logger.error({ mismatches }, 'tenant resource totals differ from their subscriptions');
+    return { expired, totals_mismatches: mismatches.length };
+  },
+});

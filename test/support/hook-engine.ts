@@ -2,11 +2,12 @@ import { Writable } from 'node:stream';
 import type { HookEvent, HookRow, NewHook } from '../../src/db/schema.ts';
 import { defineHookDelivery } from '../../src/hooks/execute.ts';
 import { lastDeliveryCondition, type HookConfig } from '../../src/hooks/config.ts';
+import { publishLifecycleEvent } from '../../src/hooks/events.ts';
+import { defineLifecycleEvents } from '../../src/hooks/fan-out.ts';
 import { JobEngine } from '../../src/jobs/engine.ts';
 import { systemActor } from '../../src/observability/audit.ts';
 import { SystemEventSink } from '../../src/observability/event-sink.ts';
 import { createLogger } from '../../src/observability/logger.ts';
-import { defineLifecycleEvents, publishLifecycleEvent } from '../../src/pods/lifecycle.ts';
 import { SystemSettingsService } from '../../src/settings/service.ts';
 import type { TestDatabase } from './postgres.ts';
 

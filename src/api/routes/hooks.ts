@@ -4,7 +4,8 @@ import { hookEvents, hookTypes } from '../../db/schema.ts';
 import { hookConfigSchema } from '../../hooks/config.ts';
 import { changeHook, createHook, deleteHook, maxTargetLength, rotateSigningSecret, targetProblems,
   type HookScope } from '../../hooks/orders.ts';
-import { findHook, listHookDeliveries, listHooks } from '../../hooks/store.ts';
+import { listHookDeliveries } from '../../hooks/ledger.ts';
+import { findHook, listHooks } from '../../hooks/store.ts';
 import { deliveryView, hookView } from '../../hooks/view.ts';
 import { canSeeTenant, principalOf, requirePermission } from '../auth.ts';
 import type { ApiDeps, AppEnv } from '../context.ts';

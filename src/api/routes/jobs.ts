@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { jobStatuses } from '../../db/schema.ts';
 import { cancelJob, getJob, listJobs, listWorkers, queueOverview, retryJob,
   type AdminActionResult } from '../../jobs/admin.ts';
+import type { JobStatusListener } from '../../jobs/types.ts';
 import { principalOf, requireAdmin } from '../auth.ts';
 import type { ApiDeps, AppEnv } from '../context.ts';
 import { idempotent } from '../idempotency.ts';
@@ -26,11 +27,13 @@ function outcome(result: AdminActionResult) {
 }
 
 /** The job engine's admin API (spec 6): jobs with their attempts, retry and cancel, workers and queues. */
-export function jobRoutes({ db, presence }: ApiDeps): Hono<AppEnv> {
+export function jobRoutes({ db, presence, jobs: engine }: ApiDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   // Mounted at /api/admin beside other admin routes, so the guard goes on each route, not on a wildcard.
   const admin = requireAdmin();
   const replayable = idempotent({ db, presence });
+  // A retry or cancel also updates the job type's own record of it (a hook delivery's ledger row).
+  const statusChanged: JobStatusListener = (trx, change) => engine.statusChanged(trx, change);
 
   app.get('/jobs', admin, async (c) => {
     const { page, per_page, ...filter } = readQuery(c, jobListQuery);
@@ -45,10 +48,10 @@ export function jobRoutes({ db, presence }: ApiDeps): Hono<AppEnv> {
   });
 
   app.post('/jobs/:id/retry', admin, replayable, async (c) => c.json(outcome(
-    await retryJob(db, readParam(c, 'id', jobId, 'job'), principalOf(c).actor, c.get('requestId')))));
+    await retryJob(db, readParam(c, 'id', jobId, 'job'), principalOf(c).actor, c.get('requestId'), statusChanged))));
 
   app.post('/jobs/:id/cancel', admin, replayable, async (c) => c.json(outcome(
-    await cancelJob(db, readParam(c, 'id', jobId, 'job'), principalOf(c).actor, c.get('requestId')))));
+    await cancelJob(db, readParam(c, 'id', jobId, 'job'), principalOf(c).actor, c.get('requestId'), statusChanged))));
 
   app.get('/job-workers', admin, async (c) => {
     const { page, per_page } = readQuery(c, pageQuery);
