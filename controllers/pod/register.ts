@@ -1,6 +1,6 @@
 import type { PodRow } from '../../src/db/schema.ts';
 import { recordAudit } from '../../src/observability/audit.ts';
-import { publishLifecycleEvent } from '../../src/pods/lifecycle.ts';
+import { publishLifecycleEvent } from '../../src/hooks/events.ts';
 import { podKind } from '../../src/pods/kind.ts';
 import type { ProxmoxClient } from '../../src/proxmox/client.ts';
 import { LockedError, ProxmoxError } from '../../src/proxmox/errors.ts';

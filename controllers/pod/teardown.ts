@@ -1,6 +1,6 @@
 import { deletePodDnsRecords, podDnsRecordsGone } from '../../src/dns/pod-records.ts';
 import { recordAudit } from '../../src/observability/audit.ts';
-import { publishLifecycleEvent } from '../../src/pods/lifecycle.ts';
+import { publishLifecycleEvent } from '../../src/hooks/events.ts';
 import type { PodRow } from '../../src/pods/store.ts';
 import { releaseAddresses } from '../../src/tenancy/ip-pools.ts';
 import { markPodVolumesDeleting } from '../../src/volumes/pod-volumes.ts';

@@ -20,7 +20,7 @@ export interface Envelope {
   data: JsonObject;
 }
 
-/** The lifecycle event as the `lifecycle.event` job carries it (src/pods/lifecycle.ts). */
+/** The lifecycle event as the `lifecycle.event` job carries it (src/hooks/events.ts). */
 export interface LifecycleEventPayload {
   event: HookEvent;
   pod_id: string;
