@@ -12,7 +12,7 @@ import { SystemSettingsService } from './settings/service.ts';
 import { CloudPodQuotasService } from './tenancy/quotas.ts';
 import { registerPodController } from '../controllers/pod/register.ts';
 import { registerVolumeController } from '../controllers/volume/register.ts';
-import { registerDnsController } from '../controllers/dns-record/index.ts';
+import { registerDnsController } from '../controllers/dns-record/register.ts';
 import { defineLifecycleEvents } from './hooks/fan-out.ts';
 import { defineHookDelivery } from './hooks/execute.ts';
 import { hookDeliveriesRetentionTask } from './hooks/ledger.ts';

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { dnsController } from '../controllers/dns-record/index.ts';
+import { dnsController } from '../controllers/dns-record/register.ts';
 import { insertRecords, markForDeletion } from '../src/dns/records.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { PowerDnsClient } from '../src/powerdns/client.ts';

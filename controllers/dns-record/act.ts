@@ -6,7 +6,7 @@ import type { PowerDns } from '../../src/powerdns/context.ts';
 import { PowerDnsPermanentError } from '../../src/powerdns/errors.ts';
 import { TerminalError } from '../../src/runtime/errors.ts';
 import type { RunContext } from '../../src/runtime/kit.ts';
-import { reasons } from './conditions.ts';
+import { reasons } from './reasons.ts';
 import type { DnsStep } from './decide.ts';
 
 const controllerActor = { type: 'controller' as const, id: 'dns-record' };

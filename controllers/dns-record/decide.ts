@@ -3,7 +3,7 @@ import type { RRsetChange } from '../../src/powerdns/types.ts';
 import { findCondition, type ConditionUpdate } from '../../src/runtime/conditions.ts';
 import type { Decision } from '../../src/runtime/kit.ts';
 import type { ConditionChange } from '../../src/runtime/status.ts';
-import { conditionTypes, reasons } from './conditions.ts';
+import { conditionTypes, reasons } from './reasons.ts';
 import type { DnsObservation, RRsetView } from './observe.ts';
 import { planRRset, servedAsDesired } from './plan.ts';
 

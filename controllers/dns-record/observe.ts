@@ -6,7 +6,7 @@ import { queryDns, type DnsAnswer } from '../../src/powerdns/dns-query.ts';
 import { canonicalContents, canonicalName, reverseName } from '../../src/powerdns/canonical.ts';
 import type { PdnsRRset, PdnsZone } from '../../src/powerdns/types.ts';
 import { findCondition } from '../../src/runtime/conditions.ts';
-import { conditionTypes } from './conditions.ts';
+import { conditionTypes } from './reasons.ts';
 import type { DesiredRRset } from './plan.ts';
 
 /** One RRset the row takes part in, as wanted and as PowerDNS has it. */

@@ -4,7 +4,7 @@ import { allRecordIds, findRecord } from '../../src/dns/records.ts';
 import type { PowerDns } from '../../src/powerdns/context.ts';
 import { registerController, type Controller, type ControllerDefinition, type KitDeps } from '../../src/runtime/kit.ts';
 import { actOnRecord } from './act.ts';
-import { reasons } from './conditions.ts';
+import { reasons } from './reasons.ts';
 import { decideRecord, type DnsStep, type DnsTimings } from './decide.ts';
 import { observeRecord, type DnsObservation } from './observe.ts';
 
