@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decidePod, type LoadedPod, type PodObservation, type PodOutcome } from '../controllers/pod/decide.ts';
+import { decidePod, type PodOutcome } from '../controllers/pod/decide.ts';
+import type { LoadedPod, PodObservation } from '../controllers/pod/observe.ts';
 import type { VmFacts } from '../controllers/pod/plan.ts';
 import { needsLook, type ResyncPod } from '../controllers/pod/resync.ts';
 import type { Condition } from '../src/db/schema.ts';

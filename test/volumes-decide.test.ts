@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decideVolume, type LoadedVolume, type VolumeObservation } from '../controllers/volume/decide.ts';
-import type { RoomFacts } from '../controllers/volume/observe.ts';
+import { decideVolume } from '../controllers/volume/decide.ts';
+import type { LoadedVolume, RoomFacts, VolumeObservation } from '../controllers/volume/observe.ts';
 import type { VmFacts } from '../controllers/volume/plan.ts';
 import type { VolumeRow } from '../src/db/schema.ts';
 

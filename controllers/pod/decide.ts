@@ -1,32 +1,12 @@
 import type { PodStatus } from '../../src/db/schema.ts';
-import type { HookGate } from '../../src/hooks/gate.ts';
-import type { BlockingEvent } from '../../src/hooks/config.ts';
-import type { PodRow } from '../../src/pods/store.ts';
-import { findCondition, isTrue, type ConditionUpdate } from '../../src/runtime/conditions.ts';
+import { isTrue, type ConditionUpdate } from '../../src/runtime/conditions.ts';
 import type { Decision } from '../../src/runtime/kit.ts';
 import type { ConditionChange } from '../../src/runtime/status.ts';
-import type { Template } from '../../src/tenancy/templates.ts';
-import type { VmObservation } from './observe.ts';
+import type { LoadedPod, PodObservation } from './observe.ts';
 import type { PlaceOutcome } from './place.ts';
-import { planPodStep, type PodFacts, type PodStep, type TaskFacts } from './plan.ts';
+import { planPodStep, type PodFacts, type PodStep } from './plan.ts';
 import { conditionTypes, reasons } from './reasons.ts';
-import { podPhase } from './status.ts';
-
-export interface LoadedPod {
-  row: PodRow;
-  template: Template;
-  tenantSuspended: boolean;
-}
-
-export interface PodObservation {
-  task: TaskFacts | null;
-  /** The VM at the pod's VMID; undefined when the pod is not placed or a task is recorded. */
-  vm: VmObservation | undefined;
-  hasAddress: boolean;
-  volumesRemaining: boolean;
-  /** Read only before provisioning or tearing down. */
-  hooks: (HookGate & { event: BlockingEvent }) | null;
-}
+import { podPhase, settledAtGeneration } from './status.ts';
 
 /** What an act could not do, told to the next decision. */
 export type PodOutcome =
@@ -67,12 +47,6 @@ export interface PodDecideSettings extends PodTimings {
   clonesPerNode: number;
   /** The DNS controller runs: a pod's records follow its hostname. */
   dns: boolean;
-}
-
-/** The spec's generation was converged (Ready for this very generation): steady state reads no configuration. */
-export function settledAtGeneration(pod: Pick<PodRow, 'conditions' | 'generation'>): boolean {
-  const ready = findCondition(pod.conditions, conditionTypes.ready);
-  return ready?.status === 'True' && ready.observedGeneration === pod.generation;
 }
 
 const taskReasons: Record<string, string> = {

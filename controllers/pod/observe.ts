@@ -7,7 +7,9 @@ import type { RunContext } from '../../src/runtime/kit.ts';
 import { allocationsOfPod } from '../../src/tenancy/ip-pools.ts';
 import type { Template } from '../../src/tenancy/templates.ts';
 import { podVolumesGone } from '../../src/volumes/pod-volumes.ts';
-import { settledAtGeneration, type LoadedPod, type PodObservation } from './decide.ts';
+import type { BlockingEvent } from '../../src/hooks/config.ts';
+import type { HookGate } from '../../src/hooks/gate.ts';
+import { settledAtGeneration } from './status.ts';
 import { planConfigWrite, type DesiredConfig } from '../../src/proxmox/encoding/config-write.ts';
 import { NotFoundError } from '../../src/proxmox/errors.ts';
 import { taskOutcome } from '../../src/proxmox/task-outcome.ts';
@@ -25,6 +27,22 @@ export async function observeTask(proxmox: ProxmoxClient, upid: string): Promise
     missingSource: /does not exist|no such/i.test(task.message) && task.type === 'qmclone',
     vmidTaken: /already exists/i.test(task.message),
   };
+}
+
+export interface LoadedPod {
+  row: PodRow;
+  template: Template;
+  tenantSuspended: boolean;
+}
+
+export interface PodObservation {
+  task: TaskFacts | null;
+  /** The VM at the pod's VMID; undefined when the pod is not placed or a task is recorded. */
+  vm: VmObservation | undefined;
+  hasAddress: boolean;
+  volumesRemaining: boolean;
+  /** Read only before provisioning or tearing down. */
+  hooks: (HookGate & { event: BlockingEvent }) | null;
 }
 
 export interface VmObservation {

@@ -3,7 +3,7 @@ import type { Condition, Database, PowerState } from '../../src/db/schema.ts';
 import type { ClusterResource } from '../../src/proxmox/types.ts';
 import { ownedBy } from '../../src/proxmox/vm-ownership.ts';
 import type { ClusterView } from './cluster-view.ts';
-import { settledAtGeneration } from './decide.ts';
+import { settledAtGeneration } from './status.ts';
 
 /** What the resync needs of a pod: enough to tell a settled pod whose VM still matches it. */
 export interface ResyncPod {

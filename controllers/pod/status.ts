@@ -1,4 +1,7 @@
 import type { PodStatus } from '../../src/db/schema.ts';
+import type { PodRow } from '../../src/pods/store.ts';
+import { findCondition } from '../../src/runtime/conditions.ts';
+import { conditionTypes } from './reasons.ts';
 
 export interface StatusInput {
   deleting: boolean;
@@ -18,4 +21,10 @@ export function podPhase(input: StatusInput): PodStatus {
   // A pod that was up keeps its phase while it changes (a resize, a start), rather than looking new again.
   if (input.provisioned && (input.current === 'active' || input.current === 'stopped')) return input.current;
   return input.placed ? 'provisioning' : 'pending';
+}
+
+/** The spec's generation was converged (Ready for this very generation): steady state reads no configuration. */
+export function settledAtGeneration(pod: Pick<PodRow, 'conditions' | 'generation'>): boolean {
+  const ready = findCondition(pod.conditions, conditionTypes.ready);
+  return ready?.status === 'True' && ready.observedGeneration === pod.generation;
 }

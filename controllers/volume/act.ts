@@ -4,9 +4,9 @@ import { recordAudit } from '../../src/observability/audit.ts';
 import type { ProxmoxClient } from '../../src/proxmox/client.ts';
 import { requeueAfter, type Result } from '../../src/runtime/result.ts';
 import { deleteVolumeRow, otherVolumeNaming, setVolumeFields } from '../../src/volumes/store.ts';
-import type { LoadedVolume, VolumeAction, VolumeObservation, VolumeTimings } from './decide.ts';
+import type { VolumeAction, VolumeTimings } from './decide.ts';
 import { volumeSerial } from './disks.ts';
-import { observeStored } from './observe.ts';
+import { observeStored, type LoadedVolume, type VolumeObservation } from './observe.ts';
 
 export interface VolumeActDeps {
   db: Kysely<Database>;

@@ -1,35 +1,11 @@
-import type { PodStatus, VolumeRow, VolumeStatus } from '../../src/db/schema.ts';
+import type { VolumeStatus } from '../../src/db/schema.ts';
 import type { ConditionUpdate } from '../../src/runtime/conditions.ts';
 import type { Decision } from '../../src/runtime/kit.ts';
 import { roomFor } from './disks.ts';
-import type { RoomFacts, VmObservation } from './observe.ts';
-import { planVolumeStep, type PodFacts, type StoredFacts, type TaskFacts, type VolumeStep } from './plan.ts';
+import type { LoadedVolume, RoomFacts, VolumeObservation } from './observe.ts';
+import { planVolumeStep, type VolumeStep } from './plan.ts';
 import { reasons } from './reasons.ts';
 import { volumePhase } from './status.ts';
-
-/** The pod as a volume needs it. */
-export interface PodOfVolume {
-  id: string;
-  tenant_id: string;
-  status: PodStatus;
-  vmid: number | null;
-  node: string | null;
-  deletion_requested_at: Date | null;
-}
-
-export interface LoadedVolume {
-  row: VolumeRow;
-  pod: PodOfVolume;
-}
-
-export interface VolumeObservation {
-  task: TaskFacts | null;
-  pod: PodFacts;
-  vm: VmObservation;
-  stored: StoredFacts;
-  /** Read when the disk must be allocated or grown. */
-  room: RoomFacts | null;
-}
 
 /** The writes the volume controller makes: the plan's steps, and clearing a failed task's UPID. */
 export type VolumeAction =

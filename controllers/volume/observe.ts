@@ -1,10 +1,9 @@
 import type { Kysely } from 'kysely';
-import type { Database } from '../../src/db/schema.ts';
+import type { Database, PodStatus, VolumeRow } from '../../src/db/schema.ts';
 import { classifyExitStatus } from '../../src/proxmox/classify.ts';
 import type { ProxmoxClient } from '../../src/proxmox/client.ts';
 import { NotFoundError, StorageFullError } from '../../src/proxmox/errors.ts';
 import { otherVolumeNaming, slotsClaimedByOthers } from '../../src/volumes/store.ts';
-import type { LoadedVolume, PodOfVolume, VolumeObservation } from './decide.ts';
 import { bootDisk } from '../../src/proxmox/vm-disks.ts';
 import { ownedBy } from '../../src/proxmox/vm-ownership.ts';
 import { taskOutcome } from '../../src/proxmox/task-outcome.ts';
@@ -17,6 +16,30 @@ export async function observeTask(proxmox: ProxmoxClient, upid: string): Promise
   if (task.state !== 'failed') return task;
   const storageFull = classifyExitStatus(task.message) instanceof StorageFullError;
   return { state: 'failed', type: task.type, message: task.message, storageFull };
+}
+
+/** The pod as a volume needs it. */
+export interface PodOfVolume {
+  id: string;
+  tenant_id: string;
+  status: PodStatus;
+  vmid: number | null;
+  node: string | null;
+  deletion_requested_at: Date | null;
+}
+
+export interface LoadedVolume {
+  row: VolumeRow;
+  pod: PodOfVolume;
+}
+
+export interface VolumeObservation {
+  task: TaskFacts | null;
+  pod: PodFacts;
+  vm: VmObservation;
+  stored: StoredFacts;
+  /** Read when the disk must be allocated or grown. */
+  room: RoomFacts | null;
 }
 
 export interface ObserveVmInput {

@@ -6,8 +6,8 @@ import { recordAudit } from '../../src/observability/audit.ts';
 import { volumeKind } from '../../src/volumes/orders.ts';
 import { allVolumeIds, findVolume } from '../../src/volumes/store.ts';
 import { actOnVolume } from './act.ts';
-import { decideVolume, type LoadedVolume, type VolumeAction, type VolumeObservation, type VolumeTimings } from './decide.ts';
-import { observeVolume } from './observe.ts';
+import { decideVolume, type VolumeAction, type VolumeTimings } from './decide.ts';
+import { observeVolume, type LoadedVolume, type VolumeObservation } from './observe.ts';
 import { reasons } from './reasons.ts';
 
 export interface VolumeControllerSettings {

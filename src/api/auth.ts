@@ -2,24 +2,13 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { powersLacking } from '../auth/grants.ts';
 import { checkToken, touchToken, type ApiToken, type ApiTokenView } from '../auth/tokens.ts';
 import type { Permission } from '../auth/permissions.ts';
-import type { Actor } from '../observability/audit.ts';
 import type { Db } from '../db/database.ts';
 import type { Logger } from '../observability/logger.ts';
 import { ApiError } from './errors.ts';
 import type { AppEnv } from './context.ts';
+import type { Principal } from './principal.ts';
 
-/** The caller, as established from its bearer token. */
-export interface Principal {
-  tokenId: string;
-  tokenName: string;
-  /** The tenant the token acts for; null for platform tokens. */
-  tenantId: string | null;
-  permissions: ReadonlySet<Permission>;
-  isAdmin: boolean;
-  /** When the token stops working; null: never. Tokens it issues expire no later. */
-  expiresAt: Date | null;
-  actor: Actor;
-}
+export type { Principal } from './principal.ts';
 
 const challenge = 'Bearer realm="cloudpods"';
 

@@ -8,7 +8,7 @@ import type { ClusterLookup } from '../proxmox/cluster-lookup.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { SystemSettingsService } from '../settings/service.ts';
 import type { CloudPodQuotasService } from '../tenancy/quotas.ts';
-import type { Principal } from './auth.ts';
+import type { Principal } from './principal.ts';
 
 /** What routes need from the running system; passed in, so tests build the app around a test database. */
 export interface ApiDeps {

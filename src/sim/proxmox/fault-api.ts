@@ -1,4 +1,4 @@
-import type { SimStats } from './http-api.ts';
+import type { SimStats } from './stats.ts';
 import type { SimContext } from './router.ts';
 
 /**

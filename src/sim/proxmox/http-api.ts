@@ -2,6 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../observability/logger.ts';
 import { SimApiError, TaskError } from './api-error.ts';
 import { handleFaultApi } from './fault-api.ts';
+import type { SimStats } from './stats.ts';
+
+export type { SimStats } from './stats.ts';
 import { verifyParams } from './params.ts';
 import { matchRoute, WithTotal, type Route, type SimContext } from './router.ts';
 import type { SimTokenSpec } from './options.ts';
@@ -20,14 +23,6 @@ export interface ApiExchange {
   params: Record<string, string>;
   status: number;
   data: unknown;
-}
-
-export interface SimStats {
-  requests: number;
-  inFlightByNode: Map<string, number>;
-  maxInFlightByNode: Map<string, number>;
-  inFlightByStorage: Map<string, number>;
-  maxInFlightByStorage: Map<string, number>;
 }
 
 export interface ApiHandlerOptions {
