@@ -116,6 +116,12 @@ for (let last = -1; ;) {
 }
 const seconds = (performance.now() - started) / 1000;
 const convergeStatements = await statements();
+if (process.env.BENCH_TOP_STATEMENTS) {
+  // Where the statements of convergence went, for profiling: the most called ones.
+  const top = await stats.query<{ calls: string; query: string }>(`select calls, left(regexp_replace(query, '\\s+', ' ', 'g'), 150) as query
+    from pg_stat_statements s join pg_database d on d.oid = s.dbid where d.datname = 'bench' order by calls desc limit 25`);
+  for (const row of top.rows) log(`${String(Number(row.calls) / PODS).padStart(8)}  ${row.query}`);
+}
 const rounds = Math.ceil(PODS / (NODES * CLONES_PER_NODE));
 const lowerBound = (rounds * durations.cloneMs + durations.resizeMs + durations.startMs + durations.agentStartMs
   + SERIAL_CALLS_AFTER_CLONE * LATENCY_MS) / 1000;

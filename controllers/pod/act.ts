@@ -21,6 +21,7 @@ export interface PodActSettings {
 }
 
 type Acted = Result | ActOutcome<PodOutcome> | void;
+/** The act could not make its write (or, like following the names, changed nothing the next look sees). */
 const told = (outcome: PodOutcome): ActOutcome<PodOutcome> => ({ outcome });
 
 /**
@@ -101,7 +102,8 @@ export async function actOnPod(ctx: PodContext, settings: PodActSettings, action
       if (vm.status !== 'running') return;
       // Changes Proxmox holds for the next boot of a running VM.
       const pending = await proxmox.pending(pod.node!, pod.vmid!);
-      return told({ kind: 'configured', pending: pending.filter((p) => p.pending !== undefined || p.delete).map((p) => p.key) });
+      return { outcome: { kind: 'configured', pending: pending.filter((p) => p.pending !== undefined || p.delete).map((p) => p.key) },
+        changed: true };
     }
     case 'resize':
       return started(proxmox.resize(pod.node!, pod.vmid!, action.disk, `${pod.disk_gb}G`));

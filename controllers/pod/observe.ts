@@ -6,6 +6,7 @@ import type { ProxmoxClient } from '../../src/proxmox/client.ts';
 import type { RunContext } from '../../src/runtime/kit.ts';
 import { allocationsOfPod } from '../../src/tenancy/ip-pools.ts';
 import type { Template } from '../../src/tenancy/templates.ts';
+import type { PodAllocations } from './vm.ts';
 import { podVolumesGone } from '../../src/volumes/pod-volumes.ts';
 import type { BlockingEvent } from '../../src/hooks/config.ts';
 import type { HookGate } from '../../src/hooks/gate.ts';
@@ -113,7 +114,7 @@ export interface ObservePodDeps {
   taskPollMs: number;
   /** How long one run may wait for a task it started before handing the pod back to the queue. */
   waitBudgetMs: number;
-  desired: (pod: PodRow, template: Template) => Promise<DesiredConfig>;
+  desired: (pod: PodRow, template: Template, allocations: PodAllocations) => Promise<DesiredConfig>;
 }
 
 /**
@@ -125,17 +126,22 @@ export async function observePod(deps: ObservePodDeps, { row: pod, template }: L
   : Promise<PodObservation> {
   const deleting = pod.deletion_requested_at !== null;
   const task = pod.task_upid ? await waitedTask(deps, pod.task_upid, run) : null;
-  const vm = pod.vmid !== null && pod.node !== null && !pod.task_upid
+  const placed = pod.vmid !== null && pod.node !== null;
+  // A recorded task is all the next step is about; an unplaced pod has nothing in Proxmox yet.
+  if (task) return { task, vm: undefined, hasAddress: false, volumesRemaining: false, hooks: null };
+  const allocations = placed && !deleting ? await allocationsOfPod(deps.db, pod.id) : [];
+  const vm = placed
     ? await observeVm(deps.proxmox, deps.cluster, {
-      podId: pod.id, vmid: pod.vmid, node: pod.node, direct: deleting || !settledAtGeneration(pod),
-      desired: () => deps.desired(pod, template),
+      podId: pod.id, vmid: pod.vmid!, node: pod.node!, direct: deleting || !settledAtGeneration(pod),
+      desired: () => deps.desired(pod, template, allocations),
     })
     : undefined;
-  const needsGate = !task && (deleting || pod.vmid === null || pod.node === null || vm?.facts.state === 'absent');
+  // Blocking hooks are asked before placing (a placed pod passed its pre_create gate) and before any teardown.
   const event = deleting ? 'pod.pre_destroy' as const : 'pod.pre_create' as const;
+  const needsGate = deleting || !placed;
   return {
     task, vm,
-    hasAddress: (await allocationsOfPod(deps.db, pod.id)).some((a) => a.family === 4),
+    hasAddress: allocations.some((a) => a.family === 4),
     volumesRemaining: deleting && !(await podVolumesGone(deps.db, pod.id)),
     hooks: needsGate ? { event, ...await hookGate(deps.db, { id: pod.id, tenantId: pod.tenant_id }, event) } : null,
   };

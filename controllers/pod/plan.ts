@@ -113,7 +113,8 @@ export function planPodStep(pod: PodFacts, vm: VmFacts, size: DesiredSize): PodS
   // Nothing is provisioned before the blocking pod.pre_create hooks have been delivered.
   if (pod.vmid === null || pod.node === null) return heldByHooks(pod, 'pod.pre_create') ?? { kind: 'place' };
   if (vm.state === 'foreign') return { kind: 'new-vmid', reason: `VMID ${pod.vmid} belongs to a VM that is not this pod's` };
-  if (vm.state === 'absent') return heldByHooks(pod, 'pod.pre_create') ?? { kind: 'clone' };
+  // Placing passed the pod.pre_create gate, and a delivered gate stays clear: the clone need not ask again.
+  if (vm.state === 'absent') return { kind: 'clone' };
   if (vm.lock) return { kind: 'wait-lock', lock: vm.lock };
   // Ours, unlocked, yet without a boot disk: a clone that broke half way. Destroy it and clone again.
   if (vm.config && vm.config.disk === undefined) return { kind: 'destroy' };

@@ -15,7 +15,7 @@ import { decidePod, type PodAction, type PodDecideSettings, type PodOutcome } fr
 import { observePod, type LoadedPod, type PodObservation } from './observe.ts';
 import { podsToLookAt } from './resync.ts';
 import { conditionTypes, reasons } from './reasons.ts';
-import { desiredConfigOf } from './vm.ts';
+import { desiredConfigOf, type PodAllocations } from './vm.ts';
 
 export interface PodControllerSettings {
   vmids: { min: number; max: number };
@@ -61,7 +61,8 @@ export function podController(deps: PodControllerDeps, cluster: ClusterView, set
     taskPollMs: settings.taskPollMs, agentPollMs: 2_000, capacityRetryMs: 30_000, cloneQueueRecheckMs: 5_000,
     hookPollMs: 1_000, hookRecheckMs: 30_000 };
   const observeDeps = { db, proxmox: deps.proxmox, cluster, taskPollMs: settings.taskPollMs, waitBudgetMs,
-    desired: (pod: PodRow, template: LoadedPod['template']) => desiredConfigOf(ctx, pod, template) };
+    desired: (pod: PodRow, template: LoadedPod['template'], allocations: PodAllocations) =>
+      desiredConfigOf(ctx, pod, template, allocations) };
   const actSettings = { lockRetryMs: 100, agentPollMs: decideSettings.agentPollMs, waitBudgetMs };
   return {
     kind: podKind,

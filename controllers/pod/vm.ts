@@ -5,20 +5,24 @@ import { syncPodDnsRecords, type PodForDns } from '../../src/dns/pod-records.ts'
 import type { PodRow } from '../../src/pods/store.ts';
 import type { DesiredConfig } from '../../src/proxmox/encoding/config-write.ts';
 import { renderCloudInit } from '../../src/tenancy/cloud-init.ts';
-import { allocationsOfPod } from '../../src/tenancy/ip-pools.ts';
+import type { allocationsOfPod } from '../../src/tenancy/ip-pools.ts';
 import { isAppStack, stackOptionSchemas } from '../../src/tenancy/stacks.ts';
 import type { Template } from '../../src/tenancy/templates.ts';
 import type { PodContext } from './context.ts';
 import { desiredVmConfig, type PodAddress } from './desired-config.ts';
 import { ownedBy } from '../../src/proxmox/vm-ownership.ts';
 
+/** The pod's address allocations with their pools, as observed. */
+export type PodAllocations = Awaited<ReturnType<typeof allocationsOfPod>>;
+
 /** Per-pod secrets derive from the pod's seed, so user-data rendered again is the same bytes. */
 const derivedSecret = (seed: string, purpose: string) =>
   createHmac('sha256', seed).update(purpose).digest('base64url').slice(0, 24);
 
 /** The configuration the pod asks for; an app stack's user-data is (re)uploaded as a snippet first. */
-export async function desiredConfigOf(ctx: PodContext, pod: PodRow, template: Template): Promise<DesiredConfig> {
-  const addresses: PodAddress[] = (await allocationsOfPod(ctx.db, pod.id)).map((a) => ({
+export async function desiredConfigOf(ctx: PodContext, pod: PodRow, template: Template, allocations: PodAllocations)
+  : Promise<DesiredConfig> {
+  const addresses: PodAddress[] = allocations.map((a) => ({
     address: a.address, family: a.family, prefix: Number(a.pool.cidr.split('/')[1]), gateway: a.pool.gateway,
     bridge: a.pool.bridge, vlan: a.pool.vlan, nameservers: a.pool.nameservers,
   }));

@@ -49,9 +49,13 @@ export interface RunContext extends ReconcileContext {
   flush(): Promise<void>;
 }
 
-/** What an act that could not make its write tells the next decision. */
+/**
+ * What an act tells the next decision. By default it could not make its write, so nothing changed: the next
+ * decision is made on the same observation. `changed`: it did write, and the next decision needs a fresh look.
+ */
 export interface ActOutcome<Outcome> {
   outcome: Outcome;
+  changed?: boolean;
 }
 
 export interface ControllerDefinition<Row extends StatusRow, Loaded extends { row: Row }, Observed, Step,
@@ -141,17 +145,25 @@ export function buildController<Row extends StatusRow, Loaded extends { row: Row
       },
     };
     try {
+      let observed: Observed | undefined;
       for (let steps = 0; steps < maxSteps && !result; steps++) {
-        const observed = await definition.observe(loaded, run);
+        observed ??= await definition.observe(loaded, run);
         decision = definition.decide(loaded, observed, outcome);
         latest = decision;
         outcome = undefined;
         changes.push(...(decision.conditions ?? []));
         if (decision.terminal || decision.step === undefined) break;
         const acted = (await definition.act(decision.step, loaded, observed, run)) ?? undefined;
-        if (acted && 'outcome' in acted) outcome = acted.outcome;
-        else result = acted;
-        // The next decision (or the status write) starts from what the database says now.
+        if (acted && 'outcome' in acted) {
+          outcome = acted.outcome;
+          decision = undefined;
+          // Nothing changed: decide again on what was seen.
+          if (!acted.changed) continue;
+        } else {
+          result = acted;
+        }
+        // The next decision (or the status write) starts from what the database and the world say now.
+        observed = undefined;
         const reloaded = await definition.load(id);
         if (!reloaded) return done();
         loaded = reloaded;
