@@ -15,6 +15,11 @@ export function findPod(db: Kysely<Database>, id: string): Promise<Pod | undefin
   return podsWithTemplate(db).where('p.id', '=', id).executeTakeFirst();
 }
 
+/** The pod a Kubernetes resource stands for, by the resource's uid. */
+export function findPodOfResource(db: Kysely<Database>, kubeUid: string): Promise<Pod | undefined> {
+  return podsWithTemplate(db).where('p.kube_uid', '=', kubeUid).executeTakeFirst();
+}
+
 /** Locks the pod row for the rest of the transaction: spec writers and the controller's status write queue here. */
 export function lockPod(db: Kysely<Database>, id: string): Promise<PodRow | undefined> {
   return db.selectFrom('cloud_pods').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();

@@ -9,6 +9,11 @@ export function findVolume(db: Db, id: string): Promise<VolumeRow | undefined> {
   return db.selectFrom('cloud_pod_volumes').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** The volume a Kubernetes resource stands for, by the resource's uid. */
+export function findVolumeOfResource(db: Db, kubeUid: string): Promise<VolumeRow | undefined> {
+  return db.selectFrom('cloud_pod_volumes').selectAll().where('kube_uid', '=', kubeUid).executeTakeFirst();
+}
+
 /** Locks the volume row for the rest of the transaction: spec writers and the controller's status write queue here. */
 export function lockVolume(db: Db, id: string): Promise<VolumeRow | undefined> {
   return db.selectFrom('cloud_pod_volumes').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
@@ -51,11 +56,14 @@ export async function updateVolumeSpec(db: Db, id: string, spec: Pick<VolumeUpda
     .where('id', '=', id).execute();
 }
 
-/** Asks for deletion; the controller destroys the disk and removes the row. Returns the ids newly marked. */
+/**
+ * Asks for deletion; the controller destroys the disk, writes the phase and removes the row. Returns the ids newly
+ * marked.
+ */
 export async function markVolumesDeleting(db: Db, ids: readonly string[]): Promise<string[]> {
   if (ids.length === 0) return [];
   const rows = await db.updateTable('cloud_pod_volumes')
-    .set({ deletion_requested_at: sql`now()`, status: 'deleting', generation: sql`generation + 1`, updated_at: sql`now()` })
+    .set({ deletion_requested_at: sql`now()`, generation: sql`generation + 1`, updated_at: sql`now()` })
     .where('id', 'in', ids).where('deletion_requested_at', 'is', null).returning('id').execute();
   return rows.map((r) => r.id);
 }
