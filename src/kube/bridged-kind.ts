@@ -40,7 +40,8 @@ export interface BridgedKind<Spec, Row> {
    * For rows that outlive their spec (a DNS name's rows stay until PowerDNS no longer serves them): the status while
    * some are still going, null once none is. Without it, a teardown is done once no row holds the spec.
    */
-  leaving?(deps: BridgeDeps, resource: KubeResource<Spec>): Promise<((fresh: KubeResource<Spec>) => ResourceStatus) | null>;
+  leaving?(deps: BridgeDeps, resource: KubeResource<Spec>)
+    : Promise<((fresh: KubeResource<Spec>) => ResourceStatus) | null>;
   /** The CloudPod a resource of this kind names (`spec.podName`), so its row's changes sync the resource too. */
   podNameOf?(spec: Spec): string;
 }

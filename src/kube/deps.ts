@@ -63,10 +63,11 @@ function podOfCloudPod(db: Kysely<Database>, tenantId: string, namespace: string
 export async function podNamedBy(db: Kysely<Database>, tenantId: string, resource: KubeResource<{ podName: string }>,
   then: { exists: string; reapplied: string }): Promise<{ id: string }> {
   const { podName } = resource.spec;
-  const pod = await podOfCloudPod(db, tenantId, resource.metadata.namespace, podName);
+  const { namespace } = resource.metadata;
+  const pod = await podOfCloudPod(db, tenantId, namespace, podName);
   if (!pod) {
-    throw new AppError(404, 'not_found', `no CloudPod ${podName} in namespace ${resource.metadata.namespace}: ${then.exists}`,
-      undefined, 'PodNotFound');
+    throw new AppError(404, 'not_found', `no CloudPod ${podName} in namespace ${namespace}: ${then.exists}`, undefined,
+      'PodNotFound');
   }
   if (pod.deletion_requested_at) {
     throw new AppError(409, 'conflict', `CloudPod ${podName} is being deleted: ${then.reapplied}`, undefined, 'PodDeleting');

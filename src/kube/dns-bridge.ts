@@ -20,7 +20,8 @@ const defaultTtl = (deps: BridgeDeps) => deps.orders.settings.getNumber('cloudpo
 
 /** The resource's live rows (none: undefined), compared with its spec and its pod's addresses (planDnsName). */
 async function findName(deps: BridgeDeps, resource: DnsResource): Promise<DnsName | undefined> {
-  const rows = (await recordsOfResource(deps.db, resource.metadata.uid)).filter((r) => r.deletion_requested_at === null);
+  const rows = (await recordsOfResource(deps.db, resource.metadata.uid))
+    .filter((r) => r.deletion_requested_at === null);
   if (rows.length === 0) return undefined;
   const pod = await deps.db.selectFrom('cloud_pods').select('ip_addresses').where('id', '=', rows[0]!.pod_id!)
     .executeTakeFirst();
@@ -60,8 +61,11 @@ export const cloudPodDnsRecords: BridgedKind<CloudPodDnsRecordSpec, DnsName> = {
     if (planIsEmpty(plan)) return { row: name, note: null };
     const now = await findName(deps, resource);
     // Every row was of a type no longer asked for, and the pod has no address of the new one.
-    if (!now) throw new AppError(409, 'conflict', 'the pod has no address of the type asked yet', undefined, 'PodHasNoAddress');
-    return { row: now, note: `${plan.create.length} added, ${plan.update.length} changed, ${plan.stale.length} removed` };
+    if (!now) {
+      throw new AppError(409, 'conflict', 'the pod has no address of the type asked yet', undefined, 'PodHasNoAddress');
+    }
+    return { row: now,
+      note: `${plan.create.length} added, ${plan.update.length} changed, ${plan.stale.length} removed` };
   },
 
   async delete(deps, scope, name) {

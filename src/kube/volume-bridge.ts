@@ -21,8 +21,10 @@ export const cloudPodVolumes: BridgedKind<CloudPodVolumeSpec, VolumeRow> = {
   async create({ db, orders }, scope, resource, tenant) {
     const pod = await podNamedBy(db, tenant.id, resource, { exists: 'the volume is ordered once it exists',
       reapplied: 'the volume is ordered again once it is applied again' });
-    const volume = await createVolume(orders, scope, { podId: pod.id, ...orderOf(resource.metadata.name, resource.spec) });
-    return { row: volume, note: `volume ${volume.id} of ${volume.size_gb} GiB ordered for CloudPod ${resource.spec.podName}` };
+    const volume = await createVolume(orders, scope,
+      { podId: pod.id, ...orderOf(resource.metadata.name, resource.spec) });
+    return { row: volume,
+      note: `volume ${volume.id} of ${volume.size_gb} GiB ordered for CloudPod ${resource.spec.podName}` };
   },
 
   /**

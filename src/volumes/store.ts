@@ -37,7 +37,9 @@ export interface VolumeFilter {
 export async function listVolumesOfPod(db: Db, podId: string, filter: VolumeFilter, page: { limit: number; offset: number })
   : Promise<{ volumes: VolumeRow[]; total: number }> {
   let query = db.selectFrom('cloud_pod_volumes').where('pod_id', '=', podId);
-  if (filter.status) query = query.where('status', '=', filter.status);
+  // The phase as the view shows it (shownPhase): a volume whose deletion was asked is deleting.
+  if (filter.status === 'deleting') query = query.where('deletion_requested_at', 'is not', null);
+  else if (filter.status) query = query.where('status', '=', filter.status).where('deletion_requested_at', 'is', null);
   const [volumes, count] = await Promise.all([
     query.selectAll().orderBy('created_at').orderBy('id').limit(page.limit).offset(page.offset).execute(),
     query.select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow(),
