@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { restApi } from '../src/front-door.ts';
 import { changeHook } from '../src/hooks/orders.ts';
 import { findHook } from '../src/hooks/store.ts';
 import { hookView } from '../src/hooks/view.ts';
@@ -139,7 +140,7 @@ test('observed_generation is the generation delivery last acted on, the one its 
   const first = await waitFor('the delivery', status, (s) => s.conditions[0]?.status === 'True');
   assert.equal([first.generation, first.observed_generation, first.conditions[0]!.observedGeneration], [1, 1, 1]);
 
-  await changeHook({ db: database.db }, { tenantId: null, actor: systemActor('test') }, row.id,
+  await changeHook({ db: database.db }, { tenantId: null, actor: systemActor('test'), door: restApi }, row.id,
     { config: { timeout_seconds: 5 } });
   assert.equal([(await status()).generation, (await status()).observed_generation], [2, 1], 'not delivered with it yet');
   await hooks.publish({ event: 'pod.post_backup', tenantId: own.id });

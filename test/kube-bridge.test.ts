@@ -96,6 +96,23 @@ test('a CloudPod on a node the cluster does not have reports NodeNotFound and wr
   await waitResource('astray', 'gone', (r) => r.code === 404, 10_000);
 });
 
+test('text PostgreSQL refuses (a NUL byte in spec.template) is SpecInvalid, no row and no retry with backoff', async () => {
+  const created = await k.call('POST', podsPath(k.namespace), cloudPod('nul-byte', { template: 'ubuntu\u0000-24.04' }));
+  assert.is(created.status, 201, JSON.stringify(created.body));
+  const uid = created.body.metadata.uid;
+  const resource = await waitResource('nul-byte', 'SpecInvalid', (r) => readyOf(r)?.reason === 'SpecInvalid', 10_000);
+  assert.equal([readyOf(resource).status, readyOf(resource).message, resource.status.phase],
+    ['False', 'text must not contain NUL bytes and must be valid Unicode', 'pending']);
+  assert.is(await rowOf(uid), undefined, 'nothing written');
+  const warnings = (await k.call('GET', `/apis/events.k8s.io/v1/namespaces/${k.namespace}/events`)).body.items
+    .filter((e: any) => e.regarding.uid === uid && e.type === 'Warning').map((e: any) => e.reason);
+  assert.equal(warnings, ['SpecInvalid']);
+  assert.not.ok(k.platform.app.logLines.some((line) => line.includes('sync failed') && line.includes('nul-byte')),
+    'a refusal, not a failure retried with backoff');
+  await k.call('DELETE', podsPath(k.namespace, 'nul-byte'));
+  await waitResource('nul-byte', 'gone', (r) => r.code === 404, 10_000);
+});
+
 test('conflicting status writes are retried', async () => {
   k.api.faults.failNth({ method: 'PATCH', path: '/cloudpods/web-1/status', status: 409, times: 2 });
   await k.call('PATCH', podsPath(k.namespace, 'web-1'), { spec: { powerState: 'stopped' } }, 'application/merge-patch+json');

@@ -1,10 +1,15 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { changeOf, orderOf, statusOf, type CloudPodSpec } from '../src/kube/pod-mapping.ts';
-import { refusalReason, refusedStatus } from '../src/kube/status-report.ts';
+import { refusalOf, refusedStatus } from '../src/kube/status-report.ts';
 import { backoffDelayMs } from '../src/kube/reflector.ts';
 import { statusDiffers } from '../src/kube/resource-writes.ts';
+import { NameRefusedError } from '../src/dns/zones.ts';
+import { AppError } from '../src/errors.ts';
+import { PodOrderError } from '../src/pods/orders.ts';
 import type { Pod } from '../src/pods/store.ts';
+import { ClusterRefusal } from '../src/proxmox/cluster-checks.ts';
+import { PlanRequiredError, QuotaExceededError, TenantSuspendedError } from '../src/tenancy/errors.ts';
 
 /** Pure pieces of the bridge: spec mapping, status from a row, refusals, status diff, backoff. */
 const test = suite('kube mapping');
@@ -65,16 +70,41 @@ test('statusOf: the resource generation is observed only when the row converged 
   assert.is('vmid' in statusOf(pod({ vmid: null }), resource(1)), false, 'absent, not null');
 });
 
-test('refusals: reasons by error code; the transition time holds while the reason stays', () => {
-  const cases: Array<[string, string, string]> = [
-    ['resource_limit_exceeded', '', 'QuotaExceeded'], ['tenant_suspended', '', 'TenantSuspended'],
-    ['plan_required', '', 'PlanRequired'], ['conflict', '', 'NameConflict'],
-    ['validation_error', 'template: no such active template', 'TemplateInvalid'],
-    ['validation_error', 'app_options.x: unknown option', 'SpecInvalid'], ['other', '', 'OrderRefused'],
+/** A PostgreSQL error as node-postgres throws it. */
+const pgError = (code: string, message: string) => Object.assign(new Error(message), { code });
+
+test('refusals: the reason each error was thrown with; what is worth a retry is no refusal', () => {
+  const cases: Array<[string, unknown, string | null]> = [
+    ['over quota', new QuotaExceededError([{ resource: 'cpu_cores', requested: 4, used: 6, limit: 8 }]), 'QuotaExceeded'],
+    ['suspended tenant', new TenantSuspendedError('acme'), 'TenantSuspended'],
+    ['plan too small', new PlanRequiredError('wordpress', 'business'), 'PlanRequired'],
+    ['inactive template', new PodOrderError(400, 'validation_error',
+      [{ name: 'template', messages: ['no such active template'] }], 'TemplateInvalid'), 'TemplateInvalid'],
+    ['unknown app option', new PodOrderError(400, 'validation_error',
+      [{ name: 'app_options.x', messages: ['unknown option'] }], 'SpecInvalid'), 'SpecInvalid'],
+    ['zone not allowed', new NameRefusedError('zone', 'tenant acme may not use the zone example.org', 'example.org'),
+      'ZoneNotAllowed'],
+    ['zone not served', new NameRefusedError('zone', 'example.org is not a zone this platform serves'), 'SpecInvalid'],
+    ['node missing', new ClusterRefusal('node', 'NodeNotFound', 'no node x in the Proxmox cluster'), 'NodeNotFound'],
+    ['storage without disks', new ClusterRefusal('storage_pool', 'StorageNotForDisks', 'storage local holds no disks'),
+      'StorageNotForDisks'],
+    ['owned by the other door', new AppError(409, 'managed_by_api', 'pod web is managed through the REST API', undefined,
+      'ManagedElsewhere'), 'ManagedElsewhere'],
+    ['a NUL byte PostgreSQL refuses', pgError('22021', 'invalid byte sequence for encoding "UTF8": 0x00'), 'SpecInvalid'],
+    ['a unique violation (a race)', pgError('23505', 'duplicate key value'), 'NameConflict'],
+    ['no reason thrown', new AppError(409, 'conflict', 'something'), 'OrderRefused'],
+    ['the pool is saturated', new Error('timeout exceeded when trying to connect'), null],
+    ['a lost connection', pgError('57P01', 'terminating connection due to administrator command'), null],
+    ['a bug', new TypeError('x is undefined'), null],
   ];
-  for (const [code, message, reason] of cases) assert.is(refusalReason(code, message), reason, code);
-  assert.is(refusalReason('validation_error', 'node: no node x', { fields: [], reason: 'NodeNotFound' }), 'NodeNotFound',
-    'the reason the order named wins');
+  for (const [name, error, reason] of cases) assert.is(refusalOf(error)?.reason ?? null, reason, name);
+  assert.equal(refusalOf(new TenantSuspendedError('acme')),
+    { reason: 'TenantSuspended', message: 'tenant acme is suspended: it cannot create or start pods' }, 'with its message');
+  assert.is(refusalOf(pgError('22021', 'invalid byte sequence'))?.message,
+    'text must not contain NUL bytes and must be valid Unicode', 'as the REST API says it');
+});
+
+test('refused status: the transition time holds while the reason stays', () => {
   const first = refusedStatus(undefined, 1, 'QuotaExceeded', 'cpu', new Date('2026-01-01T00:00:00Z'));
   const again = refusedStatus(first, 1, 'QuotaExceeded', 'cpu', new Date('2026-01-02T00:00:00Z'));
   assert.is(statusDiffers(first, again), false, 'nothing to write the second time');

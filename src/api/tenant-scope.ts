@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import { z } from 'zod';
 import type { Db } from '../db/database.ts';
+import { restApi, type OrderScope } from '../front-door.ts';
 import { findTenant, type Tenant } from '../tenancy/tenants.ts';
 import { canSeeTenant, principalOf } from './auth.ts';
 import type { AppEnv } from './context.ts';
@@ -24,6 +25,16 @@ export async function tenantFromQuery(c: Context<AppEnv>, db: Db, requested: str
   const tenant = await findTenant(db, wanted);
   if (!tenant || !canSeeTenant(principal, tenant.id)) throw notFound('tenant');
   return tenant;
+}
+
+/**
+ * The scope of the caller's orders, through the REST API: admins act on any tenant's objects (tenant null), everyone
+ * else on their own tenant's (others are not found).
+ */
+export function orderScope(c: Context<AppEnv>): OrderScope {
+  const principal = principalOf(c);
+  return { tenantId: principal.isAdmin ? null : principal.tenantId ?? '-', actor: principal.actor,
+    requestId: c.get('requestId'), door: restApi };
 }
 
 /** `tenant` in a create body: the tenant (id or slug) a platform token orders for; otherwise the token's own. */

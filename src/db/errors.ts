@@ -25,18 +25,20 @@ export function fromDatabaseError(error: unknown): AppError | undefined {
   const details = { constraint: error.constraint ?? null };
   switch (error.code) {
     case '23505':
-      return new AppError(409, 'conflict', `already exists (${error.constraint ?? 'unique constraint'})`, details);
+      return new AppError(409, 'conflict', `already exists (${error.constraint ?? 'unique constraint'})`, details,
+        'NameConflict');
     case '23503':
     case '23001':
-      return new AppError(409, 'in_use', `still referenced (${error.constraint ?? 'foreign key'})`, details);
+      return new AppError(409, 'in_use', `still referenced (${error.constraint ?? 'foreign key'})`, details, 'InUse');
     case '23514':
-      return new AppError(400, 'validation_error', `violates ${error.constraint ?? 'a check constraint'}`, details);
+      return new AppError(400, 'validation_error', `violates ${error.constraint ?? 'a check constraint'}`, details,
+        'SpecInvalid');
     // Text PostgreSQL cannot take: a NUL byte in text (22021) or jsonb (22P05), or bytes that are not UTF-8.
     // The API refuses such text first (src/api/text-rules.ts); this is the last line for any other way in.
     case '22021':
     case '22P05':
       return new AppError(400, 'validation_error', 'text must not contain NUL bytes and must be valid Unicode',
-        { sqlstate: error.code });
+        { sqlstate: error.code }, 'SpecInvalid');
     default:
       return undefined;
   }

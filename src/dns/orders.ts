@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Database, DnsRecordRow, DnsRecordType } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
-import { assertOwnedBy, ownershipColumns, restApi, type FrontDoor } from '../front-door.ts';
-import { recordAudit, type Actor } from '../observability/audit.ts';
+import { assertOwnedBy, ownershipColumns, type OrderScope } from '../front-door.ts';
+import { recordAudit } from '../observability/audit.ts';
 import type { PowerDns } from '../powerdns/context.ts';
 import { findTenant } from '../tenancy/tenants.ts';
 import { recordAddress } from './addresses.ts';
@@ -14,7 +14,7 @@ import { resolveName, type ZoneSettings } from './zones.ts';
 /**
  * The writes of the DNS front doors (the REST API and the Kubernetes bridge) on extra names of a pod: desired rows
  * plus their audit entry and reconciles, in one transaction. Refusals are AppErrors the API renders as they are and
- * the bridge turns into conditions.
+ * the bridge shows by their reason.
  */
 
 export interface DnsOrderDeps {
@@ -22,13 +22,6 @@ export interface DnsOrderDeps {
   engine: Enqueuer;
   settings: ZoneSettings & { getNumber(name: string): Promise<number> };
   pdns: PowerDns | null;
-}
-
-/** Who orders: the actor audited, and the tenant acted for (null: an admin, for any tenant and any served zone). */
-export interface DnsOrderScope {
-  actor: Actor;
-  tenantId: string | null;
-  requestId?: string;
 }
 
 export interface DnsRecordOrder {
@@ -59,10 +52,11 @@ export interface DnsNamePlan {
   update: Array<{ id: string; ttl: number; ptr: boolean }>;
 }
 
-const podNotFound = () => new AppError(404, 'not_found', 'pod not found');
+const podNotFound = () => new AppError(404, 'not_found', 'pod not found', undefined, 'PodNotFound');
+const nameConflict = (message: string) => new AppError(409, 'conflict', message, undefined, 'NameConflict');
 
 /** Groups audit entries and reconciles of one order. */
-async function audited(trx: Kysely<Database>, deps: DnsOrderDeps, scope: DnsOrderScope, action: string,
+async function audited(trx: Kysely<Database>, deps: DnsOrderDeps, scope: OrderScope, action: string,
   row: { tenant_id: string; pod_id: string | null }, details: Record<string, unknown>, touched: readonly string[]): Promise<void> {
   await recordAudit(trx, { actor: scope.actor, category: 'dns', action, tenantId: row.tenant_id, podId: row.pod_id,
     requestId: scope.requestId, details });
@@ -74,8 +68,8 @@ async function audited(trx: Kysely<Database>, deps: DnsOrderDeps, scope: DnsOrde
  * and, but for admins, allowed for the pod's tenant; the pod must have an address and must not be going away; the
  * name must not be held by another tenant nor already be one of the pod's. Nothing is written when a check fails.
  */
-export async function createDnsRecords(deps: DnsOrderDeps, scope: DnsOrderScope, order: DnsRecordOrder,
-  door: FrontDoor = restApi): Promise<DnsRecordRow[]> {
+export async function createDnsRecords(deps: DnsOrderDeps, scope: OrderScope, order: DnsRecordOrder)
+  : Promise<DnsRecordRow[]> {
   const owner = await deps.db.selectFrom('cloud_pods').select('tenant_id').where('id', '=', order.podId).executeTakeFirst();
   if (!owner || (scope.tenantId !== null && owner.tenant_id !== scope.tenantId)) throw podNotFound();
   const tenant = scope.tenantId === null ? null : (await findTenant(deps.db, owner.tenant_id))!;
@@ -86,22 +80,22 @@ export async function createDnsRecords(deps: DnsOrderDeps, scope: DnsOrderScope,
     const pod = await trx.selectFrom('cloud_pods').select(['id', 'tenant_id', 'ip_addresses', 'deletion_requested_at'])
       .where('id', '=', order.podId).forNoKeyUpdate().executeTakeFirst();
     if (!pod) throw podNotFound();
-    if (pod.deletion_requested_at) throw new AppError(409, 'conflict', 'the pod is being deleted');
+    if (pod.deletion_requested_at) {
+      throw new AppError(409, 'conflict', 'the pod is being deleted', undefined, 'PodDeleting');
+    }
     const addresses = pod.ip_addresses.map(recordAddress).filter((a) => a !== null)
       .filter((a) => !order.type || a.type === order.type);
     if (addresses.length === 0) {
       const family = order.type === 'AAAA' ? 'IPv6 ' : order.type === 'A' ? 'IPv4 ' : '';
-      throw new AppError(409, 'conflict', `the pod has no ${family}address yet`);
+      throw new AppError(409, 'conflict', `the pod has no ${family}address yet`, undefined, 'PodHasNoAddress');
     }
-    if (await nameClaimedByOthers(trx, hostname, pod.tenant_id)) {
-      throw new AppError(409, 'conflict', nameTakenMessage(hostname));
-    }
+    if (await nameClaimedByOthers(trx, hostname, pod.tenant_id)) throw nameConflict(nameTakenMessage(hostname));
     const existing = (await recordsOfPod(trx, pod.id))
       .filter((r) => r.deletion_requested_at === null && r.hostname === hostname);
-    if (existing.length > 0) throw new AppError(409, 'conflict', `the pod already has records named ${hostname}`);
+    if (existing.length > 0) throw nameConflict(`the pod already has records named ${hostname}`);
     const rows = await insertRecords(trx, addresses.map((a) => ({
       tenant_id: pod.tenant_id, pod_id: pod.id, zone_name: zone, hostname, ip_address: a.ip, type: a.type,
-      origin: 'api' as const, ptr: order.ptr ?? false, ttl, ...ownershipColumns(door),
+      origin: 'api' as const, ptr: order.ptr ?? false, ttl, ...ownershipColumns(scope.door),
     })));
     await audited(trx, deps, scope, 'dns.record_added', { tenant_id: pod.tenant_id, pod_id: pod.id }, { hostname, zone, ids: rows.map((r) => r.id) },
       rows.map((r) => r.id));
@@ -117,22 +111,23 @@ export type DnsRecordSelection = { podId: string; id: string } | { resourceUid: 
  * that owns a record may delete it, and a pod's own name goes with the pod. Asking twice changes nothing.
  * Returns the rows as they are now (rows already gone as they were).
  */
-export async function deleteDnsRecords(deps: DnsOrderDeps, scope: DnsOrderScope, selection: DnsRecordSelection,
-  door: FrontDoor = restApi): Promise<DnsRecordRow[]> {
+export async function deleteDnsRecords(deps: DnsOrderDeps, scope: OrderScope, selection: DnsRecordSelection)
+  : Promise<DnsRecordRow[]> {
   let rows: DnsRecordRow[];
   if ('id' in selection) {
     const record = await findRecord(deps.db, selection.id);
     if (!record || record.pod_id !== selection.podId || (scope.tenantId !== null && record.tenant_id !== scope.tenantId)) {
-      throw new AppError(404, 'not_found', 'DNS record not found');
+      throw new AppError(404, 'not_found', 'DNS record not found', undefined, 'RecordNotFound');
     }
     rows = [record];
   } else {
     rows = await recordsOfResource(deps.db, selection.resourceUid);
   }
   for (const row of rows) {
-    assertOwnedBy(row, door, 'this record', 'delete');
+    assertOwnedBy(row, scope.door, 'this record', 'delete');
     if (row.origin === 'pod') {
-      throw new AppError(409, 'conflict', 'this record follows the pod\'s hostname; change or delete the pod instead');
+      throw new AppError(409, 'conflict', 'this record follows the pod\'s hostname; change or delete the pod instead',
+        undefined, 'ManagedElsewhere');
     }
   }
   const ids = rows.map((r) => r.id);
@@ -183,8 +178,9 @@ export const planIsEmpty = (plan: DnsNamePlan): boolean =>
  * missing addresses added with the front door's identity. Only rows the front door owns change; a name held by
  * another front door is refused. Returns the plan applied (empty when nothing changed, or the pod is going away).
  */
-export async function changeDnsName(deps: DnsOrderDeps, scope: DnsOrderScope, name: { podId: string; hostname: string },
-  want: DnsNameWant, door: FrontDoor = restApi): Promise<DnsNamePlan> {
+export async function changeDnsName(deps: DnsOrderDeps, scope: OrderScope, name: { podId: string; hostname: string },
+  want: DnsNameWant): Promise<DnsNamePlan> {
+  const { door } = scope;
   return deps.db.transaction().execute(async (trx) => {
     const pod = await trx.selectFrom('cloud_pods').select(['id', 'tenant_id', 'ip_addresses', 'deletion_requested_at'])
       .where('id', '=', name.podId).forNoKeyUpdate().executeTakeFirst();

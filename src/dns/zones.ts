@@ -36,11 +36,12 @@ export interface NameRequest {
   zone?: string | null;
 }
 
-/** A name refused: 400 naming the field, or 403 for a served zone the tenant may not use. */
+/** A name refused: 400 naming the field (SpecInvalid), or 403 for a zone the tenant may not use (ZoneNotAllowed). */
 export class NameRefusedError extends AppError {
   constructor(field: 'hostname' | 'zone', message: string, forbiddenZone?: string) {
     super(forbiddenZone ? 403 : 400, forbiddenZone ? 'forbidden' : 'validation_error', `invalid request: ${field}: ${message}`,
-      { fields: [{ name: field, messages: [message] }], ...(forbiddenZone ? { zone: forbiddenZone } : {}) });
+      { fields: [{ name: field, messages: [message] }], ...(forbiddenZone ? { zone: forbiddenZone } : {}) },
+      forbiddenZone ? 'ZoneNotAllowed' : 'SpecInvalid');
   }
 }
 

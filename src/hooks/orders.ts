@@ -3,8 +3,8 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Kysely } from 'kysely';
 import type { Database, HookEvent, HookType } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
-import { assertOwnedBy, ownershipColumns, restApi, type FrontDoor } from '../front-door.ts';
-import { recordAudit, type Actor } from '../observability/audit.ts';
+import { assertOwnedBy, ownershipColumns, type FrontDoor, type OrderScope } from '../front-door.ts';
+import { recordAudit } from '../observability/audit.ts';
 import { blockingProblem, unmaskedConfig, type HookConfig } from './config.ts';
 import { resolveScript } from './script-runner.ts';
 import { deleteHookRow, hookNameTaken, insertHook, lockHook, lockTenantHookNames, setSigningSecret, updateHookSpec,
@@ -21,13 +21,6 @@ export interface HookOrderDeps {
   db: Kysely<Database>;
   /** `hooks.scriptsDirectory`: script hooks may name only executables there; none configured, no script hooks. */
   scriptsDirectory?: string | undefined;
-}
-
-/** Who asks: `tenantId` null is a platform admin, who may act on any tenant's hook. */
-export interface HookScope {
-  tenantId: string | null;
-  actor: Actor;
-  requestId?: string | undefined;
 }
 
 export interface NewHookOrder {
@@ -75,8 +68,8 @@ export function targetProblems(type: HookType, target: string): string[] {
   return [];
 }
 
-const invalid = (field: string, message: string) =>
-  new AppError(400, 'validation_error', `${field}: ${message}`, { fields: [{ name: field, messages: [message] }] });
+const invalid = (field: string, message: string) => new AppError(400, 'validation_error', `${field}: ${message}`,
+  { fields: [{ name: field, messages: [message] }] }, 'SpecInvalid');
 
 /**
  * A script hook must name a script this installation can run (the check delivery makes, src/hooks/script-runner.ts),
@@ -95,35 +88,40 @@ export function newSigningSecret(): string {
 async function assertNameFree(trx: Kysely<Database>, tenantId: string, name: string, exceptId?: string): Promise<void> {
   if (await hookNameTaken(trx, tenantId, name, exceptId)) {
     throw new AppError(409, 'conflict', `the tenant already has a hook named ${name}`,
-      { fields: [{ name: 'name', messages: ['a hook with this name exists'] }] });
+      { fields: [{ name: 'name', messages: ['a hook with this name exists'] }] }, 'NameConflict');
   }
 }
 
 /** The hook, locked, when the caller may see it and `door` may write it (`verb`: what the refusal says to do elsewhere). */
 /** The hook, locked, for a write through `door` (`any`: a write that is no spec, open to every front door). */
-async function lockOwned(trx: Kysely<Database>, scope: HookScope, id: string, door: FrontDoor | 'any', verb: string): Promise<Hook> {
+async function lockOwned(trx: Kysely<Database>, scope: OrderScope, id: string, door: FrontDoor | 'any', verb: string): Promise<Hook> {
   const hook = await lockHook(trx, id);
-  if (!hook || (scope.tenantId !== null && hook.tenant_id !== scope.tenantId)) throw new AppError(404, 'not_found', 'hook not found');
+  if (!hook || (scope.tenantId !== null && hook.tenant_id !== scope.tenantId)) {
+    throw new AppError(404, 'not_found', 'hook not found', undefined, 'HookNotFound');
+  }
   if (door !== 'any') assertOwnedBy(hook, door, `hook ${hook.name}`, verb);
   return hook;
 }
 
 /** Creates a hook; the answer carries its signing secret, which nothing shows again. */
-export async function createHook({ db, scriptsDirectory }: HookOrderDeps, order: NewHookOrder, actor: Actor,
-  requestId?: string, door: FrontDoor = restApi): Promise<{ hook: Hook; signingSecret: string }> {
+export async function createHook({ db, scriptsDirectory }: HookOrderDeps, scope: OrderScope, order: NewHookOrder)
+  : Promise<{ hook: Hook; signingSecret: string }> {
   const problems = targetProblems(order.type, order.target);
   if (problems.length > 0) throw invalid('target', problems[0]!);
   const blocking = blockingProblem(order.event, order.config);
   if (blocking) throw invalid('config.blocking', blocking);
   if (order.type === 'script') await assertScriptRuns(scriptsDirectory, order.target);
   return db.transaction().execute(async (trx) => {
-    if (!(await lockTenantHookNames(trx, order.tenantId))) throw new AppError(404, 'not_found', 'tenant not found');
+    if (!(await lockTenantHookNames(trx, order.tenantId))) {
+      throw new AppError(404, 'not_found', 'tenant not found', undefined, 'TenantUnknown');
+    }
     await assertNameFree(trx, order.tenantId, order.name);
     const created = await insertHook(trx, {
       tenant_id: order.tenantId, name: order.name, event: order.event, type: order.type, target: order.target,
-      is_active: order.is_active ?? true, config: JSON.stringify(order.config ?? {}), ...ownershipColumns(door),
+      is_active: order.is_active ?? true, config: JSON.stringify(order.config ?? {}), ...ownershipColumns(scope.door),
     });
-    await recordAudit(trx, { actor, category: 'hook', action: 'hook.created', tenantId: order.tenantId, requestId,
+    await recordAudit(trx, { actor: scope.actor, category: 'hook', action: 'hook.created', tenantId: order.tenantId,
+      requestId: scope.requestId,
       details: { hook_id: created.hook.id, name: order.name, event: order.event, type: order.type, target: order.target,
         is_active: created.hook.is_active, config_keys: Object.keys(order.config ?? {}) } });
     return created;
@@ -134,10 +132,10 @@ export async function createHook({ db, scriptsDirectory }: HookOrderDeps, order:
  * Changes a hook's name, target, activity or config; naming what it already is changes nothing. Event and type are
  * immutable (a hook for another event is another hook): naming another value is 400 on that field.
  */
-export async function changeHook({ db, scriptsDirectory }: HookOrderDeps, scope: HookScope, id: string,
-  change: HookChange, door: FrontDoor = restApi): Promise<Hook> {
+export async function changeHook({ db, scriptsDirectory }: HookOrderDeps, scope: OrderScope, id: string,
+  change: HookChange): Promise<Hook> {
   return db.transaction().execute(async (trx) => {
-    const hook = await lockOwned(trx, scope, id, door, 'change');
+    const hook = await lockOwned(trx, scope, id, scope.door, 'change');
     for (const field of ['event', 'type'] as const) {
       if (change[field] !== undefined && change[field] !== hook[field]) {
         throw invalid(field, `cannot change (it is ${hook[field]}): create another hook instead`);
@@ -180,9 +178,9 @@ export async function changeHook({ db, scriptsDirectory }: HookOrderDeps, scope:
 }
 
 /** Deletes a hook (nothing to tear down: deliveries already queued find it gone). Returns the hook as it was. */
-export async function deleteHook(db: Kysely<Database>, scope: HookScope, id: string, door: FrontDoor = restApi): Promise<Hook> {
+export async function deleteHook({ db }: HookOrderDeps, scope: OrderScope, id: string): Promise<Hook> {
   return db.transaction().execute(async (trx) => {
-    const hook = await lockOwned(trx, scope, id, door, 'delete');
+    const hook = await lockOwned(trx, scope, id, scope.door, 'delete');
     await deleteHookRow(trx, id);
     await recordAudit(trx, { actor: scope.actor, category: 'hook', action: 'hook.deleted', tenantId: hook.tenant_id,
       requestId: scope.requestId, details: { hook_id: id, name: hook.name, event: hook.event, type: hook.type } });
@@ -194,7 +192,7 @@ export async function deleteHook(db: Kysely<Database>, scope: HookScope, id: str
  * Gives the hook a new signing secret, returned once; deliveries from now on are signed with it. The secret is a
  * credential, not spec: a CloudPodHook's too is rotated here, which is how its owner learns it.
  */
-export async function rotateSigningSecret(db: Kysely<Database>, scope: HookScope, id: string)
+export async function rotateSigningSecret({ db }: HookOrderDeps, scope: OrderScope, id: string)
   : Promise<{ hook: Hook; signingSecret: string }> {
   return db.transaction().execute(async (trx) => {
     await lockOwned(trx, scope, id, 'any', 'rotate');

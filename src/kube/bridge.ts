@@ -1,53 +1,20 @@
 import { NotificationListener } from '../db/listener.ts';
-import { deleteHook } from '../hooks/orders.ts';
-import { findHookOfResource } from '../hooks/store.ts';
 import { componentLogger, type Logger } from '../observability/logger.ts';
-import { deletePod } from '../pods/orders.ts';
+import { syncResource, syncVanished, type BridgedKind } from './bridged-kind.ts';
 import type { KubeClient } from './client.ts';
-import { actor, doorOf, type BridgeDeps, type OrderServices } from './deps.ts';
-import { orphanedDnsRecord, syncCloudPodDnsRecord } from './dns-bridge.ts';
+import type { BridgeDeps, OrderServices } from './deps.ts';
+import { cloudPodDnsRecords } from './dns-bridge.ts';
 import type { EventRecorder } from './events.ts';
-import { syncCloudPodHook } from './hook-bridge.ts';
-import { syncCloudPod } from './pod-bridge.ts';
+import { cloudPodHooks } from './hook-bridge.ts';
+import { cloudPods } from './pod-bridge.ts';
 import { backoffDelayMs, runReflector, type ReflectorOptions } from './reflector.ts';
-import { groupPath, holdsFinalizer } from './resource-writes.ts';
-import { refuse } from './status-report.ts';
-import { NamespaceTenants, tenantMoved } from './tenancy.ts';
-import { orphanedVolume, syncCloudPodVolume } from './volume-bridge.ts';
-
-/** One kind the bridge serves: how to sync a resource and what to do when one vanished without teardown. */
-interface KindBridge {
-  plural: string;
-  /** The table of its rows (each with tenant_id and kube_uid). */
-  table: 'cloud_pods' | 'cloud_pod_volumes' | 'cloud_pod_dns_records' | 'cloud_pod_hooks';
-  sync(deps: BridgeDeps, resource: any): Promise<void>;
-  orphaned(deps: BridgeDeps, resource: any): Promise<void>;
-}
-
-const bridgedKinds: KindBridge[] = [
-  { plural: 'cloudpods', table: 'cloud_pods', sync: syncCloudPod, orphaned: orphanedPod },
-  { plural: 'cloudpodvolumes', table: 'cloud_pod_volumes', sync: syncCloudPodVolume, orphaned: orphanedVolume },
-  { plural: 'cloudpoddnsrecords', table: 'cloud_pod_dns_records', sync: syncCloudPodDnsRecord, orphaned: orphanedDnsRecord },
-  { plural: 'cloudpodhooks', table: 'cloud_pod_hooks', sync: syncCloudPodHook, orphaned: orphanedHook },
-];
+import type { KubeResource } from './resource.ts';
+import { groupPath } from './resource-writes.ts';
+import { NamespaceTenants, type Namespace } from './tenancy.ts';
+import { cloudPodVolumes } from './volume-bridge.ts';
 
 /** Rows of kube-managed objects notify this channel with the resource's uid when they change (migration 0010). */
 export const kubeStatusChannel = 'cloudpods_kube_status';
-
-/** A CloudPod gone from Kubernetes without our finalizer's teardown (forced removal): its pod is deleted too. */
-async function orphanedPod({ orders }: BridgeDeps, resource: any): Promise<void> {
-  const row = await orders.db.selectFrom('cloud_pods').select(['id', 'deletion_requested_at'])
-    .where('kube_uid', '=', resource.metadata.uid).executeTakeFirst();
-  if (row && !row.deletion_requested_at) {
-    await deletePod(orders, row.id, null, actor, undefined, doorOf(resource));
-  }
-}
-
-/** A CloudPodHook gone without our finalizer's teardown: its hook goes too, audited like any deletion. */
-async function orphanedHook({ db }: BridgeDeps, resource: any): Promise<void> {
-  const hook = await findHookOfResource(db, resource.metadata.uid);
-  if (hook) await deleteHook(db, { tenantId: hook.tenant_id, actor }, hook.id, doorOf(resource));
-}
 
 export interface BridgeOptions {
   client: KubeClient;
@@ -59,14 +26,21 @@ export interface BridgeOptions {
   /** How often every known resource is synced again: refused orders retried, missed notifications caught up. */
   resyncMs: number;
   inactivityMs?: number;
-  onRestart?: ReflectorOptions['onRestart'];
+  onRestart?: ReflectorOptions<unknown>['onRestart'];
 }
 
 /** The sync queue and resource cache of one kind. */
 interface KindRunner {
-  kind: KindBridge;
-  cache: Map<string, any>;
+  kind: string;
+  plural: string;
+  has(uid: string): boolean;
+  uids(): string[];
+  /** The cached resources in `namespace`; with `podName`, only those that name that CloudPod. */
+  uidsIn(namespace: string, podName?: string): string[];
+  nameOf(uid: string): { namespace: string; name: string } | undefined;
   sync(uid: string): void;
+  reflect: Pick<ReflectorOptions<KubeResource<unknown>>, 'onList' | 'onEvent'>;
+  running: Map<string, Promise<void>>;
 }
 
 /**
@@ -78,27 +52,22 @@ interface KindRunner {
 export async function runBridge(options: BridgeOptions, signal: AbortSignal): Promise<void> {
   const log = componentLogger(options.logger, 'kube-bridge');
   const namespaces = new NamespaceTenants(options.client, options.orders.db);
-  const deps: BridgeDeps = { db: options.orders.db, orders: options.orders, client: options.client, events: options.events,
-    logger: log, tenantOf: (namespace) => namespaces.tenantOf(namespace) };
-  const runners = bridgedKinds.map((kind) => kindRunner(kind, deps, signal));
-  const syncAll = () => { for (const runner of runners) for (const uid of runner.cache.keys()) runner.sync(uid); };
+  const deps: BridgeDeps = { db: options.orders.db, orders: options.orders, client: options.client,
+    events: options.events, logger: log, tenantOf: (namespace) => namespaces.tenantOf(namespace) };
+  const runners = [kindRunner(cloudPods, deps, signal), kindRunner(cloudPodVolumes, deps, signal),
+    kindRunner(cloudPodDnsRecords, deps, signal), kindRunner(cloudPodHooks, deps, signal)];
+  const syncAll = () => { for (const runner of runners) for (const uid of runner.uids()) runner.sync(uid); };
   const syncNamespace = (namespace: string) => {
-    for (const runner of runners) {
-      for (const [uid, resource] of runner.cache) if (resource.metadata.namespace === namespace) runner.sync(uid);
-    }
+    for (const runner of runners) for (const uid of runner.uidsIn(namespace)) runner.sync(uid);
   };
   /** A row changed: its resource, and the volumes and DNS records that name it when it is a CloudPod's. */
   const syncRowOwner = (uid: string) => {
     for (const runner of runners) {
-      const resource = runner.cache.get(uid);
-      if (!resource) continue;
+      if (!runner.has(uid)) continue;
       runner.sync(uid);
-      if (runner.kind.plural !== 'cloudpods') continue;
-      for (const other of runners) {
-        for (const [dependent, r] of other.cache) {
-          if (r.metadata.namespace === resource.metadata.namespace && r.spec?.podName === resource.metadata.name) other.sync(dependent);
-        }
-      }
+      const pod = runner.kind === cloudPods.kind ? runner.nameOf(uid) : undefined;
+      if (!pod) continue;
+      for (const other of runners) for (const dependent of other.uidsIn(pod.namespace, pod.name)) other.sync(dependent);
     }
   };
 
@@ -108,8 +77,8 @@ export async function runBridge(options: BridgeOptions, signal: AbortSignal): Pr
     onConnected: syncAll, // anything may have changed while it was away
   }) : null;
   listener?.start().catch(() => {}); // it retries by itself; resyncs cover the gap
-  const reflect = (path: string, onList: ReflectorOptions['onList'], onEvent: ReflectorOptions['onEvent']) => runReflector({
-    client: deps.client, logger: log, path, onList, onEvent,
+  const reflect = <T>(path: string, handlers: Pick<ReflectorOptions<T>, 'onList' | 'onEvent'>) => runReflector<T>({
+    client: deps.client, logger: log, path, ...handlers,
     ...(options.inactivityMs ? { inactivityMs: options.inactivityMs } : {}),
     ...(options.onRestart ? { onRestart: options.onRestart } : {}),
   }, signal);
@@ -117,30 +86,11 @@ export async function runBridge(options: BridgeOptions, signal: AbortSignal): Pr
   const resync = setInterval(syncAll, options.resyncMs);
   try {
     await Promise.all([
-      reflect('/api/v1/namespaces',
-        async (items) => { for (const name of namespaces.replace(items)) syncNamespace(name); },
-        async (type, object) => { if (namespaces.apply(type, object)) syncNamespace(object.metadata.name); }),
-      ...runners.map((runner) => {
-        const orphaned = (resource: any) => runner.kind.orphaned(deps, resource)
-          .catch((error) => log.warn({ err: error, kind: runner.kind.plural }, 'cleanup of a vanished resource failed'));
-        return reflect(`${groupPath}/${runner.kind.plural}`,
-          async (items) => {
-            const seen = new Set(items.map((item) => item.metadata.uid as string));
-            for (const [uid, resource] of runner.cache) {
-              if (!seen.has(uid)) { runner.cache.delete(uid); await orphaned(resource); }
-            }
-            for (const item of items) { runner.cache.set(item.metadata.uid, item); runner.sync(item.metadata.uid); }
-          },
-          async (type, object) => {
-            if (type === 'DELETED') {
-              runner.cache.delete(object.metadata.uid);
-              await orphaned(object);
-              return;
-            }
-            runner.cache.set(object.metadata.uid, object);
-            runner.sync(object.metadata.uid);
-          });
+      reflect<Namespace>('/api/v1/namespaces', {
+        onList: async (items) => { for (const name of namespaces.replace(items)) syncNamespace(name); },
+        onEvent: async (type, object) => { if (namespaces.apply(type, object)) syncNamespace(object.metadata.name); },
       }),
+      ...runners.map((runner) => reflect(`${groupPath}/${runner.plural}`, runner.reflect)),
     ]);
   } finally {
     clearInterval(resync);
@@ -149,8 +99,8 @@ export async function runBridge(options: BridgeOptions, signal: AbortSignal): Pr
   }
 }
 
-function kindRunner(kind: KindBridge, deps: BridgeDeps, signal: AbortSignal): KindRunner & { running: Map<string, Promise<void>> } {
-  const cache = new Map<string, any>();
+function kindRunner<Spec, Row>(kind: BridgedKind<Spec, Row>, deps: BridgeDeps, signal: AbortSignal): KindRunner {
+  const cache = new Map<string, KubeResource<Spec>>();
   const running = new Map<string, Promise<void>>();
   const again = new Set<string>();
   /** Failed syncs in a row per resource, and the timer of its retry (a rate-limited requeue, as in client-go). */
@@ -175,7 +125,7 @@ function kindRunner(kind: KindBridge, deps: BridgeDeps, signal: AbortSignal): Ki
         const resource = cache.get(uid);
         if (!resource || signal.aborted) return;
         try {
-          await syncOne(kind, deps, resource);
+          await syncResource(deps, kind, resource);
           failures.delete(uid);
         } catch (error) {
           retryLater(uid);
@@ -186,17 +136,38 @@ function kindRunner(kind: KindBridge, deps: BridgeDeps, signal: AbortSignal): Ki
     })().finally(() => running.delete(uid));
     running.set(uid, work);
   }
-  return { kind, cache, sync, running };
-}
 
-/** The kind's sync, unless the namespace now names another tenant than the row's: then only that is reported. */
-async function syncOne(kind: KindBridge, deps: BridgeDeps, resource: any): Promise<void> {
-  if (!resource.metadata.deletionTimestamp && holdsFinalizer(resource)) {
-    const moved = await tenantMoved(deps.db, kind.table, resource, await deps.tenantOf(resource.metadata.namespace));
-    if (moved) {
-      await refuse(deps, resource, 'TenantChanged', moved, (fresh) => ({ ...fresh.status }));
-      return;
-    }
-  }
-  await kind.sync(deps, resource);
+  const vanished = (resource: KubeResource<Spec>) => syncVanished(deps, kind, resource)
+    .catch((error) => deps.logger.warn({ err: error, kind: kind.plural }, 'cleanup of a vanished resource failed'));
+  const cached = (resource: KubeResource<unknown>) => resource as KubeResource<Spec>; // the CRD's schema admitted it
+
+  return {
+    kind: kind.kind, plural: kind.plural, sync, running,
+    has: (uid) => cache.has(uid),
+    uids: () => [...cache.keys()],
+    uidsIn: (namespace, podName) => [...cache].filter(([, r]) => r.metadata.namespace === namespace
+      && (podName === undefined || kind.podNameOf?.(r.spec) === podName)).map(([uid]) => uid),
+    nameOf(uid) {
+      const resource = cache.get(uid);
+      return resource && { namespace: resource.metadata.namespace, name: resource.metadata.name };
+    },
+    reflect: {
+      async onList(items) {
+        const seen = new Set(items.map((item) => item.metadata.uid));
+        for (const [uid, resource] of cache) {
+          if (!seen.has(uid)) { cache.delete(uid); await vanished(resource); }
+        }
+        for (const item of items) { cache.set(item.metadata.uid, cached(item)); sync(item.metadata.uid); }
+      },
+      async onEvent(type, object) {
+        if (type === 'DELETED') {
+          cache.delete(object.metadata.uid);
+          await vanished(cached(object));
+          return;
+        }
+        cache.set(object.metadata.uid, cached(object));
+        sync(object.metadata.uid);
+      },
+    },
+  };
 }

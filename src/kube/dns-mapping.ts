@@ -1,5 +1,6 @@
 import type { Condition, DnsRecordRow, DnsRecordStatus, DnsRecordType } from '../db/schema.ts';
 import type { DnsNameWant, DnsRecordOrder } from '../dns/orders.ts';
+import type { ResourceStatus } from './resource.ts';
 import { observedConditions } from './status-report.ts';
 
 /** Pure mapping between a CloudPodDNSRecord resource and its cloud_pod_dns_records rows (one per address). */
@@ -14,10 +15,8 @@ export interface CloudPodDnsRecordSpec {
   ptr?: boolean;
 }
 
-export interface CloudPodDnsRecordStatus {
+export interface CloudPodDnsRecordStatus extends ResourceStatus {
   phase?: DnsRecordStatus;
-  observedGeneration?: number;
-  conditions?: Condition[];
   addresses?: string[];
 }
 
@@ -61,7 +60,7 @@ function aggregate(rows: readonly DnsRecordRow[], type: string): Condition {
  * only when every row has converged and the rows match the spec; otherwise the last observed one stays.
  */
 export function statusOf(rows: readonly DnsRecordRow[], matchesSpec: boolean,
-  resource: { metadata: { generation?: number }; status?: CloudPodDnsRecordStatus }): CloudPodDnsRecordStatus {
+  resource: { metadata: { generation?: number }; status?: { observedGeneration?: number } }): CloudPodDnsRecordStatus {
   const converged = matchesSpec && rows.every((r) => r.observed_generation >= r.generation);
   const types = [...new Set(['Ready', ...rows.flatMap((r) => r.conditions.map((c) => c.type))])];
   const status: CloudPodDnsRecordStatus = {

@@ -1,9 +1,10 @@
 import type { Logger } from '../observability/logger.ts';
 import type { KubeClient } from './client.ts';
+import type { KubeObject } from './resource.ts';
 
 /** Kubernetes Events (events.k8s.io/v1) about our resources: Normal for transitions, Warning for errors. */
 export interface EventRecorder {
-  record(regarding: any, type: 'Normal' | 'Warning', reason: string, action: string, note: string): Promise<void>;
+  record(regarding: KubeObject, type: 'Normal' | 'Warning', reason: string, action: string, note: string): Promise<void>;
 }
 
 /** MicroTime, as Events want it: RFC 3339 with microseconds. */

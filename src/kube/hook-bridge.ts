@@ -3,12 +3,11 @@ import { fieldProblems } from '../api/validation.ts';
 import type { Condition, HookEvent, HookType } from '../db/schema.ts';
 import { AppError } from '../errors.ts';
 import { hookConfigSchema, lastDeliveryCondition, type HookConfig } from '../hooks/config.ts';
-import { changeHook, createHook, deleteHook, type HookChange, type HookScope } from '../hooks/orders.ts';
+import { changeHook, createHook, deleteHook, type HookChange } from '../hooks/orders.ts';
 import { findHookOfResource, type Hook } from '../hooks/store.ts';
 import { removeCondition, setCondition } from '../runtime/conditions.ts';
-import { actor, doorOf, type BridgeDeps } from './deps.ts';
-import { ensureFinalizer, holdsFinalizer, removeFinalizer } from './resource-writes.ts';
-import { refusalReason, refuse, reportStatus, type ResourceStatus } from './status-report.ts';
+import { objectRow, type BridgedKind } from './bridged-kind.ts';
+import type { ResourceStatus } from './resource.ts';
 
 export interface CloudPodHookSpec {
   event: HookEvent;
@@ -28,11 +27,8 @@ interface WantedHook {
   config: HookConfig;
 }
 
-/** The scope of orders on an existing row: its own tenant, audited as the bridge. */
-const scopeOf = (hook: Hook): HookScope => ({ tenantId: hook.tenant_id, actor });
-
 /** The fields the row must change to match the spec; empty when none (event and type are passed on to be refused). */
-export function hookChangeOf(hook: Pick<Hook, 'event' | 'type' | 'target' | 'is_active' | 'config'>, wanted: WantedHook)
+function hookChangeOf(hook: Pick<Hook, 'event' | 'type' | 'target' | 'is_active' | 'config'>, wanted: WantedHook)
   : HookChange {
   const change: HookChange = {};
   if (wanted.event !== hook.event) change.event = wanted.event;
@@ -48,7 +44,7 @@ export function hookChangeOf(hook: Pick<Hook, 'event' | 'type' | 'target' | 'is_
  * and the row's `LastDelivery` condition, the outcome of the latest delivery attempt, as delivery wrote it. The
  * resource's generation counts as observed when the row holds exactly its spec.
  */
-export function hookStatusOf(hook: Hook, resource: { metadata: { generation?: number }; spec: CloudPodHookSpec;
+function hookStatusOf(hook: Hook, resource: { metadata: { generation?: number }; spec: CloudPodHookSpec;
   status?: ResourceStatus }, now = new Date()): ResourceStatus {
   const generation = resource.metadata.generation ?? 1;
   const config = hookConfigSchema.safeParse(resource.spec.config ?? {});
@@ -73,54 +69,42 @@ export function hookStatusOf(hook: Hook, resource: { metadata: { generation?: nu
 const wantedOf = (spec: CloudPodHookSpec, config: HookConfig): WantedHook =>
   ({ event: spec.event, type: spec.type, target: spec.target, is_active: spec.active ?? true, config });
 
+/** The spec's config, checked as the REST API checks it: a violation is a SpecInvalid refusal naming the field. */
+function checkedConfig(spec: CloudPodHookSpec): HookConfig {
+  const config = hookConfigSchema.safeParse(spec.config ?? {});
+  if (config.success) return config.data;
+  const problems = fieldProblems(config.error, 'spec.config').map((p) => `${p.name}: ${p.messages.join('; ')}`);
+  throw new AppError(400, 'validation_error', problems.join(', '), undefined, 'SpecInvalid');
+}
+
 /**
  * CloudPodHook: a kube-managed cloud_pod_hooks row of the namespace's tenant, written through the hook orders with
- * the Kubernetes front door (the same checks as the REST API: target form, name unique per tenant). The spec's
- * config is checked first: a violation is Ready=False `SpecInvalid` naming the field, and nothing is written.
- * Deleting the resource deletes the row, then releases the finalizer.
+ * the Kubernetes front door (the same checks as the REST API: target form, name unique per tenant, config first,
+ * so nothing is written when it is refused). No controller acts on a hook: deleting it deletes the row at once.
  */
-export async function syncCloudPodHook(deps: BridgeDeps, resource: any): Promise<void> {
-  const { client, db, events } = deps;
-  if (await ensureFinalizer(client, resource)) return;
-  let hook = await findHookOfResource(db, resource.metadata.uid);
-  if (resource.metadata.deletionTimestamp) {
-    if (!holdsFinalizer(resource)) return;
-    if (hook) await deleteHook(db, scopeOf(hook), hook.id, doorOf(resource));
-    await removeFinalizer(client, resource);
-    return;
-  }
-  const rowStatus = (row: Hook | undefined) => (row ? (fresh: any) => hookStatusOf(row, fresh) : undefined);
-  const spec: CloudPodHookSpec = resource.spec;
-  const config = hookConfigSchema.safeParse(spec.config ?? {});
-  if (!config.success) {
-    const problems = fieldProblems(config.error, 'spec.config').map((p) => `${p.name}: ${p.messages.join('; ')}`);
-    await refuse(deps, resource, 'SpecInvalid', problems.join(', '), rowStatus(hook));
-    return;
-  }
-  const wanted = wantedOf(spec, config.data);
-  try {
-    if (!hook) {
-      const owner = await deps.tenantOf(resource.metadata.namespace);
-      if ('unknown' in owner) {
-        await refuse(deps, resource, 'TenantUnknown', owner.unknown);
-        return;
-      }
-      hook = (await createHook(deps.orders, { tenantId: owner.tenant.id, name: resource.metadata.name, ...wanted }, actor,
-        undefined, doorOf(resource))).hook;
-      await events.record(resource, 'Normal', 'Stored', 'Create', `hook stored for tenant ${owner.tenant.slug}`);
-    } else {
-      const change = hookChangeOf(hook, wanted);
-      if (Object.keys(change).length > 0) {
-        hook = await changeHook(deps.orders, scopeOf(hook), hook.id, change, doorOf(resource));
-        await events.record(resource, 'Normal', 'Updated', 'Update', `changed ${Object.keys(change).join(', ')}`);
-      }
-    }
-  } catch (error) {
-    if (!(error instanceof AppError)) throw error;
-    const reason = error.code === 'validation_error' ? 'SpecInvalid' : refusalReason(error.code, error.message);
-    await refuse(deps, resource, reason, error.message, rowStatus(hook));
-    return;
-  }
-  const current = hook;
-  await reportStatus(deps, resource, (fresh) => hookStatusOf(current, fresh));
-}
+export const cloudPodHooks: BridgedKind<CloudPodHookSpec, Hook> = {
+  kind: 'CloudPodHook',
+  plural: 'cloudpodhooks',
+  ...objectRow, // its deletion is the row's removal: there is no row being deleted to wait for
+  find: ({ db }, resource) => findHookOfResource(db, resource.metadata.uid),
+
+  async create({ orders }, scope, resource, tenant) {
+    const wanted = wantedOf(resource.spec, checkedConfig(resource.spec));
+    const { hook } = await createHook(orders, scope, { tenantId: tenant.id, name: resource.metadata.name, ...wanted });
+    return { row: hook, note: `hook stored for tenant ${tenant.slug}` };
+  },
+
+  async change({ orders }, scope, resource, hook) {
+    const change = hookChangeOf(hook, wantedOf(resource.spec, checkedConfig(resource.spec)));
+    if (Object.keys(change).length === 0) return { row: hook, note: null };
+    return { row: await changeHook(orders, scope, hook.id, change), note: `changed ${Object.keys(change).join(', ')}` };
+  },
+
+  async delete({ orders }, scope, hook) {
+    await deleteHook(orders, scope, hook.id);
+    return undefined;
+  },
+
+  status: (hook, resource) => hookStatusOf(hook, resource),
+  notes: { created: 'Stored', deleting: (hook) => `removing hook ${hook.name}`, deleted: () => 'the hook is deleted' },
+};

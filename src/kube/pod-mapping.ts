@@ -1,7 +1,8 @@
-import type { Condition } from '../db/schema.ts';
 import { nameIsAsAsked } from '../dns/names.ts';
+import { shownPhase } from '../front-door.ts';
 import type { NewPodOrder, PodChange } from '../pods/orders.ts';
 import type { Pod } from '../pods/store.ts';
+import type { ResourceStatus } from './resource.ts';
 import { observedConditions } from './status-report.ts';
 
 /** Pure mapping between a CloudPod resource and its cloud_pods row. */
@@ -19,10 +20,7 @@ export interface CloudPodSpec {
   node?: string;
 }
 
-export interface CloudPodStatus {
-  phase?: string;
-  observedGeneration?: number;
-  conditions?: Condition[];
+export interface CloudPodStatus extends ResourceStatus {
   vmid?: number;
   node?: string;
   ipAddresses?: string[];
@@ -58,11 +56,11 @@ export function changeOf(pod: Pod, spec: CloudPodSpec): PodChange {
  * generation counts as observed only when the row has converged and holds exactly the resource's spec;
  * otherwise the last observed one stays.
  */
-export function statusOf(pod: Pod, resource: { metadata: { generation?: number }; spec: CloudPodSpec; status?: CloudPodStatus })
-  : CloudPodStatus {
+export function statusOf(pod: Pod,
+  resource: { metadata: { generation?: number }; spec: CloudPodSpec; status?: { observedGeneration?: number } }): CloudPodStatus {
   const converged = pod.observed_generation >= pod.generation && Object.keys(changeOf(pod, resource.spec)).length === 0;
   const status: CloudPodStatus = {
-    phase: pod.status,
+    phase: shownPhase(pod),
     ...observedConditions(converged, pod.conditions, resource),
     podId: pod.id,
     ipAddresses: pod.ip_addresses,

@@ -7,14 +7,15 @@ export function backoffDelayMs(failures: number, random = Math.random): number {
   return (base * (1 + random())) / 2;
 }
 
-export interface ReflectorOptions {
+/** Options of a reflector over a collection of `T` (the objects are as the apiserver serves them). */
+export interface ReflectorOptions<T> {
   client: KubeClient;
   /** Collection path across namespaces, e.g. /apis/cloudpods.mpanel.io/v1alpha1/cloudpods. */
   path: string;
   logger: Logger;
   /** The whole current set after each (re)list; objects missing from it are gone. */
-  onList(items: any[]): Promise<void>;
-  onEvent(type: 'ADDED' | 'MODIFIED' | 'DELETED', object: any): Promise<void>;
+  onList(items: T[]): Promise<void>;
+  onEvent(type: 'ADDED' | 'MODIFIED' | 'DELETED', object: T): Promise<void>;
   /** A watch with no event and no bookmark for this long is cut and re-opened (kopf: 70 s). */
   inactivityMs?: number;
   /** Server-side watch timeout, random in this range (client-go: 5–10 min). */
@@ -28,7 +29,7 @@ export interface ReflectorOptions {
  * ends is re-opened from the last resourceVersion seen (nothing is missed: the server replays from it); 410 Gone
  * (on the stream or as a status) means that history is gone, so it relists; other failures back off with jitter.
  */
-export async function runReflector(options: ReflectorOptions, signal: AbortSignal): Promise<void> {
+export async function runReflector<T>(options: ReflectorOptions<T>, signal: AbortSignal): Promise<void> {
   const { client, path, logger, inactivityMs = 70_000, watchTimeoutSeconds = [300, 600] } = options;
   let failures = 0;
   let resourceVersion: string | null = null;

@@ -2,12 +2,13 @@ import { isDeepStrictEqual } from 'node:util';
 import { KubeApiError, type KubeClient } from './client.ts';
 import { kinds } from './crds/index.ts';
 import { finalizerName, group, version } from './crds/schema.ts';
+import type { KubeObject, ResourceStatus } from './resource.ts';
 
 /** Writes the bridge makes to our resources: finalizers and the status subresource. */
 
 export const groupPath = `/apis/${group}/${version}`;
 
-export function objectPath(resource: any): string {
+export function objectPath(resource: KubeObject): string {
   const plural = kinds.find((k) => k.kind === resource.kind)?.plural;
   if (!plural) throw new Error(`not one of our kinds: ${resource.kind}`);
   return `${groupPath}/namespaces/${resource.metadata.namespace}/${plural}/${resource.metadata.name}`;
@@ -27,8 +28,8 @@ function removed(previous: Record<string, unknown> | undefined, next: Record<str
  * precondition. A 409 (someone wrote in between) is retried against a fresh read; merge patch replaces arrays, so
  * conditions always go whole. Returns the resource as written (or as it was, when nothing changed).
  */
-export async function writeStatus(client: KubeClient, resource: any,
-  next: (fresh: any) => Record<string, unknown> | null): Promise<any> {
+export async function writeStatus<R extends KubeObject>(client: KubeClient, resource: R,
+  next: (fresh: R) => ResourceStatus | null): Promise<R> {
   let current = resource;
   for (let attempt = 1; ; attempt++) {
     const status = next(current);
@@ -43,7 +44,7 @@ export async function writeStatus(client: KubeClient, resource: any,
   }
 }
 
-async function setFinalizers(client: KubeClient, resource: any, finalizers: string[]): Promise<void> {
+async function setFinalizers(client: KubeClient, resource: KubeObject, finalizers: string[]): Promise<void> {
   try {
     await client.request('PATCH', objectPath(resource), { metadata: {
       resourceVersion: resource.metadata.resourceVersion, finalizers: finalizers.length ? finalizers : null } }, 'merge');
@@ -55,16 +56,17 @@ async function setFinalizers(client: KubeClient, resource: any, finalizers: stri
 }
 
 /** Adds our finalizer on first sight; true when it was missing (the MODIFIED event brings the resource back). */
-export async function ensureFinalizer(client: KubeClient, resource: any): Promise<boolean> {
-  const finalizers: string[] = resource.metadata.finalizers ?? [];
+export async function ensureFinalizer(client: KubeClient, resource: KubeObject): Promise<boolean> {
+  const finalizers = resource.metadata.finalizers ?? [];
   if (resource.metadata.deletionTimestamp || finalizers.includes(finalizerName)) return false;
   await setFinalizers(client, resource, [...finalizers, finalizerName]);
   return true;
 }
 
-export const holdsFinalizer = (resource: any): boolean => (resource.metadata.finalizers ?? []).includes(finalizerName);
+export const holdsFinalizer = (resource: KubeObject): boolean =>
+  (resource.metadata.finalizers ?? []).includes(finalizerName);
 
 /** Removes our finalizer: only once teardown is done, as the resource then disappears. */
-export function removeFinalizer(client: KubeClient, resource: any): Promise<void> {
-  return setFinalizers(client, resource, (resource.metadata.finalizers ?? []).filter((f: string) => f !== finalizerName));
+export function removeFinalizer(client: KubeClient, resource: KubeObject): Promise<void> {
+  return setFinalizers(client, resource, (resource.metadata.finalizers ?? []).filter((f) => f !== finalizerName));
 }

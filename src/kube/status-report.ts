@@ -1,17 +1,19 @@
 import type { Condition } from '../db/schema.ts';
+import { fromDatabaseError } from '../db/errors.ts';
+import { AppError, type RefusalReason } from '../errors.ts';
 import { setCondition } from '../runtime/conditions.ts';
 import { kinds } from './crds/index.ts';
 import type { BridgeDeps } from './deps.ts';
+import type { KubeObject, ResourceStatus } from './resource.ts';
 import { writeStatus } from './resource-writes.ts';
 
 /** Status writes every kind's sync shares: its row's status, or a refusal, each with an event only on a transition. */
 
-export interface ResourceStatus {
-  phase?: string;
-  observedGeneration?: number;
-  conditions?: Condition[];
-  [field: string]: unknown;
-}
+/**
+ * The Ready reasons of a resource whose spec is not carried out: an order's refusal (its reason as thrown), the
+ * namespace's tenancy (TenantChanged), or a refusal that names no reason (OrderRefused).
+ */
+export type ShownRefusal = RefusalReason | 'TenantChanged' | 'OrderRefused';
 
 const readyOf = (status: ResourceStatus | undefined) => status?.conditions?.find((c) => c.type === 'Ready');
 
@@ -49,29 +51,22 @@ export function refusedStatus(previous: ResourceStatus | undefined, generation: 
 }
 
 /**
- * The reason a refused order shows on its resource: the one the order named (`details.reason`, e.g. NodeNotFound),
- * else from the front door's error code.
+ * A failed order as the resource shows it: a refusal (an AppError, or a PostgreSQL error that slipped past
+ * validation, mapped as the REST API maps it) with the reason it was thrown with; null for what is worth a retry
+ * (an unavailable service, a lost connection, a bug), which the bridge retries with backoff.
  */
-export function refusalReason(code: string, message: string, details?: Record<string, unknown>): string {
-  if (typeof details?.reason === 'string') return details.reason;
-  switch (code) {
-    case 'resource_limit_exceeded': return 'QuotaExceeded';
-    case 'tenant_suspended': return 'TenantSuspended';
-    case 'plan_required': return 'PlanRequired';
-    case 'conflict': return /has no (IPv[46] )?address/.test(message) ? 'PodHasNoAddress' : 'NameConflict';
-    case 'not_found': return 'PodNotFound';
-    case 'forbidden': return 'ZoneNotAllowed';
-    case 'validation_error': return /template/.test(message) ? 'TemplateInvalid' : 'SpecInvalid';
-    default: return 'OrderRefused';
-  }
+export function refusalOf(error: unknown): { reason: ShownRefusal; message: string } | null {
+  const refusal = fromDatabaseError(error) ?? error;
+  if (!(refusal instanceof AppError) || refusal.status >= 500) return null;
+  return { reason: refusal.reason ?? 'OrderRefused', message: refusal.message };
 }
 
 /**
  * An order that cannot be met as written: Ready=False with the reason on the resource, over the status its row
  * would show (`rowStatus`, when it has a row), and a Warning event the first time this reason appears.
  */
-export async function refuse(deps: BridgeDeps, resource: any, reason: string, message: string,
-  rowStatus?: (fresh: any) => ResourceStatus): Promise<void> {
+export async function refuse<R extends KubeObject>(deps: BridgeDeps, resource: R, reason: ShownRefusal, message: string,
+  rowStatus?: (fresh: R) => ResourceStatus): Promise<void> {
   const generation = resource.metadata.generation ?? 1;
   const already = readyOf(resource.status);
   await writeStatus(deps.client, resource, (fresh) => {
@@ -83,9 +78,10 @@ export async function refuse(deps: BridgeDeps, resource: any, reason: string, me
 }
 
 /** Writes the row's status to the resource (only when it changed), with an event when Ready flips. */
-export async function reportStatus(deps: BridgeDeps, resource: any, rowStatus: (fresh: any) => ResourceStatus): Promise<void> {
+export async function reportStatus<R extends KubeObject>(deps: BridgeDeps, resource: R,
+  rowStatus: (fresh: R) => ResourceStatus): Promise<void> {
   const before = readyOf(resource.status);
-  const written = await writeStatus(deps.client, resource, (fresh) => ({ ...rowStatus(fresh) }));
+  const written = await writeStatus(deps.client, resource, rowStatus);
   const after = readyOf(written.status);
   if (after && after.status !== before?.status) {
     const ready = after.status === 'True';

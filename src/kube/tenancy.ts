@@ -3,10 +3,16 @@ import type { Database } from '../db/schema.ts';
 import { findTenant, type Tenant } from '../tenancy/tenants.ts';
 import { KubeApiError, type KubeClient } from './client.ts';
 import { tenantLabel } from './crds/schema.ts';
+import type { KubeObject, ResourceMetadata } from './resource.ts';
 
 /** A namespace belongs to the tenant named by its `cloudpods.mpanel.io/tenant` label. */
 
 export type NamespaceTenant = { tenant: Tenant } | { unknown: string };
+
+/** What the bridge reads of a Namespace. */
+export interface Namespace {
+  metadata: Pick<ResourceMetadata, 'name' | 'labels'>;
+}
 
 /** The tenant a label value names, or why there is none. */
 export async function tenantOfLabel(db: Kysely<Database>, namespace: string, slug: string | undefined)
@@ -47,7 +53,7 @@ export class NamespaceTenants {
   }
 
   /** The whole set after a (re)list: every namespace whose label differs from what was known is returned. */
-  replace(namespaces: any[]): string[] {
+  replace(namespaces: readonly Namespace[]): string[] {
     const before = new Map(this.#labels);
     this.#labels.clear();
     for (const ns of namespaces) this.#labels.set(ns.metadata.name, ns.metadata.labels?.[tenantLabel]);
@@ -58,7 +64,7 @@ export class NamespaceTenants {
   }
 
   /** One watch event; true when the namespace's tenant label changed. */
-  apply(type: 'ADDED' | 'MODIFIED' | 'DELETED', namespace: any): boolean {
+  apply(type: 'ADDED' | 'MODIFIED' | 'DELETED', namespace: Namespace): boolean {
     const name = namespace.metadata.name;
     const before = this.#labels.get(name);
     if (type === 'DELETED') this.#labels.delete(name);
@@ -72,13 +78,11 @@ export class NamespaceTenants {
  * tenants (quotas, plans, billing). While the label names another tenant (or none), this says why, and the
  * bridge holds the resource's spec changes until the label is set back or the resource is re-created.
  */
-export async function tenantMoved(db: Kysely<Database>, table: 'cloud_pods' | 'cloud_pod_volumes' | 'cloud_pod_dns_records'
-  | 'cloud_pod_hooks', resource: any, owner: NamespaceTenant): Promise<string | null> {
-  const row = await db.selectFrom(table).select('tenant_id').where('kube_uid', '=', resource.metadata.uid)
-    .limit(1).executeTakeFirst();
-  if (!row || ('tenant' in owner && owner.tenant.id === row.tenant_id)) return null;
-  const bound = await findTenant(db, row.tenant_id);
+export async function tenantMoved(db: Kysely<Database>, rowTenantId: string, resource: KubeObject, owner: NamespaceTenant)
+  : Promise<string | null> {
+  if ('tenant' in owner && owner.tenant.id === rowTenantId) return null;
+  const bound = await findTenant(db, rowTenantId);
   const now = 'tenant' in owner ? `now belongs to tenant ${owner.tenant.slug}` : `no longer names a tenant (${owner.unknown})`;
-  return `namespace ${resource.metadata.namespace} ${now}; this ${resource.kind} stays with tenant ${bound?.slug ?? row.tenant_id}`
+  return `namespace ${resource.metadata.namespace} ${now}; this ${resource.kind} stays with tenant ${bound?.slug ?? rowTenantId}`
     + ' and its spec changes wait: set the label back, or delete and re-apply the resource to move it';
 }

@@ -1,5 +1,7 @@
-import type { Condition, VolumeRow } from '../db/schema.ts';
+import type { VolumeRow } from '../db/schema.ts';
+import { shownPhase } from '../front-door.ts';
 import type { NewVolumeOrder } from '../volumes/orders.ts';
+import type { ResourceStatus } from './resource.ts';
 import { observedConditions } from './status-report.ts';
 
 /** Pure mapping between a CloudPodVolume resource and its cloud_pod_volumes row. */
@@ -12,10 +14,7 @@ export interface CloudPodVolumeSpec {
   attached?: boolean;
 }
 
-export interface CloudPodVolumeStatus {
-  phase?: string;
-  observedGeneration?: number;
-  conditions?: Condition[];
+export interface CloudPodVolumeStatus extends ResourceStatus {
   proxmoxVolumeId?: string;
   slot?: string;
   volumeId?: string;
@@ -27,8 +26,8 @@ export interface VolumeChange {
   attached?: boolean;
 }
 
-/** The REST API's order for a new volume, named after the resource, on the pod its spec names. */
-export function orderOf(name: string, spec: CloudPodVolumeSpec): NewVolumeOrder {
+/** The REST API's order for a new volume, named after the resource (the pod is the one its spec names). */
+export function orderOf(name: string, spec: CloudPodVolumeSpec): Omit<NewVolumeOrder, 'podId'> {
   return { name, size_gb: spec.sizeGb, storage_pool: spec.storagePool, attached: spec.attached ?? true };
 }
 
@@ -48,11 +47,11 @@ export function changeOf(volume: Pick<VolumeRow, 'size_gb' | 'attached'>, spec: 
  * generation counts as observed only when the row has converged and holds exactly the resource's spec;
  * otherwise the last observed one stays (as for CloudPods).
  */
-export function statusOf(volume: VolumeRow,
-  resource: { metadata: { generation?: number }; spec: CloudPodVolumeSpec; status?: CloudPodVolumeStatus }): CloudPodVolumeStatus {
+export function statusOf(volume: VolumeRow, resource: { metadata: { generation?: number }; spec: CloudPodVolumeSpec;
+  status?: { observedGeneration?: number } }): CloudPodVolumeStatus {
   const converged = volume.observed_generation >= volume.generation && Object.keys(changeOf(volume, resource.spec)).length === 0;
   const status: CloudPodVolumeStatus = {
-    phase: volume.status,
+    phase: shownPhase(volume),
     ...observedConditions(converged, volume.conditions, resource),
     volumeId: volume.id,
   };

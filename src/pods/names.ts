@@ -20,7 +20,7 @@ export async function podName(deps: PodOrderDeps, tenantId: string | null, asked
     return { hostname: null, zone: zone.name };
   }
   const tenant = tenantId === null ? null : await findTenant(deps.db, tenantId);
-  if (tenant === undefined) throw new AppError(404, 'not_found', 'tenant not found');
+  if (tenant === undefined) throw new AppError(404, 'not_found', 'tenant not found', undefined, 'TenantUnknown');
   return resolveName(deps.settings, deps.pdns, tenant, { hostname: asked.hostname, zone: asked.zone },
     { checkZone: deps.pdns !== null });
 }

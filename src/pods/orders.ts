@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Condition, Database, PowerState } from '../db/schema.ts';
 import type { ZoneSettings } from '../dns/zones.ts';
-import { AppError } from '../errors.ts';
-import { assertOwnedBy, ownershipColumns, restApi, type FrontDoor } from '../front-door.ts';
+import { AppError, type RefusalReason } from '../errors.ts';
+import { assertOwnedBy, ownershipColumns, type OrderScope } from '../front-door.ts';
 import type { JobEngine } from '../jobs/engine.ts';
-import { recordAudit, type Actor } from '../observability/audit.ts';
+import { recordAudit } from '../observability/audit.ts';
 import type { PowerDns } from '../powerdns/context.ts';
 import { publishLifecycleEvent } from '../hooks/events.ts';
 import { assertNodeExists } from '../proxmox/cluster-checks.ts';
@@ -32,10 +32,13 @@ export interface PodOrderDeps {
 
 /** A field of the order is wrong; `fields` names each, as the API's validation_error does. */
 export class PodOrderError extends AppError {
-  constructor(status: 400 | 409 | 422, code: string, fields: Array<{ name: string; messages: string[] }>) {
-    super(status, code, fields.map((f) => `${f.name}: ${f.messages.join('; ')}`).join(', '), { fields });
+  constructor(status: 400 | 409 | 422, code: string, fields: Array<{ name: string; messages: string[] }>,
+    reason: RefusalReason) {
+    super(status, code, fields.map((f) => `${f.name}: ${f.messages.join('; ')}`).join(', '), { fields }, reason);
   }
 }
+
+const podNotFound = () => new AppError(404, 'not_found', 'pod not found', undefined, 'PodNotFound');
 
 export interface PodSpecInput {
   cpu_cores: number;
@@ -49,15 +52,12 @@ export interface PodSpecInput {
   node?: string | null;
 }
 
+/** A new pod of `tenantId`; in a platform admin's scope (tenant null) any served zone may be named. */
 export interface NewPodOrder extends PodSpecInput {
   tenantId: string;
   name: string;
   templateCode: string;
-  /** A platform admin orders for the tenant: any served zone may be named (`cloudpods.dns.tenant_zones` binds tenants). */
-  byAdmin?: boolean;
 }
-
-export type { FrontDoor } from '../front-door.ts';
 
 /**
  * Orders of one tenant take the tenant row's lock in turn; queueing them here first keeps a burst from holding a
@@ -76,26 +76,29 @@ const pendingCondition = (generation: number): Condition => ({
  * reconcile. Nothing is written when any check fails. A requested node must exist in the cluster, checked first
  * so no lock or connection is held while the cluster is read.
  */
-export async function createPod(deps: PodOrderDeps, order: NewPodOrder, actor: Actor, requestId?: string,
-  door: FrontDoor = restApi): Promise<Pod> {
+export async function createPod(deps: PodOrderDeps, scope: OrderScope, order: NewPodOrder): Promise<Pod> {
   if (order.node) await assertNodeExists(deps.cluster, order.node);
-  const { hostname, zone } = await podName(deps, order.byAdmin ? null : order.tenantId,
+  const { hostname, zone } = await podName(deps, scope.tenantId === null ? null : order.tenantId,
     { hostname: order.hostname ?? null, zone: order.zone ?? null });
   const id = await tenantOrders.run(order.tenantId, () => deps.db.transaction().execute(async (trx) => {
     const template = await findTemplate(trx, order.templateCode);
     if (!template || !template.is_active) {
-      throw new PodOrderError(400, 'validation_error', [{ name: 'template', messages: ['no such active template'] }]);
+      throw new PodOrderError(400, 'validation_error', [{ name: 'template', messages: ['no such active template'] }],
+        'TemplateInvalid');
     }
     const options = parseAppOptions(template, order.app_options);
     if (!options.ok) {
       throw new PodOrderError(400, 'validation_error', options.error.issues.map((issue) => ({
         name: ['app_options', ...issue.path, ...(issue.code === 'unrecognized_keys' ? [issue.keys.join(',')] : [])].join('.'),
         messages: [issue.code === 'unrecognized_keys' ? 'unknown option' : issue.message],
-      })));
+      })), 'SpecInvalid');
     }
     const clash = await trx.selectFrom('cloud_pods').select('id').where('tenant_id', '=', order.tenantId)
       .where('name', '=', order.name).where('deletion_requested_at', 'is', null).executeTakeFirst();
-    if (clash) throw new PodOrderError(409, 'conflict', [{ name: 'name', messages: ['a pod with this name exists'] }]);
+    if (clash) {
+      throw new PodOrderError(409, 'conflict', [{ name: 'name', messages: ['a pod with this name exists'] }],
+        'NameConflict');
+    }
     await validateTemplateForTenant(trx, template, order.tenantId);
     await deps.quotas.reserve(trx, order.tenantId,
       { pods: 1, cpu_cores: order.cpu_cores, memory_mb: order.memory_mb, disk_gb: order.disk_gb, ipv4: 1 });
@@ -107,11 +110,12 @@ export async function createPod(deps: PodOrderDeps, order: NewPodOrder, actor: A
       power_state: order.power_state ?? 'running', requested_node: order.node ?? null,
       secret_seed: randomBytes(32).toString('base64url'),
       conditions: JSON.stringify([pendingCondition(1)]),
-      ...ownershipColumns(door),
+      ...ownershipColumns(scope.door),
     }).returning('id').executeTakeFirstOrThrow();
-    await recordAudit(trx, { actor, category: 'lifecycle', action: 'pod.created', tenantId: order.tenantId,
-      podId: row.id, requestId, details: { name: order.name, template: template.code, cpu_cores: order.cpu_cores,
-        memory_mb: order.memory_mb, disk_gb: order.disk_gb, power_state: order.power_state ?? 'running' } });
+    await recordAudit(trx, { actor: scope.actor, category: 'lifecycle', action: 'pod.created', tenantId: order.tenantId,
+      podId: row.id, requestId: scope.requestId, details: { name: order.name, template: template.code,
+        cpu_cores: order.cpu_cores, memory_mb: order.memory_mb, disk_gb: order.disk_gb,
+        power_state: order.power_state ?? 'running' } });
     await publishLifecycleEvent(trx, deps.engine, { event: 'pod.pre_create', podId: row.id, tenantId: order.tenantId,
       data: { name: order.name, template: template.code, hostname } });
     await enqueueReconcile(deps.engine, trx, 'pod', row.id);
@@ -120,13 +124,20 @@ export async function createPod(deps: PodOrderDeps, order: NewPodOrder, actor: A
   return (await findPod(deps.db, id))!;
 }
 
-/** The pod for a spec change: it must exist for this tenant, be this front door's to change, and not be going away. */
-async function lockForChange(trx: Kysely<Database>, id: string, tenantId: string | null, door: FrontDoor = restApi)
-  : Promise<PodRow> {
+/** The pod, locked, when the scope's tenant has it and its front door may write it (`verb`: what a refusal says). */
+async function lockOwned(trx: Kysely<Database>, scope: OrderScope, id: string, verb: string): Promise<PodRow> {
   const pod = await lockPod(trx, id);
-  if (!pod || (tenantId !== null && pod.tenant_id !== tenantId)) throw new AppError(404, 'not_found', 'pod not found');
-  assertOwnedBy(pod, door, `pod ${pod.name}`, 'change');
-  if (pod.deletion_requested_at) throw new AppError(409, 'conflict', `pod ${pod.name} is being deleted`);
+  if (!pod || (scope.tenantId !== null && pod.tenant_id !== scope.tenantId)) throw podNotFound();
+  assertOwnedBy(pod, scope.door, `pod ${pod.name}`, verb);
+  return pod;
+}
+
+/** The pod for a spec change: it must exist for this tenant, be this front door's to change, and not be going away. */
+async function lockForChange(trx: Kysely<Database>, scope: OrderScope, id: string): Promise<PodRow> {
+  const pod = await lockOwned(trx, scope, id, 'change');
+  if (pod.deletion_requested_at) {
+    throw new AppError(409, 'conflict', `pod ${pod.name} is being deleted`, undefined, 'PodDeleting');
+  }
   return pod;
 }
 
@@ -148,19 +159,18 @@ export interface PodChange {
 
 /**
  * Changes a pod's resources, power state or name. Growth is checked against the quota in the same transaction; a
- * disk never shrinks (422); starting needs an active tenant; a name follows the rule of new pods (`tenantId` null:
- * an admin, any served zone). The generation moves, so the controller acts.
+ * disk never shrinks (422); starting needs an active tenant; a name follows the rule of new pods (a scope without
+ * tenant: an admin, any served zone). The generation moves, so the controller acts.
  */
-export async function changePod(deps: PodOrderDeps, id: string, tenantId: string | null, change: PodChange,
-  actor: Actor, requestId?: string, door: FrontDoor = restApi): Promise<Pod> {
+export async function changePod(deps: PodOrderDeps, scope: OrderScope, id: string, change: PodChange): Promise<Pod> {
   await deps.db.transaction().execute(async (trx) => {
-    const pod = await lockForChange(trx, id, tenantId, door);
+    const pod = await lockForChange(trx, scope, id);
     if (change.disk_gb !== undefined && change.disk_gb < pod.disk_gb) {
       throw new PodOrderError(422, 'validation_error',
-        [{ name: 'disk_gb', messages: [`a disk cannot shrink: it has ${pod.disk_gb} GB`] }]);
+        [{ name: 'disk_gb', messages: [`a disk cannot shrink: it has ${pod.disk_gb} GB`] }], 'SpecInvalid');
     }
     const wanted: PodChange = change.hostname === undefined && change.zone === undefined ? change
-      : { ...change, ...await podName(deps, tenantId, askedName(pod, change)) };
+      : { ...change, ...await podName(deps, scope.tenantId, askedName(pod, change)) };
     const grow = (field: 'cpu_cores' | 'memory_mb' | 'disk_gb') => Math.max(0, (change[field] ?? pod[field]) - pod[field]);
     const growth = { cpu_cores: grow('cpu_cores'), memory_mb: grow('memory_mb'), disk_gb: grow('disk_gb') };
     if (growth.cpu_cores || growth.memory_mb || growth.disk_gb) await deps.quotas.reserve(trx, pod.tenant_id, growth);
@@ -171,42 +181,41 @@ export async function changePod(deps: PodOrderDeps, id: string, tenantId: string
     if (Object.keys(changed).length === 0) return;
     await trx.updateTable('cloud_pods').set({ ...wanted, generation: sql`generation + 1`, updated_at: sql`now()` })
       .where('id', '=', id).execute();
-    await recordAudit(trx, { actor, category: 'lifecycle', action: 'pod.updated', tenantId: pod.tenant_id, podId: id,
-      requestId, details: { changes: changed } });
+    await recordAudit(trx, { actor: scope.actor, category: 'lifecycle', action: 'pod.updated', tenantId: pod.tenant_id,
+      podId: id, requestId: scope.requestId, details: { changes: changed } });
     await enqueueReconcile(deps.engine, trx, 'pod', id);
   });
   return (await findPod(deps.db, id))!;
 }
 
 /** Asks for a reboot; the controller acknowledges it by setting `rebooted_at`. Only a running pod reboots. */
-export async function requestReboot(deps: PodOrderDeps, id: string, tenantId: string | null, actor: Actor,
-  requestId?: string): Promise<Pod> {
+export async function requestReboot(deps: PodOrderDeps, scope: OrderScope, id: string): Promise<Pod> {
   await deps.db.transaction().execute(async (trx) => {
-    const pod = await lockForChange(trx, id, tenantId);
+    const pod = await lockForChange(trx, scope, id);
     if (pod.power_state !== 'running' || pod.status !== 'active') {
-      throw new AppError(409, 'conflict', `pod ${pod.name} is not running (${pod.status})`);
+      throw new AppError(409, 'conflict', `pod ${pod.name} is not running (${pod.status})`, undefined, 'PodNotRunning');
     }
     await trx.updateTable('cloud_pods').set({ reboot_requested_at: sql`now()`, generation: sql`generation + 1`,
       updated_at: sql`now()` }).where('id', '=', id).execute();
-    await recordAudit(trx, { actor, category: 'lifecycle', action: 'pod.reboot_requested', tenantId: pod.tenant_id,
-      podId: id, requestId });
+    await recordAudit(trx, { actor: scope.actor, category: 'lifecycle', action: 'pod.reboot_requested',
+      tenantId: pod.tenant_id, podId: id, requestId: scope.requestId });
     await enqueueReconcile(deps.engine, trx, 'pod', id);
   });
   return (await findPod(deps.db, id))!;
 }
 
-/** Marks a pod for deletion; the controller tears it down and removes the row. Asking twice changes nothing. */
-export async function deletePod(deps: PodOrderDeps, id: string, tenantId: string | null, actor: Actor,
-  requestId?: string, door: FrontDoor = restApi): Promise<Pod> {
+/**
+ * Marks a pod for deletion; the controller tears it down and removes the row. Asking twice changes nothing. The
+ * phase is the controller's to write (views show `deleting` from deletion_requested_at meanwhile).
+ */
+export async function deletePod(deps: PodOrderDeps, scope: OrderScope, id: string): Promise<Pod> {
   await deps.db.transaction().execute(async (trx) => {
-    const pod = await lockPod(trx, id);
-    if (!pod || (tenantId !== null && pod.tenant_id !== tenantId)) throw new AppError(404, 'not_found', 'pod not found');
-    assertOwnedBy(pod, door, `pod ${pod.name}`, 'delete');
+    const pod = await lockOwned(trx, scope, id, 'delete');
     if (pod.deletion_requested_at) return;
-    await trx.updateTable('cloud_pods').set({ deletion_requested_at: sql`now()`, status: 'deleting',
-      generation: sql`generation + 1`, updated_at: sql`now()` }).where('id', '=', id).execute();
-    await recordAudit(trx, { actor, category: 'lifecycle', action: 'pod.deletion_requested', tenantId: pod.tenant_id,
-      podId: id, requestId, details: { name: pod.name, vmid: pod.vmid } });
+    await trx.updateTable('cloud_pods').set({ deletion_requested_at: sql`now()`, generation: sql`generation + 1`,
+      updated_at: sql`now()` }).where('id', '=', id).execute();
+    await recordAudit(trx, { actor: scope.actor, category: 'lifecycle', action: 'pod.deletion_requested',
+      tenantId: pod.tenant_id, podId: id, requestId: scope.requestId, details: { name: pod.name, vmid: pod.vmid } });
     await publishLifecycleEvent(trx, deps.engine, { event: 'pod.pre_destroy', podId: id, tenantId: pod.tenant_id,
       data: { name: pod.name, vmid: pod.vmid, node: pod.node } });
     // Spec 7: a pod's volumes go with it. The controller marks them once the blocking pod.pre_destroy hooks have been

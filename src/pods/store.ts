@@ -15,6 +15,11 @@ export function findPod(db: Kysely<Database>, id: string): Promise<Pod | undefin
   return podsWithTemplate(db).where('p.id', '=', id).executeTakeFirst();
 }
 
+/** The pod a Kubernetes resource stands for, by the resource's uid. */
+export function findPodOfResource(db: Kysely<Database>, kubeUid: string): Promise<Pod | undefined> {
+  return podsWithTemplate(db).where('p.kube_uid', '=', kubeUid).executeTakeFirst();
+}
+
 /** Locks the pod row for the rest of the transaction: spec writers and the controller's status write queue here. */
 export function lockPod(db: Kysely<Database>, id: string): Promise<PodRow | undefined> {
   return db.selectFrom('cloud_pods').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
@@ -32,7 +37,9 @@ export async function listPods(db: Kysely<Database>, filter: PodFilter, page: { 
   : Promise<{ pods: Pod[]; total: number }> {
   let query = podsWithTemplate(db);
   if (filter.tenantId) query = query.where('p.tenant_id', '=', filter.tenantId);
-  if (filter.status) query = query.where('p.status', '=', filter.status);
+  // The phase as the view shows it (shownPhase): a pod whose deletion was asked is deleting.
+  if (filter.status === 'deleting') query = query.where('p.deletion_requested_at', 'is not', null);
+  else if (filter.status) query = query.where('p.status', '=', filter.status).where('p.deletion_requested_at', 'is', null);
   if (filter.templateCode) query = query.where('t.code', '=', filter.templateCode);
   if (filter.name) query = query.where('p.name', 'like', `%${filter.name.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
   const [pods, count] = await Promise.all([

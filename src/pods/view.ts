@@ -1,3 +1,4 @@
+import { shownPhase } from '../front-door.ts';
 import type { Pod } from './store.ts';
 
 /** A pod as the API shows it: spec (what was asked), status (what the controller observed). Secrets never leave. */
@@ -20,7 +21,7 @@ export function podView(pod: Pod) {
       node: pod.requested_node,
     },
     status: {
-      phase: pod.status,
+      phase: shownPhase(pod),
       conditions: pod.conditions,
       generation: pod.generation,
       observed_generation: pod.observed_generation,

@@ -1,4 +1,4 @@
-import { AppError } from '../errors.ts';
+import { AppError, type RefusalReason } from '../errors.ts';
 import type { ClusterFacts, ClusterLookup } from './cluster-lookup.ts';
 import type { ClusterResource } from './types.ts';
 
@@ -9,13 +9,17 @@ import type { ClusterResource } from './types.ts';
  */
 
 /** Why an order was refused, for front doors that show a machine reason (the Kubernetes bridge's Ready reason). */
-export type ClusterRefusalReason = 'NodeNotFound' | 'StorageNotFound' | 'StorageNotForDisks' | 'TemplateVmNotFound'
-  | 'NotATemplate';
+export type ClusterRefusalReason = Extract<RefusalReason, 'NodeNotFound' | 'StorageNotFound' | 'StorageNotForDisks'
+  | 'TemplateVmNotFound' | 'NotATemplate'>;
 
-/** A field names something the cluster does not have: 422 `validation_error` naming the field, with the reason. */
+/**
+ * A field names something the cluster does not have: 422 `validation_error` naming the field, with the reason (also
+ * in the answer's details, where REST clients read it).
+ */
 export class ClusterRefusal extends AppError {
   constructor(field: string, reason: ClusterRefusalReason, message: string) {
-    super(422, 'validation_error', `${field}: ${message}`, { fields: [{ name: field, messages: [message] }], reason });
+    super(422, 'validation_error', `${field}: ${message}`, { fields: [{ name: field, messages: [message] }], reason },
+      reason);
   }
 }
 

@@ -18,14 +18,15 @@ export class QuotaExceededError extends AppError {
     super(422, 'resource_limit_exceeded',
       violations.map((v) => `${v.resource}: ${v.used} used + ${v.requested} requested exceeds the limit of ${v.limit}`)
         .join('; '),
-      { ...first, limits: violations });
+      { ...first, limits: violations }, 'QuotaExceeded');
     this.violations = violations;
   }
 }
 
 export class TenantSuspendedError extends AppError {
   constructor(slug: string) {
-    super(409, 'tenant_suspended', `tenant ${slug} is suspended: it cannot create or start pods`);
+    super(409, 'tenant_suspended', `tenant ${slug} is suspended: it cannot create or start pods`, undefined,
+      'TenantSuspended');
   }
 }
 
@@ -33,6 +34,6 @@ export class TenantSuspendedError extends AppError {
 export class PlanRequiredError extends AppError {
   constructor(template: string, plan: string) {
     super(422, 'plan_required', `template ${template} needs an active subscription to plan ${plan} or a larger one`,
-      { template, minimum_plan_code: plan });
+      { template, minimum_plan_code: plan }, 'PlanRequired');
   }
 }

@@ -12,7 +12,7 @@ import { markVolumesDeleting, volumesOfPod } from './store.ts';
  * refuse it earlier anyway).
  */
 
-/** Sets every volume of the pod to deleting, bumps their generation and enqueues their reconciles, in `trx`. */
+/** Marks every volume of the pod for deletion, bumps their generation and enqueues their reconciles, in `trx`. */
 export async function markPodVolumesDeleting(trx: Kysely<Database>, engine: JobEngine, podId: string): Promise<string[]> {
   const volumes = await volumesOfPod(trx, podId);
   const marked = await markVolumesDeleting(trx, volumes.map((v) => v.id));

@@ -9,6 +9,11 @@ export function findVolume(db: Db, id: string): Promise<VolumeRow | undefined> {
   return db.selectFrom('cloud_pod_volumes').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** The volume a Kubernetes resource stands for, by the resource's uid. */
+export function findVolumeOfResource(db: Db, kubeUid: string): Promise<VolumeRow | undefined> {
+  return db.selectFrom('cloud_pod_volumes').selectAll().where('kube_uid', '=', kubeUid).executeTakeFirst();
+}
+
 /** Locks the volume row for the rest of the transaction: spec writers and the controller's status write queue here. */
 export function lockVolume(db: Db, id: string): Promise<VolumeRow | undefined> {
   return db.selectFrom('cloud_pod_volumes').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
@@ -32,7 +37,9 @@ export interface VolumeFilter {
 export async function listVolumesOfPod(db: Db, podId: string, filter: VolumeFilter, page: { limit: number; offset: number })
   : Promise<{ volumes: VolumeRow[]; total: number }> {
   let query = db.selectFrom('cloud_pod_volumes').where('pod_id', '=', podId);
-  if (filter.status) query = query.where('status', '=', filter.status);
+  // The phase as the view shows it (shownPhase): a volume whose deletion was asked is deleting.
+  if (filter.status === 'deleting') query = query.where('deletion_requested_at', 'is not', null);
+  else if (filter.status) query = query.where('status', '=', filter.status).where('deletion_requested_at', 'is', null);
   const [volumes, count] = await Promise.all([
     query.selectAll().orderBy('created_at').orderBy('id').limit(page.limit).offset(page.offset).execute(),
     query.select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow(),
@@ -51,11 +58,14 @@ export async function updateVolumeSpec(db: Db, id: string, spec: Pick<VolumeUpda
     .where('id', '=', id).execute();
 }
 
-/** Asks for deletion; the controller destroys the disk and removes the row. Returns the ids newly marked. */
+/**
+ * Asks for deletion; the controller destroys the disk, writes the phase and removes the row. Returns the ids newly
+ * marked.
+ */
 export async function markVolumesDeleting(db: Db, ids: readonly string[]): Promise<string[]> {
   if (ids.length === 0) return [];
   const rows = await db.updateTable('cloud_pod_volumes')
-    .set({ deletion_requested_at: sql`now()`, status: 'deleting', generation: sql`generation + 1`, updated_at: sql`now()` })
+    .set({ deletion_requested_at: sql`now()`, generation: sql`generation + 1`, updated_at: sql`now()` })
     .where('id', 'in', ids).where('deletion_requested_at', 'is', null).returning('id').execute();
   return rows.map((r) => r.id);
 }

@@ -1,4 +1,5 @@
 import type { VolumeRow } from '../db/schema.ts';
+import { shownPhase } from '../front-door.ts';
 
 /** A volume as the API shows it: spec (what was asked), status (what the controller observed). */
 export function volumeView(volume: VolumeRow) {
@@ -14,7 +15,7 @@ export function volumeView(volume: VolumeRow) {
       attached: volume.attached,
     },
     status: {
-      phase: volume.status,
+      phase: shownPhase(volume),
       conditions: volume.conditions,
       generation: volume.generation,
       observed_generation: volume.observed_generation,

@@ -1,13 +1,13 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
-import { createDnsRecords, deleteDnsRecords, type DnsOrderScope } from '../../dns/orders.ts';
+import { createDnsRecords, deleteDnsRecords } from '../../dns/orders.ts';
 import { recordsOfPod } from '../../dns/records.ts';
 import { recordView } from '../../dns/view.ts';
 import { canSeeTenant, principalOf, requirePermission } from '../auth.ts';
 import type { ApiDeps, AppEnv } from '../context.ts';
 import { idempotent } from '../idempotency.ts';
 import { notFound } from '../errors.ts';
-import { assertTenantOfPod, tenantField } from '../tenant-scope.ts';
+import { assertTenantOfPod, orderScope, tenantField } from '../tenant-scope.ts';
 import { readJson, readParam } from '../validation.ts';
 
 const createBody = z.strictObject({
@@ -39,11 +39,6 @@ export function dnsRecordRoutes({ db, presence, jobs, settings, pdns }: ApiDeps)
     return pod;
   }
 
-  const scopeOf = (c: Context<AppEnv>): DnsOrderScope => {
-    const principal = principalOf(c);
-    return { actor: principal.actor, tenantId: principal.isAdmin ? null : principal.tenantId, requestId: c.get('requestId') };
-  };
-
   app.get('/', requirePermission('cloudpods.view'), async (c) => {
     const pod = await podFromPath(c);
     return c.json({ records: (await recordsOfPod(db, pod.id)).map(recordView) });
@@ -53,14 +48,14 @@ export function dnsRecordRoutes({ db, presence, jobs, settings, pdns }: ApiDeps)
     const pod = await podFromPath(c);
     const { tenant, ...body } = await readJson(c, createBody);
     await assertTenantOfPod(c, db, tenant, pod);
-    const records = await createDnsRecords(orders, scopeOf(c), { podId: pod.id, ...body });
+    const records = await createDnsRecords(orders, orderScope(c), { podId: pod.id, ...body });
     return c.json({ records: records.map(recordView) }, 202);
   });
 
   app.delete('/:id', requirePermission('cloudpods.manage'), async (c) => {
     const pod = await podFromPath(c);
     const id = readParam(c, 'id', z.uuid(), 'DNS record');
-    const [record] = await deleteDnsRecords(orders, scopeOf(c), { podId: pod.id, id });
+    const [record] = await deleteDnsRecords(orders, orderScope(c), { podId: pod.id, id });
     return c.json({ record: recordView(record!) }, 202);
   });
 

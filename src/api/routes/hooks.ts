@@ -2,8 +2,8 @@ import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { hookEvents, hookTypes } from '../../db/schema.ts';
 import { hookConfigSchema } from '../../hooks/config.ts';
-import { changeHook, createHook, deleteHook, maxTargetLength, rotateSigningSecret, targetProblems,
-  type HookScope } from '../../hooks/orders.ts';
+import { changeHook, createHook, deleteHook, maxTargetLength, rotateSigningSecret, targetProblems }
+  from '../../hooks/orders.ts';
 import { listHookDeliveries } from '../../hooks/ledger.ts';
 import { findHook, listHooks } from '../../hooks/store.ts';
 import { deliveryView, hookView } from '../../hooks/view.ts';
@@ -11,7 +11,7 @@ import { canSeeTenant, principalOf, requirePermission } from '../auth.ts';
 import type { ApiDeps, AppEnv } from '../context.ts';
 import { notFound } from '../errors.ts';
 import { offsetOf, paginationMeta, paginationQuery } from '../pagination.ts';
-import { tenantField, tenantFromQuery, tenantOfNewObject } from '../tenant-scope.ts';
+import { orderScope, tenantField, tenantFromQuery, tenantOfNewObject } from '../tenant-scope.ts';
 import { readJson, readParam, readQuery } from '../validation.ts';
 
 const name = z.string({ error: 'expected a string' }).min(1, 'must not be empty').max(100, 'at most 100 characters')
@@ -57,13 +57,6 @@ export function hookRoutes({ db, config }: ApiDeps): Hono<AppEnv> {
   const view = requirePermission('cloudpods.view');
   const manage = requirePermission('hooks.manage');
 
-  /** Admins may act on any tenant's hook; everyone else only on their own (others are 404). */
-  const scopeOf = (c: Context<AppEnv>): HookScope => {
-    const principal = principalOf(c);
-    return { tenantId: principal.isAdmin ? null : principal.tenantId ?? '-', actor: principal.actor,
-      requestId: c.get('requestId') };
-  };
-
   const hookId = (c: Context<AppEnv>) => readParam(c, 'id', z.uuid(), 'hook');
 
   async function visibleHook(c: Context<AppEnv>) {
@@ -94,24 +87,23 @@ export function hookRoutes({ db, config }: ApiDeps): Hono<AppEnv> {
   app.post('/', manage, async (c) => {
     const { tenant, ...body } = await readJson(c, createBody);
     const tenantId = (await tenantOfNewObject(c, db, tenant)).id;
-    const principal = principalOf(c);
-    const created = await createHook(orders, { tenantId, ...body }, principal.actor, c.get('requestId'));
+    const created = await createHook(orders, orderScope(c), { tenantId, ...body });
     return c.json({ hook: hookView(created.hook), signing_secret: created.signingSecret }, 201);
   });
 
   app.patch('/:id', manage, async (c) => {
     const id = (await visibleHook(c)).id;
     const body = await readJson(c, patchBody);
-    return c.json({ hook: hookView(await changeHook(orders, scopeOf(c), id, body)) });
+    return c.json({ hook: hookView(await changeHook(orders, orderScope(c), id, body)) });
   });
 
   app.delete('/:id', manage, async (c) => {
-    await deleteHook(db, scopeOf(c), (await visibleHook(c)).id);
+    await deleteHook(orders, orderScope(c), (await visibleHook(c)).id);
     return c.body(null, 204);
   });
 
   app.post('/:id/rotate-secret', manage, async (c) => {
-    const rotated = await rotateSigningSecret(db, scopeOf(c), (await visibleHook(c)).id);
+    const rotated = await rotateSigningSecret(orders, orderScope(c), (await visibleHook(c)).id);
     return c.json({ hook: hookView(rotated.hook), signing_secret: rotated.signingSecret });
   });
 

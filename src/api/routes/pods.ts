@@ -9,7 +9,7 @@ import type { ApiDeps, AppEnv } from '../context.ts';
 import { idempotent } from '../idempotency.ts';
 import { notFound } from '../errors.ts';
 import { offsetOf, paginationMeta, paginationQuery } from '../pagination.ts';
-import { tenantField, tenantFromQuery, tenantOfNewObject } from '../tenant-scope.ts';
+import { orderScope, tenantField, tenantFromQuery, tenantOfNewObject } from '../tenant-scope.ts';
 import { readJson, readParam, readQuery } from '../validation.ts';
 
 const label = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
@@ -59,8 +59,6 @@ export function podRoutes({ db, presence, jobs, quotas, settings, pdns, cluster 
   const view = requirePermission('cloudpods.view');
   const manage = requirePermission('cloudpods.manage');
   const replayable = idempotent({ db, presence });
-  /** Admins may act on any tenant's pod; everyone else only on their own (others are 404). */
-  const scope = (c: Context<AppEnv>) => (principalOf(c).isAdmin ? null : principalOf(c).tenantId ?? '-');
 
   async function visiblePod(c: Context<AppEnv>) {
     const pod = await findPod(db, readParam(c, 'id', z.uuid(), 'pod'));
@@ -70,12 +68,11 @@ export function podRoutes({ db, presence, jobs, quotas, settings, pdns, cluster 
 
   app.post('/', manage, replayable, async (c) => {
     const body = await readJson(c, createBody);
-    const principal = principalOf(c);
     const tenantId = (await tenantOfNewObject(c, db, body.tenant)).id;
-    const pod = await createPod(deps, { tenantId, byAdmin: principal.isAdmin, name: body.name, templateCode: body.template,
+    const pod = await createPod(deps, orderScope(c), { tenantId, name: body.name, templateCode: body.template,
       cpu_cores: body.cpu_cores, memory_mb: body.memory_mb, disk_gb: body.disk_gb, hostname: body.hostname,
       zone: body.zone, ssh_keys: body.ssh_keys, power_state: body.power_state, app_options: body.app_options,
-      node: body.node }, principal.actor, c.get('requestId'));
+      node: body.node });
     return c.json({ pod: podView(pod) }, 202);
   });
 
@@ -93,24 +90,22 @@ export function podRoutes({ db, presence, jobs, quotas, settings, pdns, cluster 
   app.patch('/:id', manage, async (c) => {
     const id = (await visiblePod(c)).id;
     const body = await readJson(c, patchBody);
-    const pod = await changePod(deps, id, scope(c), body, principalOf(c).actor, c.get('requestId'));
+    const pod = await changePod(deps, orderScope(c), id, body);
     return c.json({ pod: podView(pod) }, 202);
   });
 
   app.delete('/:id', manage, async (c) => {
     const id = (await visiblePod(c)).id;
-    const pod = await deletePod(deps, id, scope(c), principalOf(c).actor, c.get('requestId'));
+    const pod = await deletePod(deps, orderScope(c), id);
     return c.json({ pod: pod ? podView(pod) : null }, 202);
   });
 
   for (const action of ['start', 'stop', 'reboot'] as const) {
     app.post(`/:id/actions/${action}`, manage, replayable, async (c) => {
       const id = (await visiblePod(c)).id;
-      const actor = principalOf(c).actor;
       const pod = action === 'reboot'
-        ? await requestReboot(deps, id, scope(c), actor, c.get('requestId'))
-        : await changePod(deps, id, scope(c), { power_state: action === 'start' ? 'running' : 'stopped' }, actor,
-          c.get('requestId'));
+        ? await requestReboot(deps, orderScope(c), id)
+        : await changePod(deps, orderScope(c), id, { power_state: action === 'start' ? 'running' : 'stopped' });
       return c.json({ pod: podView(pod) }, 202);
     });
   }

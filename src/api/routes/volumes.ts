@@ -1,7 +1,7 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import { volumeStatuses, type Permission } from '../../db/schema.ts';
-import { createVolume, deleteVolume, resizeVolume, setAttached, type VolumeOrderDeps, type VolumeScope } from '../../volumes/orders.ts';
+import { createVolume, deleteVolume, resizeVolume, setAttached, type VolumeOrderDeps, type VolumeRef } from '../../volumes/orders.ts';
 import { findVolume, listVolumesOfPod } from '../../volumes/store.ts';
 import { volumeView } from '../../volumes/view.ts';
 import { canSeeTenant, principalOf, requirePermission } from '../auth.ts';
@@ -9,7 +9,7 @@ import type { ApiDeps, AppEnv } from '../context.ts';
 import { idempotent } from '../idempotency.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { offsetOf, paginationMeta, paginationQuery } from '../pagination.ts';
-import { assertTenantOfPod, tenantField } from '../tenant-scope.ts';
+import { assertTenantOfPod, orderScope, tenantField } from '../tenant-scope.ts';
 import { readJson, readParam, readQuery } from '../validation.ts';
 
 const label = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
@@ -58,14 +58,11 @@ export function volumeRoutes({ db, presence, jobs, quotas, cluster }: ApiDeps): 
     return pod;
   }
 
-  async function scopeOf(c: Context<AppEnv>): Promise<VolumeScope> {
-    const pod = await podFromPath(c);
-    const principal = principalOf(c);
-    return { podId: pod.id, tenantId: principal.isAdmin ? null : principal.tenantId ?? '-', actor: principal.actor,
-      requestId: c.get('requestId') };
-  }
-
   const volumeId = (c: Context<AppEnv>) => readParam(c, 'id', z.uuid(), 'volume');
+
+  /** The volume in the path, of the pod in the path. */
+  const volumeOf = async (c: Context<AppEnv>): Promise<VolumeRef> =>
+    ({ podId: (await podFromPath(c)).id, id: volumeId(c) });
 
   app.get('/', view, async (c) => {
     const pod = await podFromPath(c);
@@ -83,32 +80,29 @@ export function volumeRoutes({ db, presence, jobs, quotas, cluster }: ApiDeps): 
   });
 
   app.post('/', manage, replayable, async (c) => {
-    const scope = await scopeOf(c);
+    const pod = await podFromPath(c);
     const { tenant, ...body } = await readJson(c, createBody);
-    await assertTenantOfPod(c, db, tenant, await podFromPath(c));
-    const volume = await createVolume(deps, scope, body);
+    await assertTenantOfPod(c, db, tenant, pod);
+    const volume = await createVolume(deps, orderScope(c), { podId: pod.id, ...body });
     return c.json({ volume: volumeView(volume) }, 202);
   });
 
   for (const action of ['attach', 'detach'] as const) {
     app.post(`/:id/${action}`, manage, replayable, async (c) => {
-      const scope = await scopeOf(c);
-      const volume = await setAttached(deps, scope, volumeId(c), action === 'attach');
+      const volume = await setAttached(deps, orderScope(c), await volumeOf(c), action === 'attach');
       return c.json({ volume: volumeView(volume) }, 202);
     });
   }
 
   app.post('/:id/resize', manage, replayable, async (c) => {
-    const scope = await scopeOf(c);
-    const id = volumeId(c);
+    const volume = await volumeOf(c);
     const body = await readJson(c, resizeBody);
-    const volume = await resizeVolume(deps, scope, id, body.size_gb);
-    return c.json({ volume: volumeView(volume) }, 202);
+    const resized = await resizeVolume(deps, orderScope(c), volume, body.size_gb);
+    return c.json({ volume: volumeView(resized) }, 202);
   });
 
   app.delete('/:id', manage, async (c) => {
-    const scope = await scopeOf(c);
-    const volume = await deleteVolume(deps, scope, volumeId(c));
+    const volume = await deleteVolume(deps, orderScope(c), await volumeOf(c));
     return c.json({ volume: volume ? volumeView(volume) : null }, 202);
   });
 
