@@ -25,6 +25,7 @@ import { loadConfig } from '../src/config.ts';
 import { openDatabase } from '../src/db/database.ts';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
+import { podKind } from '../src/pods/kind.ts';
 import { systemActor } from '../src/observability/audit.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import { platformCluster } from '../src/sim/proxmox/presets.ts';
@@ -135,18 +136,17 @@ async function measure(type: string, enqueue: () => Promise<unknown>): Promise<{
   const before = sim.stats.requests;
   await enqueue();
   for (;;) {
-    const busy = await system.db.selectFrom('jobs').select('id').where('type', 'in', [type, 'pod.reconcile'])
+    const busy = await system.db.selectFrom('jobs').select('id').where('type', 'in', [type, podKind.jobType])
       .where('status', 'in', ['pending', 'running']).where('scheduled_at', '<=', new Date()).limit(1).execute();
     if (busy.length === 0) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return { calls: (sim.stats.requests - before) / PODS, statements: (await statements()) / PODS };
 }
-const everyPod = await measure('pod.reconcile', async () => system.jobs.enqueueMany(system.db,
-  (await system.db.selectFrom('cloud_pods').select('id').execute())
-    .map(({ id }) => ({ queue: 'cloudpods', type: 'pod.reconcile', key: `pod:${id}`, payload: { id } }))));
+const everyPod = await measure(podKind.jobType, async () => podKind.enqueue(system.jobs, system.db,
+  (await system.db.selectFrom('cloud_pods').select('id').execute()).map(({ id }) => id)));
 const resync = await measure('pod.resync', () => system.jobs.enqueue(system.db,
-  { queue: 'cloudpods', type: 'pod.resync', key: 'bench:pod.resync', payload: {} }));
+  { queue: podKind.queue, type: 'pod.resync', key: 'bench:pod.resync', payload: {} }));
 const steadyCalls = everyPod.calls;
 await stats.end();
 

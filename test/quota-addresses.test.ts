@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { enqueueReconcile } from '../src/runtime/controller.ts';
+import { podKind } from '../src/pods/kind.ts';
 import type { QuotaOverride } from '../src/tenancy/quotas.ts';
 import { startPlatform, waitForPod, type Platform } from './support/platform.ts';
 import { aToken } from './support/fixtures.ts';
@@ -39,7 +39,7 @@ test('pods ordered within the quota, which is then lowered: only the addresses t
   await app.system.quotas.setOverride(tenant.id, limits(1), actor);
   await app.request('PATCH', `/api/admin/ip-pools/${pool.id}`, { token: admin, body: { is_active: true } });
   await database.db.transaction().execute(async (trx) => {
-    for (const id of ids) await enqueueReconcile(app.system.jobs, trx, 'pod', id);
+    await podKind.enqueue(app.system.jobs, trx, ids);
   });
   const outcome = async () => Promise.all(ids.map(async (id) =>
     (await app.request('GET', `/api/cloud-pods/${id}`, { token })).body.pod));
@@ -53,7 +53,7 @@ test('pods ordered within the quota, which is then lowered: only the addresses t
   assert.is(held.length, 1, 'the rows never exceed the limit');
 
   await app.system.quotas.setOverride(tenant.id, limits(2), actor);
-  await database.db.transaction().execute((trx) => enqueueReconcile(app.system.jobs, trx, 'pod', refused[0].id));
+  await database.db.transaction().execute((trx) => podKind.enqueue(app.system.jobs, trx, refused[0].id));
   await waitForPod(platform, refused[0].id, 'active once there is room', (p) => p.status.phase === 'active'
     && ready(p)?.status === 'True');
 });

@@ -3,7 +3,8 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createLogger } from '../src/observability/logger.ts';
 import { setCondition } from '../src/runtime/conditions.ts';
-import { enqueueReconcile, registerReconciler } from '../src/runtime/controller.ts';
+import { registerReconciler } from '../src/runtime/controller.ts';
+import { defineKind } from '../src/runtime/kind.ts';
 import { TerminalError } from '../src/runtime/errors.ts';
 import { done, requeueAfter } from '../src/runtime/result.ts';
 import { anEngine } from './support/jobs.ts';
@@ -11,6 +12,7 @@ import { testDatabase, type TestDatabase } from './support/postgres.ts';
 import { waitFor } from './support/wait.ts';
 
 const test = suite('controller runtime');
+const widget = defineKind('widget');
 let database: TestDatabase;
 
 test.before(async () => { database = await testDatabase(); });
@@ -36,7 +38,7 @@ test('requeue, terminal and transient results, and the periodic resync', async (
   const registry = new Registry();
   const engine = anEngine(database);
   registerReconciler({ engine, db: database.db, logger: createLogger({ level: 'silent' }), registry }, {
-    kind: 'widget',
+    kind: widget,
     resyncEveryMs: 400,
     listIds: async () => ['synced-1', 'synced-2'],
     async reconcile(id) {
@@ -49,7 +51,7 @@ test('requeue, terminal and transient results, and the periodic resync', async (
   });
   await engine.start();
   try {
-    for (const id of ['requeue', 'terminal', 'flaky']) await enqueueReconcile(engine, database.db, 'widget', id);
+    for (const id of ['requeue', 'terminal', 'flaky']) await widget.enqueue(engine, database.db, id);
     await waitFor('every object reconciled as asked', () => ({ ...calls }), (c) =>
       c.requeue === 2 && c.terminal === 1 && c.flaky === 2 && (c['synced-1'] ?? 0) >= 1 && (c['synced-2'] ?? 0) >= 1,
     { timeoutMs: 20_000 });

@@ -7,7 +7,7 @@ import { LockedError, ProxmoxError } from '../../src/proxmox/errors.ts';
 import { isTrue } from '../../src/runtime/conditions.ts';
 import { registerController, type ControllerDefinition, type KitDeps } from '../../src/runtime/kit.ts';
 import type { CloudPodQuotasService } from '../../src/tenancy/quotas.ts';
-import { volumeKind } from '../../src/volumes/orders.ts';
+import { volumeKind } from '../../src/volumes/kind.ts';
 import { actOnPod } from './act.ts';
 import { ClusterView } from './cluster-view.ts';
 import type { PodContext } from './context.ts';

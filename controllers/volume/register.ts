@@ -3,7 +3,7 @@ import { ProxmoxError, LockedError } from '../../src/proxmox/errors.ts';
 import type { ProxmoxClient } from '../../src/proxmox/client.ts';
 import { registerController, type Controller, type ControllerDefinition, type KitDeps } from '../../src/runtime/kit.ts';
 import { recordAudit } from '../../src/observability/audit.ts';
-import { volumeKind } from '../../src/volumes/orders.ts';
+import { volumeKind } from '../../src/volumes/kind.ts';
 import { allVolumeIds, findVolume } from '../../src/volumes/store.ts';
 import { actOnVolume } from './act.ts';
 import { decideVolume, type VolumeAction, type VolumeTimings } from './decide.ts';

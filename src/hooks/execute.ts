@@ -13,7 +13,7 @@ import { deliverHttp, type DeliveryOutcome } from './http-delivery.ts';
 import { followDeliveryJob, markSkipped, recordAttempt, type AttemptOutcome } from './ledger.ts';
 import { runScript } from './script-runner.ts';
 import { signatureHeaders } from './signing.ts';
-import { enqueueReconcile } from '../runtime/controller.ts';
+import { podKind } from '../pods/kind.ts';
 import { workerComponent } from '../jobs/worker.ts';
 
 /**
@@ -108,7 +108,7 @@ async function executeHook(options: Deps, job: RunningJob, signal?: AbortSignal)
 
 /** The pod waits for a blocking delivery: once it has ended, its controller looks again. */
 async function wakePod(options: Deps, trx: Kysely<Database>, payload: HookExecutePayload): Promise<void> {
-  if (payload.blocking) await enqueueReconcile(options.engine, trx, 'pod', payload.event.pod_id);
+  if (payload.blocking) await podKind.enqueue(options.engine, trx, payload.event.pod_id);
 }
 
 /**

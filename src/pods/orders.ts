@@ -10,7 +10,7 @@ import type { PowerDns } from '../powerdns/context.ts';
 import { publishLifecycleEvent } from '../hooks/events.ts';
 import { assertNodeExists } from '../proxmox/cluster-checks.ts';
 import type { ClusterLookup } from '../proxmox/cluster-lookup.ts';
-import { enqueueReconcile } from '../runtime/controller.ts';
+import { podKind } from './kind.ts';
 import { TenantSuspendedError } from '../tenancy/errors.ts';
 import type { CloudPodQuotasService } from '../tenancy/quotas.ts';
 import { findTemplate, parseAppOptions, validateTemplateForTenant } from '../tenancy/templates.ts';
@@ -118,7 +118,7 @@ export async function createPod(deps: PodOrderDeps, scope: OrderScope, order: Ne
         power_state: order.power_state ?? 'running' } });
     await publishLifecycleEvent(trx, deps.engine, { event: 'pod.pre_create', podId: row.id, tenantId: order.tenantId,
       data: { name: order.name, template: template.code, hostname } });
-    await enqueueReconcile(deps.engine, trx, 'pod', row.id);
+    await podKind.enqueue(deps.engine, trx, row.id);
     return row.id;
   }));
   return (await findPod(deps.db, id))!;
@@ -183,7 +183,7 @@ export async function changePod(deps: PodOrderDeps, scope: OrderScope, id: strin
       .where('id', '=', id).execute();
     await recordAudit(trx, { actor: scope.actor, category: 'lifecycle', action: 'pod.updated', tenantId: pod.tenant_id,
       podId: id, requestId: scope.requestId, details: { changes: changed } });
-    await enqueueReconcile(deps.engine, trx, 'pod', id);
+    await podKind.enqueue(deps.engine, trx, id);
   });
   return (await findPod(deps.db, id))!;
 }
@@ -199,7 +199,7 @@ export async function requestReboot(deps: PodOrderDeps, scope: OrderScope, id: s
       updated_at: sql`now()` }).where('id', '=', id).execute();
     await recordAudit(trx, { actor: scope.actor, category: 'lifecycle', action: 'pod.reboot_requested',
       tenantId: pod.tenant_id, podId: id, requestId: scope.requestId });
-    await enqueueReconcile(deps.engine, trx, 'pod', id);
+    await podKind.enqueue(deps.engine, trx, id);
   });
   return (await findPod(deps.db, id))!;
 }
@@ -220,7 +220,7 @@ export async function deletePod(deps: PodOrderDeps, scope: OrderScope, id: strin
       data: { name: pod.name, vmid: pod.vmid, node: pod.node } });
     // Spec 7: a pod's volumes go with it. The controller marks them once the blocking pod.pre_destroy hooks have been
     // delivered (nothing is torn down before), and destroys the VM once they are gone.
-    await enqueueReconcile(deps.engine, trx, 'pod', id);
+    await podKind.enqueue(deps.engine, trx, id);
   });
   return (await findPod(deps.db, id))!;
 }

@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database, PowerState } from '../db/schema.ts';
 import type { JobEngine } from '../jobs/engine.ts';
 import { recordAudit, type Actor } from '../observability/audit.ts';
-import { enqueueReconcile } from '../runtime/controller.ts';
+import { podKind } from './kind.ts';
 
 /**
  * Hosting panels power a suspended customer's machines off. Suspension stops the tenant's running pods and marks
@@ -55,7 +55,7 @@ async function recordPowerChanges(trx: Kysely<Database>, scope: SuspensionScope,
   for (const pod of pods) {
     await recordAudit(trx, { actor: scope.actor, category: 'lifecycle', action: 'pod.updated', tenantId: scope.tenantId,
       podId: pod.id, requestId: scope.requestId, details: { changes: { power_state: { old, new: power } }, reason } });
-    await enqueueReconcile(scope.engine, trx, 'pod', pod.id);
+    await podKind.enqueue(scope.engine, trx, pod.id);
   }
   return pods.map((pod) => pod.id);
 }

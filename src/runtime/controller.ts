@@ -16,9 +16,8 @@ export interface ReconcileContext {
 
 /** One kind's reconciler: level-triggered, so it gets only the object's id and re-reads everything itself. */
 export interface ReconcilerDefinition {
-  /** `pod`, `volume`, `dns-record`, ...: the job type is `<kind>.reconcile` and the key `<kind>:<id>`. */
-  kind: string;
-  queue?: string;
+  /** The kind's handle: its queue, its `<kind>.reconcile` job type and `<kind>:<id>` key. */
+  kind: Kind;
   reconcile: (id: string, context: ReconcileContext) => Promise<Result>;
   /** Every object's id, for the periodic resync. */
   listIds: (db: Kysely<Database>) => Promise<string[]>;
@@ -26,21 +25,6 @@ export interface ReconcilerDefinition {
   resyncEveryMs: number;
   /** Longest a single reconcile may run. */
   timeoutMs?: number;
-}
-
-export const reconcileKey = (kind: string, id: string): string => `${kind}:${id}`;
-
-/**
- * Asks for a reconcile of one object. Pass the transaction that changed its desired state: the request commits
- * with it (or not at all). Requests for a key already pending merge into one. A kind's handle knows its queue.
- */
-export function enqueueReconcile(engine: JobEngine, db: Kysely<Database>, kind: string | Kind, id: string,
-  options: { runAt?: Date; queue?: string } = {}): Promise<unknown> {
-  if (typeof kind !== 'string') return kind.enqueue(engine, db, id, options.runAt ? { runAt: options.runAt } : {});
-  return engine.enqueue(db, {
-    queue: options.queue ?? 'cloudpods', type: `${kind}.reconcile`, key: reconcileKey(kind, id),
-    payload: { id }, ...(options.runAt ? { runAt: options.runAt } : {}),
-  });
 }
 
 export interface ReconcileMetrics {
@@ -82,13 +66,14 @@ export interface ControllerDeps {
  */
 export function registerReconciler(deps: ControllerDeps, definition: ReconcilerDefinition): void {
   const { engine, db, logger } = deps;
-  const { kind, queue = 'cloudpods' } = definition;
+  const { kind: handle } = definition;
+  const { name: kind, queue } = handle;
   const metrics = deps.registry ? reconcileMetrics(deps.registry) : undefined;
   const log = logger.child({ controller: kind });
 
   engine.defineTask({
     queue,
-    type: `${kind}.reconcile`,
+    type: handle.jobType,
     ...(definition.timeoutMs ? { timeoutMs: definition.timeoutMs } : {}),
     handler: async (job, { signal }) => {
       const id = String(job.payload.id ?? job.key?.slice(kind.length + 1) ?? '');
@@ -99,7 +84,7 @@ export function registerReconciler(deps: ControllerDeps, definition: ReconcilerD
           metrics?.errors.inc({ kind, reason: `TerminalError:${result.terminal}` });
           metrics?.total.inc({ kind, result: 'terminal' });
         } else if (result.requeueAfterMs !== null) {
-          await enqueueReconcile(engine, db, kind, id, { queue, runAt: new Date(Date.now() + result.requeueAfterMs) });
+          await handle.enqueue(engine, db, id, { runAt: new Date(Date.now() + result.requeueAfterMs) });
           metrics?.total.inc({ kind, result: 'requeue' });
         } else {
           metrics?.total.inc({ kind, result: 'done' });
@@ -125,11 +110,7 @@ export function registerReconciler(deps: ControllerDeps, definition: ReconcilerD
     queue,
     type: `${kind}.resync`,
     handler: async () => {
-      const ids = await definition.listIds(db);
-      if (ids.length === 0) return;
-      await engine.enqueueMany(db, ids.map((id) => ({
-        queue, type: `${kind}.reconcile`, key: reconcileKey(kind, id), payload: { id },
-      })));
+      await handle.enqueue(engine, db, await definition.listIds(db));
     },
   });
   engine.defineSchedule({ name: `${kind}.resync`, queue, type: `${kind}.resync`,

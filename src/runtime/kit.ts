@@ -210,7 +210,7 @@ export function registerController<Row extends StatusRow, Loaded extends { row: 
   const { kind } = definition;
   if (definition.concurrency !== undefined) deps.engine.defineQueue(kind.queue, { concurrency: definition.concurrency });
   registerReconciler(deps, {
-    kind: kind.name, queue: kind.queue, reconcile: controller.reconcile, listIds: definition.resyncIds,
+    kind, reconcile: controller.reconcile, listIds: definition.resyncIds,
     resyncEveryMs: definition.resyncEveryMs, ...(definition.timeoutMs ? { timeoutMs: definition.timeoutMs } : {}),
   });
   return controller;

@@ -6,8 +6,7 @@ import type { JobEngine } from '../jobs/engine.ts';
 import { recordAudit } from '../observability/audit.ts';
 import { assertDiskStorage } from '../proxmox/cluster-checks.ts';
 import type { ClusterLookup } from '../proxmox/cluster-lookup.ts';
-import { enqueueReconcile } from '../runtime/controller.ts';
-import { defineKind } from '../runtime/kind.ts';
+import { volumeKind } from './kind.ts';
 import type { CloudPodQuotasService } from '../tenancy/quotas.ts';
 import { findVolume, insertVolume, lockVolume, markVolumesDeleting, nameTaken, updateVolumeSpec } from './store.ts';
 
@@ -40,8 +39,6 @@ export interface NewVolumeOrder {
   /** Default true; false creates the disk as an unused disk of the VM. */
   attached?: boolean | undefined;
 }
-
-export const volumeKind = defineKind('volume');
 
 const pendingCondition = (generation: number): Condition => ({
   type: 'Ready', status: 'False', reason: 'Pending', message: 'waiting for the controller',
@@ -111,7 +108,7 @@ export async function createVolume(deps: VolumeOrderDeps, scope: OrderScope, ord
     await recordAudit(trx, { actor: scope.actor, category: 'volume', action: 'volume.created', tenantId: pod.tenant_id,
       podId: pod.id, requestId: scope.requestId, details: { volume_id: row.id, name: order.name, size_gb: order.size_gb,
         storage_pool: storagePool, attached } });
-    await enqueueReconcile(deps.engine, trx, volumeKind, row.id);
+    await volumeKind.enqueue(deps.engine, trx, row.id);
     return row.id;
   });
   return (await findVolume(deps.db, id))!;
@@ -128,7 +125,7 @@ export async function setAttached(deps: VolumeOrderDeps, scope: OrderScope, ref:
     await recordAudit(trx, { actor: scope.actor, category: 'volume', action: attached ? 'volume.attach_requested'
       : 'volume.detach_requested', tenantId: volume.tenant_id, podId: volume.pod_id, requestId: scope.requestId,
       details: { volume_id: id, name: volume.name } });
-    await enqueueReconcile(deps.engine, trx, volumeKind, id);
+    await volumeKind.enqueue(deps.engine, trx, id);
   });
   return (await findVolume(deps.db, id))!;
 }
@@ -150,7 +147,7 @@ export async function resizeVolume(deps: VolumeOrderDeps, scope: OrderScope, ref
     await recordAudit(trx, { actor: scope.actor, category: 'volume', action: 'volume.resize_requested',
       tenantId: volume.tenant_id, podId: volume.pod_id, requestId: scope.requestId,
       details: { volume_id: id, name: volume.name, size_gb: { old: volume.size_gb, new: sizeGb } } });
-    await enqueueReconcile(deps.engine, trx, volumeKind, id);
+    await volumeKind.enqueue(deps.engine, trx, id);
   });
   return (await findVolume(deps.db, id))!;
 }
@@ -168,12 +165,7 @@ export async function deleteVolume(deps: VolumeOrderDeps, scope: OrderScope, ref
     await recordAudit(trx, { actor: scope.actor, category: 'volume', action: 'volume.deletion_requested',
       tenantId: volume.tenant_id, podId: volume.pod_id, requestId: scope.requestId,
       details: { volume_id: id, name: volume.name, proxmox_volume_id: volume.proxmox_volume_id } });
-    await enqueueReconcile(deps.engine, trx, volumeKind, id);
+    await volumeKind.enqueue(deps.engine, trx, id);
   });
   return findVolume(deps.db, id);
-}
-
-/** Asks for the reconcile of several volumes in the caller's transaction. */
-export async function enqueueVolumeReconciles(engine: JobEngine, trx: Kysely<Database>, ids: readonly string[]): Promise<void> {
-  for (const id of ids) await enqueueReconcile(engine, trx, volumeKind, id);
 }

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import type { JobEngine } from '../jobs/engine.ts';
 import { recordAudit } from '../observability/audit.ts';
-import { enqueueVolumeReconciles } from './orders.ts';
+import { volumeKind } from './kind.ts';
 import { markVolumesDeleting, volumesOfPod } from './store.ts';
 
 /**
@@ -17,7 +17,7 @@ export async function markPodVolumesDeleting(trx: Kysely<Database>, engine: JobE
   const volumes = await volumesOfPod(trx, podId);
   const marked = await markVolumesDeleting(trx, volumes.map((v) => v.id));
   // Rows already deleting keep their reconcile going; asking again costs nothing and covers a lost job.
-  await enqueueVolumeReconciles(engine, trx, volumes.map((v) => v.id));
+  await volumeKind.enqueue(engine, trx, volumes.map((v) => v.id));
   for (const volume of volumes.filter((v) => marked.includes(v.id))) {
     await recordAudit(trx, { actor: { type: 'system', id: 'pod-deletion' }, category: 'volume',
       action: 'volume.deletion_requested', tenantId: volume.tenant_id, podId,
