@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { AppError } from './errors.ts';
 import type { Actor } from './observability/audit.ts';
 
@@ -38,6 +39,9 @@ export interface OwnedRow {
  * The phase a front door shows for a row: the controller's, except that a deletion asked for shows as `deleting` at
  * once. Orders record only `deletion_requested_at`; the controller writes the phase when it acts.
  */
+/** `shownPhase` in SQL, for queries that count or group rows by the phase a client sees. */
+export const shownPhaseSql = sql<string>`case when deletion_requested_at is not null then 'deleting' else status end`;
+
 export function shownPhase<Phase extends string>(row: { status: Phase; deletion_requested_at: Date | null })
   : Phase | 'deleting' {
   return row.deletion_requested_at ? 'deleting' : row.status;

@@ -67,6 +67,23 @@ test('the overview counts pods, tenants, resources, health, recent events, top t
   assert.equal([today.created, today.destroyed], [4, 1]);
 });
 
+test('a pod whose deletion was asked counts as deleting at once, before its controller writes the phase', async () => {
+  const overview = async () => (await app.request('GET', '/api/cloud-pods/admin/overview', { token: viewer })).body.totals.pods;
+  const before = await overview();
+  // The suite's own tenant and template, so nothing else the overview counts changes.
+  const tenant = await database.db.selectFrom('tenants').selectAll().where('slug', '=', 'smallco').executeTakeFirstOrThrow();
+  const template = await database.db.selectFrom('cloud_pod_templates').selectAll().executeTakeFirstOrThrow();
+  const pod = await aPod(database.db, { tenant, template });
+  await database.db.updateTable('cloud_pods').set({ status: 'active', deletion_requested_at: sql`now()` })
+    .where('id', '=', pod.id).execute();
+  try {
+    const after = await overview();
+    assert.equal([after.total - before.total, after.deleting - before.deleting, after.active - before.active], [1, 1, 0]);
+  } finally {
+    await database.db.deleteFrom('cloud_pods').where('id', '=', pod.id).execute();
+  }
+});
+
 test('the overview needs admin scope, cloudpods.view and health.view', async () => {
   const partial = (await aToken(database.db, { admin: true, permissions: ['cloudpods.view'] })).token;
   const tenant = (await aToken(database.db, { tenant: await aTenant(database.db), permissions: ['cloudpods.view', 'health.view'] })).token;

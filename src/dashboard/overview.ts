@@ -1,3 +1,4 @@
+import { shownPhaseSql } from '../front-door.ts';
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 
@@ -25,21 +26,25 @@ export interface Overview {
 
 const dashboardCategories = ['lifecycle', 'health', 'backup', 'quota'] as const;
 
+/** Pods with the phase the API shows: `deleting` as soon as deletion was asked. */
+const shownPods = (db: Kysely<Database>) => db.selectFrom('cloud_pods').selectAll().select(shownPhaseSql.as('phase')).as('p');
+
 export async function adminOverview(db: Kysely<Database>, { recent = 20, top = 10 } = {}): Promise<Overview> {
   const [pods, tenants, volumes, unhealthy, autoHeal, events, ranking, days] = await Promise.all([
-    db.selectFrom('cloud_pods').select([
+    // A pod asked to go counts as deleting at once, before its controller writes the phase (as the API shows it).
+    db.selectFrom(shownPods(db)).select([
       sql<number>`count(*)::int`.as('total'),
-      sql<number>`(count(*) filter (where status = 'active'))::int`.as('active'),
-      sql<number>`(count(*) filter (where status = 'stopped'))::int`.as('stopped'),
-      sql<number>`(count(*) filter (where status in ('pending', 'provisioning')))::int`.as('provisioning'),
-      sql<number>`(count(*) filter (where status = 'error'))::int`.as('error'),
-      sql<number>`(count(*) filter (where status = 'deleting'))::int`.as('deleting'),
+      sql<number>`(count(*) filter (where phase = 'active'))::int`.as('active'),
+      sql<number>`(count(*) filter (where phase = 'stopped'))::int`.as('stopped'),
+      sql<number>`(count(*) filter (where phase in ('pending', 'provisioning')))::int`.as('provisioning'),
+      sql<number>`(count(*) filter (where phase = 'error'))::int`.as('error'),
+      sql<number>`(count(*) filter (where phase = 'deleting'))::int`.as('deleting'),
       sql<number>`coalesce(sum(cpu_cores), 0)::int`.as('cpu'),
-      sql<number>`coalesce(sum(cpu_cores) filter (where status = 'active'), 0)::int`.as('cpu_used'),
+      sql<number>`coalesce(sum(cpu_cores) filter (where phase = 'active'), 0)::int`.as('cpu_used'),
       sql<number>`coalesce(sum(memory_mb), 0)::int`.as('memory'),
-      sql<number>`coalesce(sum(memory_mb) filter (where status = 'active'), 0)::int`.as('memory_used'),
+      sql<number>`coalesce(sum(memory_mb) filter (where phase = 'active'), 0)::int`.as('memory_used'),
       sql<number>`coalesce(sum(disk_gb), 0)::int`.as('disk'),
-      sql<number>`coalesce(sum(disk_gb) filter (where status in ('active', 'stopped')), 0)::int`.as('disk_used'),
+      sql<number>`coalesce(sum(disk_gb) filter (where phase in ('active', 'stopped')), 0)::int`.as('disk_used'),
     ]).executeTakeFirstOrThrow(),
     db.selectFrom('tenants').select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow(),
     db.selectFrom('cloud_pod_volumes').select([
