@@ -1,4 +1,6 @@
-import type { PodRow } from '../../src/db/schema.ts';
+import { sql, type Kysely } from 'kysely';
+import type { Database, PodRow } from '../../src/db/schema.ts';
+import type { Template } from '../../src/tenancy/templates.ts';
 import { recordAudit } from '../../src/observability/audit.ts';
 import { publishLifecycleEvent } from '../../src/hooks/events.ts';
 import { podKind } from '../../src/pods/kind.ts';
@@ -16,6 +18,20 @@ import { observePod, type LoadedPod, type PodObservation } from './observe.ts';
 import { podsToLookAt } from './resync.ts';
 import { conditionTypes, reasons } from './reasons.ts';
 import { desiredConfigOf, type PodAllocations } from './vm.ts';
+
+/**
+ * The pod, its template and whether its tenant is suspended, in one statement: a run loads again after every step.
+ * (The template comes as JSON: its timestamps are strings there, and nothing here reads them.)
+ */
+async function loadPod(db: Kysely<Database>, id: string): Promise<LoadedPod | undefined> {
+  const found = await db.selectFrom('cloud_pods as p').innerJoin('cloud_pod_templates as t', 't.id', 'p.template_id')
+    .innerJoin('tenants as tn', 'tn.id', 'p.tenant_id').selectAll('p')
+    .select([sql<Template>`to_jsonb(t.*)`.as('template'), 'tn.status as tenant_status'])
+    .where('p.id', '=', id).executeTakeFirst();
+  if (!found) return undefined;
+  const { template, tenant_status: tenantStatus, ...row } = found;
+  return { row, template, tenantSuspended: tenantStatus === 'suspended' };
+}
 
 export interface PodControllerSettings {
   vmids: { min: number; max: number };
@@ -67,14 +83,7 @@ export function podController(deps: PodControllerDeps, cluster: ClusterView, set
   return {
     kind: podKind,
     table: 'cloud_pods',
-    load: async (id) => {
-      const row = await db.selectFrom('cloud_pods').selectAll().where('id', '=', id).executeTakeFirst();
-      if (!row) return undefined;
-      const template = await db.selectFrom('cloud_pod_templates').selectAll().where('id', '=', row.template_id)
-        .executeTakeFirstOrThrow();
-      const tenant = await db.selectFrom('tenants').select('status').where('id', '=', row.tenant_id).executeTakeFirstOrThrow();
-      return { row, template, tenantSuspended: tenant.status === 'suspended' };
-    },
+    load: (id) => loadPod(db, id),
     observe: (loaded, run) => observePod(observeDeps, loaded, run),
     decide: (loaded, seen, outcome) => decidePod(loaded, seen, outcome, decideSettings),
     act: (action, loaded, seen, run) => actOnPod({ ...ctx, log: run.log }, actSettings, action, loaded, seen, run),

@@ -118,11 +118,14 @@ export function buildController<Row extends StatusRow, Loaded extends { row: Row
       observed_generation: row.generation,
     };
     if (!statusChanged(row, next)) return row;
-    const written = await db.transaction().execute(async (trx) => {
-      const landed = await writeObjectStatus(trx, definition.table, row.id, row.generation, next);
-      if (landed && next.status !== row.status) await definition.onPhaseChange?.(trx, row, next);
-      return landed;
-    });
+    // A phase change and what follows from it (audit, events) commit together; anything else is one statement.
+    const written = next.status !== row.status && definition.onPhaseChange
+      ? await db.transaction().execute(async (trx) => {
+        const landed = await writeObjectStatus(trx, definition.table, row.id, row.generation, next);
+        if (landed) await definition.onPhaseChange!(trx, row, next);
+        return landed;
+      })
+      : await writeObjectStatus(db, definition.table, row.id, row.generation, next);
     return written ? { ...row, ...next } : row;
   }
 
