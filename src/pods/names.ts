@@ -2,7 +2,17 @@ import { isBareLabel, parseHostname } from '../dns/names.ts';
 import { NameRefusedError, resolveName } from '../dns/zones.ts';
 import { AppError } from '../errors.ts';
 import { findTenant } from '../tenancy/tenants.ts';
-import type { PodChange, PodOrderDeps } from './orders.ts';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/schema.ts';
+import type { PowerDns } from '../powerdns/context.ts';
+import type { ZoneSettings } from '../dns/zones.ts';
+
+/** What the naming rule reads: the tenant, the zone settings, and PowerDNS when it runs. */
+export interface NameDeps {
+  db: Kysely<Database>;
+  settings: ZoneSettings;
+  pdns: PowerDns | null;
+}
 
 /** A pod's hostname and zone: what its orders ask and what its row holds. */
 export type PodName = { hostname: string | null; zone: string | null };
@@ -12,7 +22,7 @@ export type PodName = { hostname: string | null; zone: string | null };
  * to the zone, a dotted name lies inside it or, without a zone, goes in the longest usable served zone). With DNS
  * running the name gets records, so a zone named must be served and open to the tenant (`tenantId` null: an admin).
  */
-export async function podName(deps: PodOrderDeps, tenantId: string | null, asked: PodName): Promise<PodName> {
+export async function podName(deps: NameDeps, tenantId: string | null, asked: PodName): Promise<PodName> {
   if (!asked.hostname) {
     if (!asked.zone) return { hostname: null, zone: null };
     const zone = parseHostname(asked.zone);
@@ -29,7 +39,7 @@ export async function podName(deps: PodOrderDeps, tenantId: string | null, asked
  * The name a change asks for: fields left out keep the pod's; a new bare label goes in the pod's zone, a new dotted
  * name given without a zone in the zone inferred for it.
  */
-export function askedName(pod: PodName, change: PodChange): PodName {
+export function askedName(pod: PodName, change: Partial<PodName>): PodName {
   const hostname = change.hostname !== undefined ? change.hostname : pod.hostname;
   const inferZone = change.zone === undefined && !!change.hostname && !isBareLabel(change.hostname.replace(/\.$/, ''));
   return { hostname, zone: inferZone ? null : change.zone !== undefined ? change.zone : pod.zone };
