@@ -15,6 +15,7 @@ import { registerVolumeController } from '../controllers/volume/register.ts';
 import { registerDnsController } from '../controllers/dns-record/register.ts';
 import { defineLifecycleEvents } from './hooks/fan-out.ts';
 import { defineHookDelivery } from './hooks/execute.ts';
+import { podKind } from './pods/kind.ts';
 import { hookDeliveriesRetentionTask } from './hooks/ledger.ts';
 import { idempotencyKeysRetentionTask } from './api/idempotency.ts';
 import { auditRetentionTask } from './observability/audit-retention.ts';
@@ -92,7 +93,8 @@ export async function startSystem({ config, logger, databaseUrl, events, proxmox
   }
   // Controllers define their tasks before the engine starts working the queues.
   defineLifecycleEvents(jobs, db);
-  defineHookDelivery(jobs, { db, settings, logger, scriptsDirectory: config.hooks.scriptsDirectory });
+  defineHookDelivery(jobs, { db, settings, logger, scriptsDirectory: config.hooks.scriptsDirectory,
+    wakePod: (trx, podId) => podKind.enqueue(jobs, trx, podId) });
   const quotas = new CloudPodQuotasService(db, settings);
   let cluster: ClusterLookup | null = null;
   if (proxmox) {

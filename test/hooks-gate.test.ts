@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { finishedHookDeliveryStatuses, type HookDeliveryStatus, type HookEvent, type JobStatus } from '../src/db/schema.ts';
+import { podKind } from '../src/pods/kind.ts';
 import { defineHookDelivery } from '../src/hooks/execute.ts';
 import { defineLifecycleEvents } from '../src/hooks/fan-out.ts';
 import { hookGate } from '../src/hooks/gate.ts';
@@ -151,7 +152,7 @@ test('an admin cancelling a blocking delivery gives it up; retrying it makes the
   await anEvent(pod, 'pod.pre_destroy');
   const engine = anEngine(database);
   defineHookDelivery(engine, { db: database.db, logger: createLogger({ level: 'silent' }),
-    settings: { ...fakeSettings(), getJson: async <T>() => [] as T } });
+    settings: { ...fakeSettings(), getJson: async <T>() => [] as T }, wakePod: (trx, podId) => podKind.enqueue(engine, trx, podId) });
   const statusChanged: JobStatusListener = (trx, change) => engine.statusChanged(trx, change);
   // The delivery's job, waiting for a retry, and its ledger row as the fan-out and a failed attempt left it.
   const { id: job } = await engine.enqueue(database.db, { queue: 'webhooks', type: 'hook.execute',

@@ -13,7 +13,6 @@ import { deliverHttp, type DeliveryOutcome } from './http-delivery.ts';
 import { followDeliveryJob, markSkipped, recordAttempt, type AttemptOutcome } from './ledger.ts';
 import { runScript } from './script-runner.ts';
 import { signatureHeaders } from './signing.ts';
-import { podKind } from '../pods/kind.ts';
 import { workerComponent } from '../jobs/worker.ts';
 
 /**
@@ -48,6 +47,11 @@ export interface HookDeliveryOptions {
   logger: Logger;
   /** `hooks.scriptsDirectory`: where allow-listed scripts live; none, no script hook can run. */
   scriptsDirectory?: string | undefined;
+  /**
+   * Asks the pod's controller to look again, in the transaction that records a blocking delivery's end (the pod may
+   * be waiting for it). Given by the composition root: hooks know nothing of how pods are reconciled.
+   */
+  wakePod(trx: Kysely<Database>, podId: string): Promise<void>;
   /** Extra CA certificates for https hooks: for tests only (the configuration has no such setting). */
   ca?: string | string[];
 }
@@ -108,7 +112,7 @@ async function executeHook(options: Deps, job: RunningJob, signal?: AbortSignal)
 
 /** The pod waits for a blocking delivery: once it has ended, its controller looks again. */
 async function wakePod(options: Deps, trx: Kysely<Database>, payload: HookExecutePayload): Promise<void> {
-  if (payload.blocking) await podKind.enqueue(options.engine, trx, payload.event.pod_id);
+  if (payload.blocking) await options.wakePod(trx, payload.event.pod_id);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import type { HookEvent, HookRow, NewHook } from '../../src/db/schema.ts';
+import { podKind } from '../../src/pods/kind.ts';
 import { defineHookDelivery } from '../../src/hooks/execute.ts';
 import { lastDeliveryCondition, type HookConfig } from '../../src/hooks/config.ts';
 import { publishLifecycleEvent } from '../../src/hooks/events.ts';
@@ -60,7 +61,7 @@ export async function startHookEngine(database: TestDatabase, options: HookEngin
   const engine = new JobEngine({ db: database.db, databaseUrl: database.url, logger, settings });
   defineLifecycleEvents(engine, database.db);
   defineHookDelivery(engine, { db: database.db, settings, logger, scriptsDirectory: options.scriptsDirectory,
-    ...(options.ca ? { ca: options.ca } : {}) });
+    wakePod: (trx, podId) => podKind.enqueue(engine, trx, podId), ...(options.ca ? { ca: options.ca } : {}) });
   await engine.start();
   let pods = 0;
   return {
