@@ -98,4 +98,10 @@ test('decisions, one row per case: the next write, or the phase, Ready and PtrRe
   }
 });
 
+test('a record PowerDNS refuses is terminal: Rejected, shown as error', () => {
+  const decision = decideRecord(row(), seen(forwardView([], [])), timings, { kind: 'rejected', message: 'Invalid record content' });
+  assert.equal([decision.terminal, decision.phase, decision.step], [{ reason: 'Rejected', message: 'Invalid record content' }, 'error',
+    undefined]);
+});
+
 test.run();

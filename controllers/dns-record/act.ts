@@ -4,16 +4,14 @@ import { deleteRow } from '../../src/dns/records.ts';
 import { recordAudit } from '../../src/observability/audit.ts';
 import type { PowerDns } from '../../src/powerdns/context.ts';
 import { PowerDnsPermanentError } from '../../src/powerdns/errors.ts';
-import { TerminalError } from '../../src/runtime/errors.ts';
-import type { RunContext } from '../../src/runtime/kit.ts';
-import { reasons } from './reasons.ts';
-import type { DnsStep } from './decide.ts';
+import type { ActOutcome, RunContext } from '../../src/runtime/kit.ts';
+import type { DnsOutcome, DnsStep } from './decide.ts';
 
 const controllerActor = { type: 'controller' as const, id: 'dns-record' };
 
 /** Performs the DNS controller's one write: an RRset change (a repaired drift audited), or the row's removal. */
 export async function actOnRecord(db: Kysely<Database>, pdns: PowerDns, row: DnsRecordRow, step: DnsStep,
-  run: RunContext): Promise<void> {
+  run: RunContext): Promise<ActOutcome<DnsOutcome> | void> {
   if (step.kind === 'delete-row') {
     // Fenced by generation: a spec change meanwhile keeps the row (its own reconcile follows).
     await deleteRow(db, row.id, row.generation);
@@ -24,8 +22,8 @@ export async function actOnRecord(db: Kysely<Database>, pdns: PowerDns, row: Dns
     await pdns.writer.write(view.zone!, [change]);
   } catch (error) {
     if (error instanceof PowerDnsPermanentError && error.status === 404) pdns.zones.forget(view.zone!.name);
-    // PowerDNS refuses the data itself: retrying the same spec cannot help.
-    if (error instanceof PowerDnsPermanentError && error.status === 422) throw new TerminalError(reasons.rejected, error.message);
+    // PowerDNS refuses the data itself: the decision is told (retrying the same spec cannot help).
+    if (error instanceof PowerDnsPermanentError && error.status === 422) return { outcome: { kind: 'rejected', message: error.message } };
     throw error;
   }
   if (!drift) return;

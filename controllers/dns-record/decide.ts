@@ -14,6 +14,9 @@ export type DnsStep =
   /** Every RRset of a row being deleted is gone from the server: the row goes. */
   | { kind: 'delete-row' };
 
+/** What a write could not do, told to the next decision. */
+export type DnsOutcome = { kind: 'rejected'; message: string };
+
 export interface DnsTimings {
   /** When a written record not yet served is looked at again. */
   notServedRetryMs: number;
@@ -64,8 +67,10 @@ function servedAtThisGeneration(row: DnsRecordRow, type: string): boolean {
  * Deleting removes the PTR first, then the forward record (nothing ever points back at a name that is gone), and
  * the row once the server no longer answers with either. Otherwise the forward RRset comes first, then the PTR.
  */
-export function decideRecord(row: DnsRecordRow, seen: DnsObservation, timings: DnsTimings)
+export function decideRecord(row: DnsRecordRow, seen: DnsObservation, timings: DnsTimings, outcome?: DnsOutcome)
   : Decision<DnsStep, DnsRecordStatus> {
+  // PowerDNS refused the data itself: retrying the same spec cannot help.
+  if (outcome?.kind === 'rejected') return { terminal: { reason: reasons.rejected, message: outcome.message }, phase: 'error' };
   if (row.deletion_requested_at !== null) {
     for (const view of [seen.ptr, seen.forward]) {
       if (!view) continue;

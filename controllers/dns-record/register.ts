@@ -5,7 +5,7 @@ import type { PowerDns } from '../../src/powerdns/context.ts';
 import { registerController, type Controller, type ControllerDefinition, type KitDeps } from '../../src/runtime/kit.ts';
 import { actOnRecord } from './act.ts';
 import { reasons } from './reasons.ts';
-import { decideRecord, type DnsStep, type DnsTimings } from './decide.ts';
+import { decideRecord, type DnsOutcome, type DnsStep, type DnsTimings } from './decide.ts';
 import { observeRecord, type DnsObservation } from './observe.ts';
 
 export interface DnsControllerOptions extends KitDeps {
@@ -28,7 +28,7 @@ export function registerDnsController(options: DnsControllerOptions): Controller
 
 /** The dns-record controller's definition (tests build it on a recording PowerDNS client). */
 export function dnsController(options: Pick<DnsControllerOptions, 'db' | 'pdns' | 'resyncEveryMs' | 'concurrency' | 'timings'>)
-  : ControllerDefinition<DnsRecordRow, { row: DnsRecordRow }, DnsObservation, DnsStep> {
+  : ControllerDefinition<DnsRecordRow, { row: DnsRecordRow }, DnsObservation, DnsStep, DnsOutcome> {
   const { db, pdns } = options;
   const timings: DnsTimings = { notServedRetryMs: 250, errorRetryMs: 60_000, ...options.timings };
   return {
@@ -39,7 +39,7 @@ export function dnsController(options: Pick<DnsControllerOptions, 'db' | 'pdns' 
       return row ? { row } : undefined;
     },
     observe: ({ row }) => observeRecord(db, pdns, row),
-    decide: ({ row }, seen) => decideRecord(row, seen, timings),
+    decide: ({ row }, seen, outcome) => decideRecord(row, seen, timings, outcome),
     act: (step, { row }, _seen, run) => actOnRecord(db, pdns, row, step, run),
     // PowerDNS down or busy, or a database hiccup: say so, keep the phase, let the engine retry.
     failure: (error) => ({ type: 'Ready', status: 'False', reason: reasons.powerDnsUnavailable, message: error.message }),
