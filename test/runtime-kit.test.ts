@@ -83,6 +83,16 @@ test('steps run back to back; status is written once, at the end, from every dec
   assert.equal(phases, ['pending->active'], 'one phase change, seen in the write\'s transaction');
 });
 
+test('a phase change is audited by the runtime, as <kind>.<phase> by the controller, in the status write', async () => {
+  const row = await aRow();
+  await scripted([{ conditions: [ready('Active', 'True')], phase: 'active' }], {
+    audit: { category: 'lifecycle', podId: (pod) => pod.id, details: (pod) => ({ vmid: pod.vmid }) },
+  }).controller.reconcile(row.id, context);
+  const audited = await database.db.selectFrom('cloud_pod_audit').selectAll().where('pod_id', '=', row.id).execute();
+  assert.equal(audited.map((a) => [a.actor_type, a.actor_id, a.category, a.action, a.details]),
+    [['controller', 'widget', 'lifecycle', 'widget.active', { from: 'pending', to: 'active', vmid: null }]]);
+});
+
 test('an unchanged status is not written again', async () => {
   const row = await aRow();
   const settled: Scripted = { conditions: [ready('Active', 'True')], phase: 'active' };

@@ -1,7 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database, PodRow } from '../../src/db/schema.ts';
 import type { Template } from '../../src/tenancy/templates.ts';
-import { recordAudit } from '../../src/observability/audit.ts';
 import { publishLifecycleEvent } from '../../src/hooks/events.ts';
 import { podKind } from '../../src/pods/kind.ts';
 import type { ProxmoxClient } from '../../src/proxmox/client.ts';
@@ -89,11 +88,9 @@ export function podController(deps: PodControllerDeps, cluster: ClusterView, set
     act: (action, loaded, seen, run) => actOnPod({ ...ctx, log: run.log }, actSettings, action, loaded, seen, run),
     failure: (error) => error instanceof ProxmoxError && error.retryable ? { type: conditionTypes.ready, status: 'False',
       reason: error instanceof LockedError ? reasons.locked : reasons.proxmoxUnavailable, message: error.message } : null,
-    // Every phase change is audited; the first `active` publishes pod.post_create and wakes the volumes ordered while
-    // the pod was provisioning.
+    audit: { category: 'lifecycle', podId: (pod) => pod.id, details: (pod) => ({ vmid: pod.vmid, node: pod.node }) },
+    // The first `active` publishes pod.post_create and wakes the volumes ordered while the pod was provisioning.
     onPhaseChange: async (trx, pod, next) => {
-      await recordAudit(trx, { actor: { type: 'controller', id: 'pod' }, category: 'lifecycle', action: `pod.${next.status}`,
-        tenantId: pod.tenant_id, podId: pod.id, details: { from: pod.status, to: next.status, vmid: pod.vmid, node: pod.node } });
       if (next.status !== 'active' || isTrue(pod.conditions, conditionTypes.provisioned)) return;
       const volumes = await trx.selectFrom('cloud_pod_volumes').select('id').where('pod_id', '=', pod.id).execute();
       await volumeKind.enqueue(deps.engine, trx, volumes.map((v) => v.id));

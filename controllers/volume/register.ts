@@ -2,7 +2,6 @@ import type { VolumeRow } from '../../src/db/schema.ts';
 import { ProxmoxError, LockedError } from '../../src/proxmox/errors.ts';
 import type { ProxmoxClient } from '../../src/proxmox/client.ts';
 import { registerController, type Controller, type ControllerDefinition, type KitDeps } from '../../src/runtime/kit.ts';
-import { recordAudit } from '../../src/observability/audit.ts';
 import { volumeKind } from '../../src/volumes/kind.ts';
 import { allVolumeIds, findVolume } from '../../src/volumes/store.ts';
 import { actOnVolume } from './act.ts';
@@ -45,11 +44,13 @@ export function volumeController({ db, proxmox }: Pick<KitDeps, 'db'> & { proxmo
     act: (action, loaded, seen) => actOnVolume({ db, proxmox, timings }, action, loaded, seen),
     failure: (error) => error instanceof ProxmoxError && error.retryable ? { type: 'Ready', status: 'False',
       reason: error instanceof LockedError ? reasons.locked : reasons.proxmoxUnavailable, message: error.message } : null,
-    onPhaseChange: async (trx, row, next) => {
-      const ready = next.conditions.find((c) => c.type === 'Ready');
-      await recordAudit(trx, { actor: { type: 'controller', id: 'volume' }, category: 'volume', action: `volume.${next.status}`,
-        tenantId: row.tenant_id, podId: row.pod_id, details: { volume_id: row.id, from: row.status, to: next.status,
-          proxmox_volume_id: row.proxmox_volume_id, slot: row.slot, reason: ready?.reason ?? null, message: ready?.message ?? null } });
+    audit: {
+      category: 'volume', podId: (row) => row.pod_id,
+      details: (row, next) => {
+        const ready = next.conditions.find((c) => c.type === 'Ready');
+        return { volume_id: row.id, proxmox_volume_id: row.proxmox_volume_id, slot: row.slot, reason: ready?.reason ?? null,
+          message: ready?.message ?? null };
+      },
     },
     resyncIds: allVolumeIds,
     resyncEveryMs: settings.resyncEveryMs ?? 300_000,

@@ -1,6 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Registry } from 'prom-client';
-import type { Database } from '../db/schema.ts';
+import type { AuditCategory, Database } from '../db/schema.ts';
+import { recordAudit } from '../observability/audit.ts';
 import type { JobEngine } from '../jobs/engine.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { ConditionUpdate } from './conditions.ts';
@@ -73,7 +74,16 @@ export interface ControllerDefinition<Row extends StatusRow, Loaded extends { ro
    * null to say nothing. The phase and observed generation are kept.
    */
   failure?(error: Error): ConditionUpdate | null;
-  /** In the status write's transaction, when the phase changes (audit, lifecycle events, waking dependants). */
+  /**
+   * Phase changes are audited by the runtime, as `<kind>.<phase>` by the controller, when the kind names its audit
+   * category (and what to add to `from` and `to`).
+   */
+  audit?: {
+    category: AuditCategory;
+    podId(row: Row): string | null;
+    details?(row: Row, next: ObjectStatus<Row['status']>): Record<string, unknown>;
+  };
+  /** In the status write's transaction, when the phase changes (lifecycle events, waking dependants). */
   onPhaseChange?(trx: Transaction<Database>, row: Row, next: ObjectStatus<Row['status']>): Promise<void>;
   /**
    * The ids the periodic resync enqueues: every object's, or, observing in bulk, only those whose observation
@@ -107,6 +117,7 @@ export function buildController<Row extends StatusRow, Loaded extends { row: Row
   const { db } = deps;
   const log = deps.logger.child({ controller: definition.kind.name });
   const maxSteps = definition.maxSteps ?? 24;
+  const { audit } = definition;
 
   /** Writes the status when it changed; returns the row as written (or as it was). */
   async function save(row: Row, decision: Decision<unknown, Row['status']> | undefined, changes: ConditionChange[])
@@ -119,11 +130,17 @@ export function buildController<Row extends StatusRow, Loaded extends { row: Row
     };
     if (!statusChanged(row, next)) return row;
     // A phase change and what follows from it (audit, events) commit together; anything else is one statement.
-    const written = next.status !== row.status && definition.onPhaseChange
+    const written = next.status !== row.status && (definition.onPhaseChange || definition.audit)
       ? await db.transaction().execute(async (trx) => {
         const landed = await writeObjectStatus(trx, definition.table, row.id, row.generation, next);
-        if (landed) await definition.onPhaseChange!(trx, row, next);
-        return landed;
+        if (!landed) return false;
+        if (audit) {
+          await recordAudit(trx, { actor: { type: 'controller', id: definition.kind.name }, category: audit.category,
+            action: `${definition.kind.name}.${next.status}`, tenantId: row.tenant_id, podId: audit.podId(row),
+            details: { from: row.status, to: next.status, ...audit.details?.(row, next) } });
+        }
+        await definition.onPhaseChange?.(trx, row, next);
+        return true;
       })
       : await writeObjectStatus(db, definition.table, row.id, row.generation, next);
     return written ? { ...row, ...next } : row;

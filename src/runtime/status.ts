@@ -9,6 +9,7 @@ export type StatusTable = 'cloud_pods' | 'cloud_pod_volumes' | 'cloud_pod_dns_re
 /** The status columns (and the spec's generation) every desired-state row shares. */
 export interface StatusRow<Phase extends string = string> {
   id: string;
+  tenant_id: string;
   generation: number;
   observed_generation: number;
   status: Phase;
