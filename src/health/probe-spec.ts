@@ -67,3 +67,10 @@ export type TcpHealthCheck = z.output<typeof tcpProbe>;
 export type HttpHealthCheck = Omit<z.output<typeof httpProbe>, 'port'> & { port: number };
 /** A probe as stored in cloud_pods.health_check: every default filled in. */
 export type HealthCheck = TcpHealthCheck | HttpHealthCheck;
+
+/** Probes are flat objects; PostgreSQL's jsonb orders their keys its own way, so they compare field by field. */
+export function sameProbe(a: HealthCheck | null, b: HealthCheck | null): boolean {
+  if (a === null || b === null) return a === b;
+  const fieldsOf = (probe: HealthCheck) => Object.entries(probe).sort(([x], [y]) => (x < y ? -1 : 1));
+  return JSON.stringify(fieldsOf(a)) === JSON.stringify(fieldsOf(b));
+}
