@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
+import type { z } from 'zod';
 import type { Condition, Database, PowerState } from '../db/schema.ts';
 import type { ZoneSettings } from '../dns/zones.ts';
 import { AppError, type RefusalReason } from '../errors.ts';
@@ -38,6 +39,15 @@ export class PodOrderError extends AppError {
     reason: RefusalReason) {
     super(status, code, fields.map((f) => `${f.name}: ${f.messages.join('; ')}`).join(', '), { fields }, reason);
   }
+}
+
+/** A nested object's zod issues as the API names fields: `app_options.database`, an unknown key by its name. */
+function fieldsOfIssues(field: string, issues: readonly z.core.$ZodIssue[], unknownKey: string)
+  : Array<{ name: string; messages: string[] }> {
+  return issues.map((issue) => ({
+    name: [field, ...issue.path, ...(issue.code === 'unrecognized_keys' ? [issue.keys.join(',')] : [])].join('.'),
+    messages: [issue.code === 'unrecognized_keys' ? unknownKey : issue.message],
+  }));
 }
 
 const podNotFound = () => new AppError(404, 'not_found', 'pod not found', undefined, 'PodNotFound');
@@ -83,10 +93,8 @@ async function checkedHealthCheck(deps: PodOrderDeps, input: unknown, pod: { id:
   if (input === undefined || input === null) return null;
   const parsed = healthCheckSchema.safeParse(input);
   if (!parsed.success) {
-    throw new PodOrderError(400, 'validation_error', parsed.error.issues.map((issue) => ({
-      name: ['health_check', ...issue.path, ...(issue.code === 'unrecognized_keys' ? [issue.keys.join(',')] : [])].join('.'),
-      messages: [issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message],
-    })), 'SpecInvalid');
+    throw new PodOrderError(400, 'validation_error', fieldsOfIssues('health_check', parsed.error.issues, 'unknown field'),
+      'SpecInvalid');
   }
   const refusal = await probeTargetRefusal(deps.db, deps.settings, pod);
   if (refusal) {
@@ -114,10 +122,8 @@ export async function createPod(deps: PodOrderDeps, scope: OrderScope, order: Ne
     }
     const options = parseAppOptions(template, order.app_options);
     if (!options.ok) {
-      throw new PodOrderError(400, 'validation_error', options.error.issues.map((issue) => ({
-        name: ['app_options', ...issue.path, ...(issue.code === 'unrecognized_keys' ? [issue.keys.join(',')] : [])].join('.'),
-        messages: [issue.code === 'unrecognized_keys' ? 'unknown option' : issue.message],
-      })), 'SpecInvalid');
+      throw new PodOrderError(400, 'validation_error', fieldsOfIssues('app_options', options.error.issues, 'unknown option'),
+        'SpecInvalid');
     }
     const clash = await trx.selectFrom('cloud_pods').select('id').where('tenant_id', '=', order.tenantId)
       .where('name', '=', order.name).where('deletion_requested_at', 'is', null).executeTakeFirst();
