@@ -5,6 +5,8 @@
 export type RefusalReason =
   // The spec as written: a field, the template, a name held by another object, a zone the tenant may not use.
   | 'SpecInvalid' | 'TemplateInvalid' | 'NameConflict' | 'ZoneNotAllowed'
+  // A pod's probe (health_check) would target an address the hook address guard refuses.
+  | 'ProbeTargetRefused'
   // What the order is about, or depends on.
   | 'PodNotFound' | 'PodDeleting' | 'PodHasNoAddress' | 'PodNotRunning' | 'VolumeNotFound' | 'VolumeDeleting'
   | 'RecordNotFound' | 'HookNotFound' | 'ManagedElsewhere' | 'InUse'

@@ -220,6 +220,28 @@ test('a CloudPodHook is stored as a kube-managed hook row of the tenant, shows i
     .where('actor_type', '=', 'kubernetes').executeTakeFirst(), 'the deletion is audited as the bridge');
 });
 
+test('spec.healthCheck is the pod\'s health_check: stored with its defaults, converged, removed; CEL refuses a tcp probe without port', async () => {
+  const set = await k.call('PATCH', podsPath(k.namespace, 'web-1'), { spec: { healthCheck: { type: 'http', path: '/healthz' } } },
+    'application/merge-patch+json');
+  assert.is(set.status, 200, JSON.stringify(set.body));
+  const generation = set.body.metadata.generation;
+  await waitResource('web-1', `observed generation ${generation}`,
+    (r) => r.status?.observedGeneration === generation && readyOf(r)?.status === 'True');
+  assert.equal((await rowOf(uid))!.health_check, { type: 'http', port: 80, path: '/healthz', expected_status: 200,
+    interval_seconds: 30, timeout_seconds: 5, failure_threshold: 3 });
+
+  const refused = await k.call('PATCH', podsPath(k.namespace, 'web-1'), { spec: { healthCheck: { type: 'tcp' } } },
+    'application/merge-patch+json');
+  assert.is(refused.status, 422, JSON.stringify(refused.body));
+  assert.match(JSON.stringify(refused.body), /a tcp probe needs port/);
+
+  const removed = await k.call('PATCH', podsPath(k.namespace, 'web-1'), { spec: { healthCheck: null } },
+    'application/merge-patch+json');
+  await waitResource('web-1', `observed generation ${removed.body.metadata.generation}`,
+    (r) => r.status?.observedGeneration === removed.body.metadata.generation && readyOf(r)?.status === 'True');
+  assert.is((await rowOf(uid))!.health_check, null);
+});
+
 test('delete: the VM goes first, then the finalizer, then the resource', async () => {
   const deleting = await k.call('DELETE', podsPath(k.namespace, 'web-1'));
   assert.ok(deleting.body.metadata.deletionTimestamp);

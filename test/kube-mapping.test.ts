@@ -53,6 +53,21 @@ test('changeOf: the name compares qualified (a label in its zone is the row\'s f
   for (const [row, edit, expected] of cases) assert.equal(changeOf(row, { ...spec, ...edit }), expected, JSON.stringify(edit));
 });
 
+test('healthCheck: camelCase to the REST probe; changeOf compares it with the row\'s defaults filled in', () => {
+  const probe = { type: 'http' as const, path: '/healthz', timeoutSeconds: 3 };
+  assert.equal(orderOf('t1', 'web-1', { ...spec, healthCheck: probe }).health_check,
+    { type: 'http', path: '/healthz', timeout_seconds: 3 });
+  const held = pod({ health_check: { type: 'http', port: 80, path: '/healthz', expected_status: 200, interval_seconds: 30,
+    timeout_seconds: 3, failure_threshold: 3 } });
+  assert.equal(changeOf(held, { ...spec, healthCheck: probe }), {}, 'the same probe, defaults left out');
+  assert.equal(changeOf(held, { ...spec, healthCheck: { ...probe, port: 8080 } }),
+    { health_check: { type: 'http', path: '/healthz', timeout_seconds: 3, port: 8080 } });
+  assert.equal(changeOf(held, spec), { health_check: null }, 'removed');
+  assert.equal(changeOf(pod({ health_check: null }), spec), {});
+  assert.equal(changeOf(pod({ health_check: null }), { ...spec, healthCheck: { type: 'tcp' } }),
+    { health_check: { type: 'tcp' } }, 'an invalid probe goes to the order, which names the field');
+});
+
 test('statusOf: the resource generation is observed only when the row converged on the same spec', () => {
   const cases: Array<[string, Pod, ReturnType<typeof resource>, number | undefined]> = [
     ['converged', pod(), resource(3), 3],

@@ -60,7 +60,7 @@ test('POST orders a pod: 202 with spec and pending status, one audit entry and o
   podId = pod.id;
   assert.equal([pod.name, pod.template, pod.tenant_id, pod.managed_by], ['web-1', 'ubuntu-24.04', acme.id, 'api']);
   assert.equal(pod.spec, { cpu_cores: 1, memory_mb: 1024, disk_gb: 10, hostname: 'web-1.acme.test', zone: 'acme.test',
-    ssh_keys: [sshKey], power_state: 'running', app_options: {}, node: null });
+    ssh_keys: [sshKey], power_state: 'running', app_options: {}, node: null, health_check: null });
   assert.equal([pod.status.phase, pod.status.generation, pod.status.observed_generation, pod.status.vmid],
     ['pending', 1, 0, null]);
   assert.is(pod.status.conditions[0].type, 'Ready');

@@ -105,6 +105,7 @@ const expectedColumns = {
     'secret_seed text null', 'reboot_requested_at timestamptz null', 'rebooted_at timestamptz null',
     'suspension_stopped_at timestamptz null', // 0014
     'clone_queued_at timestamptz null', // 0021
+    'health_check jsonb null', // 0023
   ],
   cloud_pod_volumes: [
     'id uuid', 'tenant_id uuid', 'pod_id uuid', 'name text', 'size_gb integer', 'storage_pool text null',
@@ -594,6 +595,9 @@ const checkCases: Case[] = [
   { name: 'pod VMID >= 100', sql: [row('cloud_pods', { vmid: '99' })], rejected: check('cloud_pods_vmid_check') },
   { name: 'pod ssh_keys is an array', sql: [row('cloud_pods', { ssh_keys: `'"ssh-ed25519 AAAA"'` })], rejected: check('cloud_pods_ssh_keys_check') },
   { name: 'pod app_options is an object', sql: [row('cloud_pods', { app_options: `'[]'` })], rejected: check('cloud_pods_app_options_check') },
+  { name: 'pod health_check is an object', sql: [row('cloud_pods', { health_check: `'[]'` })], rejected: check('cloud_pods_health_check_check') },
+  { name: 'pod health_check names a known probe type', sql: [row('cloud_pods', { health_check: `'{"type":"icmp"}'` })], rejected: check('cloud_pods_health_check_check') },
+  { name: 'pod health_check of type tcp is fine', sql: [row('cloud_pods', { health_check: `'{"type":"tcp","port":22}'` })] },
   { name: 'pod ip_addresses is an array', sql: [row('cloud_pods', { ip_addresses: `'{}'` })], rejected: check('cloud_pods_ip_addresses_check') },
   { name: 'generation >= 1', sql: [row('cloud_pods', { generation: '0' })], rejected: check('cloud_pods_generation_check') },
   {

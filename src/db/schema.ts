@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, GeneratedAlways, Insertable, Selectable, Updateable } from 'kysely';
+import type { HealthCheck } from '../health/probe-spec.ts';
 
 /**
  * Table types of the CloudPods database, matching migrations/ exactly (checked by test/schema.test.ts).
@@ -316,6 +317,8 @@ export interface CloudPodsTable extends ObjectModelColumns {
   suspension_stopped_at: NullableTimestamp;
   /** Migration 0021: since when the pod waits for a clone slot of its node; null when it does not. */
   clone_queued_at: NullableTimestamp;
+  /** Migration 0023: the tenant's optional probe of the pod (src/health/probe-spec.ts); null: none. */
+  health_check: ColumnType<HealthCheck | null, string | null | undefined, string | null>;
 }
 
 export interface CloudPodVolumesTable extends ObjectModelColumns {

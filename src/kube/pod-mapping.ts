@@ -1,5 +1,6 @@
 import { nameIsAsAsked } from '../dns/names.ts';
 import { shownPhase } from '../front-door.ts';
+import { healthCheckSchema, sameProbe } from '../health/probe-spec.ts';
 import type { NewPodOrder, PodChange } from '../pods/orders.ts';
 import type { Pod } from '../pods/store.ts';
 import type { ResourceStatus } from './resource.ts';
@@ -18,6 +19,24 @@ export interface CloudPodSpec {
   powerState?: 'running' | 'stopped';
   appOptions?: Record<string, unknown>;
   node?: string;
+  healthCheck?: CloudPodHealthCheck;
+}
+
+/** The REST API's health_check, camelCased. */
+export interface CloudPodHealthCheck {
+  type: 'tcp' | 'http' | 'https';
+  port?: number;
+  path?: string;
+  expectedStatus?: number;
+  intervalSeconds?: number;
+  timeoutSeconds?: number;
+  failureThreshold?: number;
+}
+
+/** The probe as the REST API's body names it; the order validates it (and fills in its defaults). */
+function probeOrderOf(probe: CloudPodHealthCheck): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(probe).map(([key, value]) =>
+    [key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`), value]));
 }
 
 export interface CloudPodStatus extends ResourceStatus {
@@ -31,12 +50,14 @@ export interface CloudPodStatus extends ResourceStatus {
 export function orderOf(tenantId: string, name: string, spec: CloudPodSpec): NewPodOrder {
   return { tenantId, name, templateCode: spec.template, cpu_cores: spec.cpuCores, memory_mb: spec.memoryMb,
     disk_gb: spec.diskGb, hostname: spec.hostname ?? null, zone: spec.zone ?? null, ssh_keys: spec.sshKeys ?? [],
-    power_state: spec.powerState ?? 'running', app_options: spec.appOptions ?? {}, node: spec.node ?? null };
+    power_state: spec.powerState ?? 'running', app_options: spec.appOptions ?? {}, node: spec.node ?? null,
+    ...(spec.healthCheck ? { health_check: probeOrderOf(spec.healthCheck) } : {}) };
 }
 
 /**
- * The fields the row must change to match the spec (the mutable ones: resources, power and the name); empty when
- * none. The row holds the qualified name, so `web` in `example.com` matches `web.example.com`.
+ * The fields the row must change to match the spec (the mutable ones: resources, power, the name and the probe);
+ * empty when none. The row holds the qualified name, so `web` in `example.com` matches `web.example.com`, and the
+ * probe with its defaults, so a spec leaving them out matches it.
  */
 export function changeOf(pod: Pod, spec: CloudPodSpec): PodChange {
   const change: PodChange = {};
@@ -47,6 +68,15 @@ export function changeOf(pod: Pod, spec: CloudPodSpec): PodChange {
   if (!nameIsAsAsked(pod, spec)) {
     change.hostname = spec.hostname ?? null;
     change.zone = spec.zone ?? null;
+  }
+  const held = pod.health_check ?? null;
+  if (!spec.healthCheck) {
+    if (held !== null) change.health_check = null;
+  } else {
+    const wanted = probeOrderOf(spec.healthCheck);
+    const parsed = healthCheckSchema.safeParse(wanted);
+    // An invalid probe goes to the order, which refuses it naming the field.
+    if (!parsed.success || !sameProbe(parsed.data, held)) change.health_check = wanted;
   }
   return change;
 }

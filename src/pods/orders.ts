@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
+import type { z } from 'zod';
 import type { Condition, Database, PowerState } from '../db/schema.ts';
 import type { ZoneSettings } from '../dns/zones.ts';
 import { AppError, type RefusalReason } from '../errors.ts';
@@ -8,6 +9,8 @@ import type { JobEngine } from '../jobs/engine.ts';
 import { recordAudit } from '../observability/audit.ts';
 import type { PowerDns } from '../powerdns/context.ts';
 import { publishLifecycleEvent } from '../hooks/events.ts';
+import { healthCheckSchema, sameProbe, type HealthCheck } from '../health/probe-spec.ts';
+import { probeTargetRefusal } from '../health/probe-target.ts';
 import { assertNodeExists } from '../proxmox/cluster-checks.ts';
 import type { ClusterLookup } from '../proxmox/cluster-lookup.ts';
 import { podKind } from './kind.ts';
@@ -38,6 +41,15 @@ export class PodOrderError extends AppError {
   }
 }
 
+/** A nested object's zod issues as the API names fields: `app_options.database`, an unknown key by its name. */
+function fieldsOfIssues(field: string, issues: readonly z.core.$ZodIssue[], unknownKey: string)
+  : Array<{ name: string; messages: string[] }> {
+  return issues.map((issue) => ({
+    name: [field, ...issue.path, ...(issue.code === 'unrecognized_keys' ? [issue.keys.join(',')] : [])].join('.'),
+    messages: [issue.code === 'unrecognized_keys' ? unknownKey : issue.message],
+  }));
+}
+
 const podNotFound = () => new AppError(404, 'not_found', 'pod not found', undefined, 'PodNotFound');
 
 export interface PodSpecInput {
@@ -50,6 +62,8 @@ export interface PodSpecInput {
   power_state?: PowerState;
   app_options?: Record<string, unknown>;
   node?: string | null;
+  /** The tenant's probe (src/health/probe-spec.ts); null or absent: none. */
+  health_check?: unknown;
 }
 
 /** A new pod of `tenantId`; in a platform admin's scope (tenant null) any served zone may be named. */
@@ -71,6 +85,25 @@ const pendingCondition = (generation: number): Condition => ({
 });
 
 /**
+ * The probe of an order, checked: its shape by the one schema (every field named, `health_check.port`), then its
+ * target by the hook address guard (src/health/probe-target.ts). Read before any lock is taken.
+ */
+async function checkedHealthCheck(deps: PodOrderDeps, input: unknown, pod: { id: string | null; requestedNode: string | null })
+  : Promise<HealthCheck | null> {
+  if (input === undefined || input === null) return null;
+  const parsed = healthCheckSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new PodOrderError(400, 'validation_error', fieldsOfIssues('health_check', parsed.error.issues, 'unknown field'),
+      'SpecInvalid');
+  }
+  const refusal = await probeTargetRefusal(deps.db, deps.settings, pod);
+  if (refusal) {
+    throw new PodOrderError(400, 'validation_error', [{ name: 'health_check', messages: [refusal] }], 'ProbeTargetRefused');
+  }
+  return parsed.data;
+}
+
+/**
  * Creates a pod in one transaction: template active and allowed by the tenant's plans, app options valid for its
  * stack, tenant active and within quota (one IPv4 address included), then the row, its audit entry and its
  * reconcile. Nothing is written when any check fails. A requested node must exist in the cluster, checked first
@@ -78,6 +111,7 @@ const pendingCondition = (generation: number): Condition => ({
  */
 export async function createPod(deps: PodOrderDeps, scope: OrderScope, order: NewPodOrder): Promise<Pod> {
   if (order.node) await assertNodeExists(deps.cluster, order.node);
+  const healthCheck = await checkedHealthCheck(deps, order.health_check, { id: null, requestedNode: order.node ?? null });
   const { hostname, zone } = await podName(deps, scope.tenantId === null ? null : order.tenantId,
     { hostname: order.hostname ?? null, zone: order.zone ?? null });
   const id = await tenantOrders.run(order.tenantId, () => deps.db.transaction().execute(async (trx) => {
@@ -88,10 +122,8 @@ export async function createPod(deps: PodOrderDeps, scope: OrderScope, order: Ne
     }
     const options = parseAppOptions(template, order.app_options);
     if (!options.ok) {
-      throw new PodOrderError(400, 'validation_error', options.error.issues.map((issue) => ({
-        name: ['app_options', ...issue.path, ...(issue.code === 'unrecognized_keys' ? [issue.keys.join(',')] : [])].join('.'),
-        messages: [issue.code === 'unrecognized_keys' ? 'unknown option' : issue.message],
-      })), 'SpecInvalid');
+      throw new PodOrderError(400, 'validation_error', fieldsOfIssues('app_options', options.error.issues, 'unknown option'),
+        'SpecInvalid');
     }
     const clash = await trx.selectFrom('cloud_pods').select('id').where('tenant_id', '=', order.tenantId)
       .where('name', '=', order.name).where('deletion_requested_at', 'is', null).executeTakeFirst();
@@ -108,6 +140,7 @@ export async function createPod(deps: PodOrderDeps, scope: OrderScope, order: Ne
       hostname, zone,
       ssh_keys: JSON.stringify(order.ssh_keys ?? []), app_options: JSON.stringify(options.options),
       power_state: order.power_state ?? 'running', requested_node: order.node ?? null,
+      health_check: healthCheck === null ? null : JSON.stringify(healthCheck),
       secret_seed: randomBytes(32).toString('base64url'),
       conditions: JSON.stringify([pendingCondition(1)]),
       ...ownershipColumns(scope.door),
@@ -115,7 +148,7 @@ export async function createPod(deps: PodOrderDeps, scope: OrderScope, order: Ne
     await recordAudit(trx, { actor: scope.actor, category: 'lifecycle', action: 'pod.created', tenantId: order.tenantId,
       podId: row.id, requestId: scope.requestId, details: { name: order.name, template: template.code,
         cpu_cores: order.cpu_cores, memory_mb: order.memory_mb, disk_gb: order.disk_gb,
-        power_state: order.power_state ?? 'running' } });
+        power_state: order.power_state ?? 'running', health_check: healthCheck } });
     await publishLifecycleEvent(trx, deps.engine, { event: 'pod.pre_create', podId: row.id, tenantId: order.tenantId,
       data: { name: order.name, template: template.code, hostname } });
     await podKind.enqueue(deps.engine, trx, row.id);
@@ -155,31 +188,40 @@ export interface PodChange {
   /** null removes the name; its records follow (the pod controller converges them). */
   hostname?: string | null;
   zone?: string | null;
+  /** The tenant's probe; null removes it. */
+  health_check?: unknown;
 }
 
 /**
- * Changes a pod's resources, power state or name. Growth is checked against the quota in the same transaction; a
+ * Changes a pod's resources, power state, name or probe. Growth is checked against the quota in the same transaction; a
  * disk never shrinks (422); starting needs an active tenant; a name follows the rule of new pods (a scope without
  * tenant: an admin, any served zone). The generation moves, so the controller acts.
  */
 export async function changePod(deps: PodOrderDeps, scope: OrderScope, id: string, change: PodChange): Promise<Pod> {
+  const { health_check: probeInput, ...fields } = change;
+  const healthCheck = probeInput === undefined ? undefined : await checkedHealthCheck(deps, probeInput,
+    { id, requestedNode: (await findPod(deps.db, id))?.requested_node ?? null });
   await deps.db.transaction().execute(async (trx) => {
     const pod = await lockForChange(trx, scope, id);
-    if (change.disk_gb !== undefined && change.disk_gb < pod.disk_gb) {
+    if (fields.disk_gb !== undefined && fields.disk_gb < pod.disk_gb) {
       throw new PodOrderError(422, 'validation_error',
         [{ name: 'disk_gb', messages: [`a disk cannot shrink: it has ${pod.disk_gb} GB`] }], 'SpecInvalid');
     }
-    const wanted: PodChange = change.hostname === undefined && change.zone === undefined ? change
-      : { ...change, ...await podName(deps, scope.tenantId, askedName(pod, change)) };
-    const grow = (field: 'cpu_cores' | 'memory_mb' | 'disk_gb') => Math.max(0, (change[field] ?? pod[field]) - pod[field]);
+    const wanted: Omit<PodChange, 'health_check'> = fields.hostname === undefined && fields.zone === undefined ? fields
+      : { ...fields, ...await podName(deps, scope.tenantId, askedName(pod, fields)) };
+    const grow = (field: 'cpu_cores' | 'memory_mb' | 'disk_gb') => Math.max(0, (fields[field] ?? pod[field]) - pod[field]);
     const growth = { cpu_cores: grow('cpu_cores'), memory_mb: grow('memory_mb'), disk_gb: grow('disk_gb') };
     if (growth.cpu_cores || growth.memory_mb || growth.disk_gb) await deps.quotas.reserve(trx, pod.tenant_id, growth);
-    if (change.power_state === 'running' && pod.power_state !== 'running') await assertTenantActive(trx, pod.tenant_id);
-    const changed = Object.fromEntries(Object.entries(wanted)
-      .filter(([key, value]) => value !== undefined && value !== pod[key as keyof PodChange])
-      .map(([key, value]) => [key, { old: pod[key as keyof PodChange], new: value }]));
+    if (fields.power_state === 'running' && pod.power_state !== 'running') await assertTenantActive(trx, pod.tenant_id);
+    const changed: Record<string, { old: unknown; new: unknown }> = Object.fromEntries(Object.entries(wanted)
+      .filter(([key, value]) => value !== undefined && value !== pod[key as keyof typeof wanted])
+      .map(([key, value]) => [key, { old: pod[key as keyof typeof wanted], new: value }]));
+    const probeChanged = healthCheck !== undefined && !sameProbe(healthCheck, pod.health_check);
+    if (probeChanged) changed.health_check = { old: pod.health_check, new: healthCheck };
     if (Object.keys(changed).length === 0) return;
-    await trx.updateTable('cloud_pods').set({ ...wanted, generation: sql`generation + 1`, updated_at: sql`now()` })
+    await trx.updateTable('cloud_pods').set({ ...wanted,
+      ...(probeChanged ? { health_check: healthCheck === null ? null : JSON.stringify(healthCheck) } : {}),
+      generation: sql`generation + 1`, updated_at: sql`now()` })
       .where('id', '=', id).execute();
     await recordAudit(trx, { actor: scope.actor, category: 'lifecycle', action: 'pod.updated', tenantId: pod.tenant_id,
       podId: id, requestId: scope.requestId, details: { changes: changed } });

@@ -19,6 +19,7 @@ export function podView(pod: Pod) {
       power_state: pod.power_state,
       app_options: pod.app_options,
       node: pod.requested_node,
+      health_check: pod.health_check,
     },
     status: {
       phase: shownPhase(pod),

@@ -89,8 +89,9 @@ export const settingDefinitions: readonly SettingDefinition[] = [
     'How long one hook delivery may take (an http request, a script run) when the hook\'s config names no timeout.'),
   {
     namespace: 'cloudpods', key: 'webhooks.allowed_networks', type: 'json', default: [], check: networkList,
-    description: 'Networks http hooks may reach although they are loopback, private, link-local or otherwise ' +
-      'internal, in CIDR form: ["10.20.0.0/16"]. Empty: hooks reach public addresses only.',
+    description: 'Networks http hooks and tenants\' pod probes (health_check) may reach although they are loopback, ' +
+      'private, link-local or otherwise internal, in CIDR form: ["10.20.0.0/16"]; list a private pod pool\'s network ' +
+      'for its pods to be probed. Empty: public addresses only.',
   },
   // Default quotas of a tenant with neither an override nor subscriptions (spec 3.3).
   whole('cloudpods', 'quota.default_max_pods', 3, 0, 100_000, 'pods', 'Default quota: pods per tenant.'),

@@ -1,6 +1,7 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { podStatuses } from '../../db/schema.ts';
+import { healthCheckSchema } from '../../health/probe-spec.ts';
 import { changePod, createPod, deletePod, requestReboot, type PodOrderDeps } from '../../pods/orders.ts';
 import { findPod, listPods } from '../../pods/store.ts';
 import { podView } from '../../pods/view.ts';
@@ -35,6 +36,7 @@ const createBody = z.strictObject({
   power_state: powerState.default('running'),
   app_options: z.record(z.string(), z.unknown()).default({}),
   node: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$/, 'expected a Proxmox node name').optional(),
+  health_check: healthCheckSchema.nullable().optional(),
 });
 
 const patchBody = z.strictObject({
@@ -42,6 +44,8 @@ const patchBody = z.strictObject({
   disk_gb: resources.disk_gb.optional(), power_state: powerState.optional(),
   /** null removes the pod's name (and its records). */
   hostname: dnsName.nullable().optional(), zone: dnsName.nullable().optional(),
+  /** null removes the probe. */
+  health_check: healthCheckSchema.nullable().optional(),
 }).refine((v) => Object.keys(v).length > 0, 'name at least one field to change');
 
 const listQuery = z.strictObject({
@@ -72,7 +76,7 @@ export function podRoutes({ db, presence, jobs, quotas, settings, pdns, cluster 
     const pod = await createPod(deps, orderScope(c), { tenantId, name: body.name, templateCode: body.template,
       cpu_cores: body.cpu_cores, memory_mb: body.memory_mb, disk_gb: body.disk_gb, hostname: body.hostname,
       zone: body.zone, ssh_keys: body.ssh_keys, power_state: body.power_state, app_options: body.app_options,
-      node: body.node });
+      node: body.node, health_check: body.health_check });
     return c.json({ pod: podView(pod) }, 202);
   });
 

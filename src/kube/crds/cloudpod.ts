@@ -1,6 +1,35 @@
 import { podStatuses, powerStates } from '../../db/schema.ts';
+import { probeBounds, probePathPattern, probeTypes } from '../../health/probe-spec.ts';
 import { ageColumn, commonStatus, dnsNamePattern, hostnamePattern, immutable, integer, labelPattern, nodePattern, phaseColumn,
   readyColumn, sshKeyPattern, string, type KindDefinition } from './schema.ts';
+
+const bounded = (bounds: { min: number; max: number }, description: string) =>
+  integer(bounds.min, bounds.max, description);
+
+/** The REST API's health_check (src/health/probe-spec.ts), camelCased; the order fills in the defaults. */
+const healthCheck = {
+  type: 'object',
+  description: 'Optional probe of the pod\'s own address, run by the controller: a TCP connect, or an HTTP(S) GET ' +
+    'answered with expectedStatus (redirects not followed, certificates not verified).',
+  required: ['type'],
+  properties: {
+    type: string('tcp, http or https.', { enum: [...probeTypes] }),
+    port: bounded(probeBounds.port, 'Port to probe; http and https default to 80 and 443.'),
+    path: string('Path (and query) an http(s) probe GETs.', { maxLength: probeBounds.pathLength, pattern: probePathPattern }),
+    expectedStatus: bounded(probeBounds.expected_status, `Status an http(s) probe expects; default ${probeBounds.expected_status.default}.`),
+    intervalSeconds: bounded(probeBounds.interval_seconds, `Seconds between probes; default ${probeBounds.interval_seconds.default}.`),
+    timeoutSeconds: bounded(probeBounds.timeout_seconds,
+      `Seconds one probe may take, less than intervalSeconds; default ${probeBounds.timeout_seconds.default}.`),
+    failureThreshold: bounded(probeBounds.failure_threshold,
+      `Failures in a row that make the pod unhealthy; default ${probeBounds.failure_threshold.default}.`),
+  },
+  'x-kubernetes-validations': [
+    { rule: "self.type != 'tcp' || has(self.port)", message: 'a tcp probe needs port' },
+    { rule: "self.type == 'tcp' || has(self.path)", message: 'an http or https probe needs path' },
+    { rule: "self.type != 'tcp' || (!has(self.path) && !has(self.expectedStatus))",
+      message: 'path and expectedStatus are for http and https probes' },
+  ],
+};
 
 /** CloudPod: the REST API's POST /api/cloud-pods body, camelCased; metadata.name is the pod's name. */
 export const cloudPod: KindDefinition = {
@@ -33,6 +62,7 @@ export const cloudPod: KindDefinition = {
         'x-kubernetes-preserve-unknown-fields': true, 'x-kubernetes-validations': immutable('appOptions') },
       node: string('Proxmox node to place the pod on.', { pattern: nodePattern,
         'x-kubernetes-validations': immutable('node') }),
+      healthCheck: healthCheck,
     },
     'x-kubernetes-validations': [
       { rule: '!has(self.hostname) || has(self.zone) || self.hostname.contains(\'.\')',

@@ -21,6 +21,10 @@ const fixed: Record<string, Rule> = {
     (s) => s.type !== 'script' || /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(s.target),
   "!has(self.config) || !has(self.config.blocking) || !self.config.blocking || self.event in ['pod.pre_create','pod.pre_destroy']":
     (s) => s.config?.blocking !== true || ['pod.pre_create', 'pod.pre_destroy'].includes(s.event),
+  "self.type != 'tcp' || has(self.port)": (s) => s.type !== 'tcp' || s.port !== undefined,
+  "self.type == 'tcp' || has(self.path)": (s) => s.type === 'tcp' || s.path !== undefined,
+  "self.type != 'tcp' || (!has(self.path) && !has(self.expectedStatus))":
+    (s) => s.type !== 'tcp' || (s.path === undefined && s.expectedStatus === undefined),
 };
 
 export interface CompiledRule {
