@@ -34,11 +34,7 @@ test.before(async () => {
   forbiddenZone = await pdns.aZone('nope');
   await app.system.settings.update({ 'cloudpods.dns.tenant_zones': { [tenant.slug]: [zone] } }, { type: 'system', id: 'test' });
   const template = await aTemplate(database.db);
-  const withIps = async (t: Tenant, ips: string[]) => {
-    const pod = await aPod(database.db, { tenant: t, template });
-    await database.db.updateTable('cloud_pods').set({ ip_addresses: JSON.stringify(ips) }).where('id', '=', pod.id).execute();
-    return pod.id;
-  };
+  const withIps = async (t: Tenant, ips: string[]) => (await aPod(database.db, { tenant: t, template, ip_addresses: ips })).id;
   podId = await withIps(tenant, ['192.0.2.40', '2001:db8::40']);
   bareId = await withIps(tenant, []);
   otherPodId = await withIps(other, ['192.0.2.41']);
