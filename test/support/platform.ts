@@ -54,7 +54,7 @@ async function roomFor(database: TestDatabase, app: TestApp, tenant: Tenant): Pr
   return (await aToken(database.db, { tenant, permissions })).token;
 }
 
-const roomyQuota = { pods: 1000, cpu_cores: 10_000, memory_mb: 100_000_000, disk_gb: 1_000_000,
+export const roomyQuota = { pods: 1000, cpu_cores: 10_000, memory_mb: 100_000_000, disk_gb: 1_000_000,
   bandwidth_gb: null, ipv4: null };
 
 /** Another tenant as roomy as the platform's, for a test whose figures (quota use, lists) must be its own. */
