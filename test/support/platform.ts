@@ -68,17 +68,14 @@ export async function anActivePod(platform: Platform, name: string, token = plat
   const created = await platform.app.request('POST', '/api/cloud-pods', { token,
     body: { name, template: 'ubuntu-24.04', cpu_cores: 1, memory_mb: 1024, disk_gb: 10 } });
   if (created.status !== 202) throw new Error(`pod ${name} not ordered: ${created.status} ${JSON.stringify(created.body)}`);
-  return waitFor(`pod ${name} active`, () => podOf(platform, created.body.pod.id, token), (p) => p?.status.phase === 'active',
-    { timeoutMs: 20_000, intervalMs: 50 });
+  return waitForPod({ ...platform, token }, created.body.pod.id, `${name} active`, (p) => p?.status.phase === 'active');
 }
 
-async function podOf(platform: Platform, id: string, token: string): Promise<any> {
-  const response = await platform.app.request('GET', `/api/cloud-pods/${id}`, { token });
-  return response.status === 404 ? null : response.body.pod;
-}
-
-/** Polls the pod through the API until `accept` holds; fails naming the last state seen. */
+/** Polls the pod through the API (with the platform's token) until `accept` holds; fails naming the last state seen. */
 export async function waitForPod(platform: Platform, id: string, what: string, accept: (pod: any) => boolean,
   timeoutMs = 20_000): Promise<any> {
-  return waitFor(`pod ${what}`, () => podOf(platform, id, platform.token), (pod) => accept(pod), { timeoutMs, intervalMs: 50 });
+  return waitFor(`pod ${what}`, async () => {
+    const response = await platform.app.request('GET', `/api/cloud-pods/${id}`, { token: platform.token });
+    return response.status === 404 ? null : response.body.pod;
+  }, (pod) => accept(pod), { timeoutMs, intervalMs: 50 });
 }
