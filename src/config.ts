@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { dnsLabelSchema } from './dns/label.ts';
 
 /**
  * Typed configuration from environment variables and an optional YAML file (CLOUDPODS_CONFIG).
@@ -94,7 +95,7 @@ export const configSchema = z.strictObject({
   kube: z.strictObject({
     enabled: z.union([z.boolean(), z.stringbool()], { error: 'expected true or false' }).default(true),
     kubeconfig: z.string().min(1, 'must not be empty').optional(),
-    leaseNamespace: z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'expected a namespace name').optional(),
+    leaseNamespace: dnsLabelSchema.optional(),
     leaseName: z.string().regex(/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/, 'expected a Lease name').default('cloudpods-bridge'),
     leaseDurationSeconds: integer(1, 3600).default(15),
     renewDeadlineSeconds: integer(1, 3600).default(10),

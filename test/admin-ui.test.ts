@@ -1,4 +1,4 @@
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { csrfTokenFor } from '../src/ui/session.ts';
@@ -12,6 +12,8 @@ const test = suite('admin pages in a real browser');
 let database: TestDatabase;
 let app: TestApp;
 let browser: Browser;
+/** One page for the suite; its cookies (the session) are cleared before each test. */
+let context: BrowserContext;
 let page: Page;
 let adminToken: string;
 
@@ -20,14 +22,26 @@ test.before(async () => {
   app = await startTestApp({ databaseUrl: database.url });
   adminToken = (await aToken(database.db, { admin: true, permissions: ['settings.manage', 'health.view'] })).token;
   browser = await launchChromium();
-  page = await browser.newPage();
+  context = await browser.newContext();
+  page = await context.newPage();
 });
+test.before.each(async () => { await context.clearCookies(); });
 
 test.after(async () => {
   await browser?.close();
   await app?.stop();
   await database?.drop();
 });
+
+/** The session signing in with the admin token leaves (the sign-in test checks the form sets exactly this), on `path`. */
+async function signedIn(path: string): Promise<void> {
+  await context.addCookies([{ name: 'cloudpods_admin', value: adminToken, domain: new URL(app.url).hostname, path: '/admin',
+    httpOnly: true, sameSite: 'Strict' }]);
+  await page.goto(`${app.url}${path}`);
+}
+
+/** The branding settings a test starts from (null: the default). */
+const startFrom = (values: Record<string, unknown>) => app.system.settings.update(values, { type: 'system', id: 'test' });
 
 test('an unauthenticated visit goes to the login form; a non-admin token is turned away', async () => {
   await page.goto(`${app.url}/admin/settings`);
@@ -40,6 +54,8 @@ test('an unauthenticated visit goes to the login form; a non-admin token is turn
 });
 
 test('signing in sets an HttpOnly, SameSite=Strict cookie and shows the settings', async () => {
+  await startFrom({ 'platform.brand_name': null });
+  await page.goto(`${app.url}/admin/login`);
   await page.fill('#token', adminToken);
   await page.click('button[type=submit]');
   await page.waitForURL(`${app.url}/admin/settings`);
@@ -52,6 +68,8 @@ test('signing in sets an HttpOnly, SameSite=Strict cookie and shows the settings
 });
 
 test('editing a value saves it, shows success and the new branding', async () => {
+  await startFrom({ 'platform.brand_name': null });
+  await signedIn('/admin/settings');
   await page.fill('#s-platform\\.brand_name', 'Acme Hosting');
   await page.click('#ns-platform button[type=submit]');
   await page.waitForSelector('[role=status]');
@@ -65,6 +83,8 @@ test('editing a value saves it, shows success and the new branding', async () =>
 });
 
 test('a bad value shows its validation error next to the field and nothing is saved', async () => {
+  await startFrom({ 'platform.brand_name': 'Acme Hosting', 'platform.primary_color': null });
+  await signedIn('/admin/settings');
   await page.fill('#s-platform\\.primary_color', 'blue');
   await page.fill('#s-platform\\.brand_name', 'Should Not Stick');
   await page.click('#ns-platform button[type=submit]');
@@ -85,7 +105,7 @@ test('the health page lists recent system events and filters them', async () => 
   await waitFor('both events stored', async () => (await database.db.selectFrom('system_events').select('id')
     .where('message', 'in', ['storage local-lvm is 93% full', 'clone of template 9000 failed']).execute()).length,
   (n) => n === 2);
-  await page.goto(`${app.url}/admin/health`);
+  await signedIn('/admin/health');
   const rows = await page.locator('tbody tr').allTextContents();
   assert.ok(rows.some((r) => r.includes('storage local-lvm is 93% full')), rows.join('\n'));
   assert.ok(rows.some((r) => r.includes('clone of template 9000 failed')));
@@ -98,7 +118,7 @@ test('the health page lists recent system events and filters them', async () => 
 
 test('the health page shows queue depths by status, oldest pending age and the workers', async () => {
   await app.system.jobs.enqueue(database.db, { queue: 'health', type: 'ui.probe', runAt: new Date(Date.now() + 3_600_000) });
-  await page.goto(`${app.url}/admin/health`);
+  await signedIn('/admin/health');
   const row = await page.locator('#queues tr[data-queue="health"]').textContent();
   assert.match(row ?? '', /health\s*1\s*0\s*0\s*0\s*0/, `pending 1, nothing else: ${row}`);
   const workers = await page.locator('#queues tbody').nth(1).textContent();
@@ -106,6 +126,7 @@ test('the health page shows queue depths by status, oldest pending age and the w
 });
 
 test('a form post without the session CSRF token changes nothing (403)', async () => {
+  await startFrom({ 'platform.brand_name': 'Acme Hosting' });
   const cookie = `cloudpods_admin=${adminToken}`;
   const post = (body: string) => fetch(`${app.url}/admin/settings/platform`, {
     method: 'POST', redirect: 'manual',
@@ -120,7 +141,7 @@ test('a form post without the session CSRF token changes nothing (403)', async (
 });
 
 test('signing out ends the session', async () => {
-  await page.goto(`${app.url}/admin/settings`);
+  await signedIn('/admin/settings');
   await page.click('header button');
   await page.waitForURL(/\/admin\/login\?reason=signed-out/);
   await page.goto(`${app.url}/admin/settings`);

@@ -103,6 +103,8 @@ test('an oversized body is 413 before anything reads it', async () => {
 
 test('/metrics exposes process metrics and requests by route pattern and status', async () => {
   await app.request('GET', '/api/tokens/00000000-0000-4000-8000-000000000000', { token });
+  await app.request('GET', '/healthz');
+  await app.request('GET', '/nothing-here');
   const response = await app.request('GET', '/metrics');
   assert.is(response.status, 200);
   assert.match(response.headers.get('content-type') ?? '', /text\/plain/);

@@ -207,6 +207,7 @@ test("another tenant's objects answer 404, never 403", async () => {
 });
 
 test('admins see every tenant and mint tokens for any of them', async () => {
+  await aToken(database.db, { tenant: globex });
   const listed = await app.request('GET', '/api/tokens?tenant=globex', { token: adminToken });
   assert.is(listed.status, 200);
   assert.ok(listed.body.tokens.length >= 1);

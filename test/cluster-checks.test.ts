@@ -15,13 +15,18 @@ import { waitFor } from './support/wait.ts';
 const test = suite('orders checked against the cluster');
 let platform: Platform;
 let admin: string;
+/** A pod placed on pve2, for the tests that need one to name: volumes are checked on its node, its VM is no template. */
+let placed: { id: string; vmid: number };
 
 const api = (method: string, path: string, body?: unknown, token = platform.token) =>
   platform.app.request(method, path, { token, ...(body === undefined ? {} : { body }) });
 const order = (name: string, fields: Record<string, unknown> = {}) => ({ name, template: 'ubuntu-24.04', cpu_cores: 1,
   memory_mb: 1024, disk_gb: 10, ...fields });
 const used = async () => (await api('GET', '/api/cloud-pods/quota')).body;
-const podNames = async () => (await platform.database.db.selectFrom('cloud_pods').select('name').execute()).map((p) => p.name);
+const podNames = async () => (await platform.database.db.selectFrom('cloud_pods').select('name').orderBy('name').execute())
+  .map((p) => p.name);
+const audited = async (action: string) => (await platform.database.db.selectFrom('cloud_pod_audit').select('id')
+  .where('action', '=', action).execute()).length;
 const fieldsOf = (body: any) => body.error.details.fields.map((f: any) => f.name);
 const template = (code: string, vmid: number) => ({ code, name: code, type: 'os', proxmox_template_vmid: vmid,
   storage_pool: 'local-lvm', network_bridge: 'vmbr0' });
@@ -29,36 +34,34 @@ const template = (code: string, vmid: number) => ({ code, name: code, type: 'os'
 test.before(async () => {
   platform = await startPlatform({ transport: 'https' });
   admin = (await aToken(platform.database.db, { admin: true, permissions: ['plans.manage'] })).token;
+  const ordered = await api('POST', '/api/cloud-pods', order('on-pve2', { node: 'pve2' }));
+  assert.is(ordered.status, 202, JSON.stringify(ordered.body));
+  const pod = await waitForPod(platform, ordered.body.pod.id, 'active on pve2', (p) => p?.status.phase === 'active');
+  placed = { id: pod.id, vmid: pod.status.vmid };
 });
 test.after(async () => { await platform?.stop(); });
 assertConformanceAfterEach(test, () => platform?.sim);
 
-let podId: string;
-let podVmid: number;
-
 test('a pod on a node the cluster does not have is 422 naming node, writes nothing and holds no quota', async () => {
-  const before = await used();
+  const [before, podsBefore, createdBefore] = [await used(), await podNames(), await audited('pod.created')];
   const refused = await api('POST', '/api/cloud-pods', order('nowhere', { node: 'no-such-node' }));
   assert.is(refused.status, 422, JSON.stringify(refused.body));
   assert.is(refused.body.error.code, 'validation_error');
   assert.equal(fieldsOf(refused.body), ['node']);
   assert.is(refused.body.error.details.reason, 'NodeNotFound');
   assert.match(refused.body.error.message, 'node: no node no-such-node in the Proxmox cluster (it has pve1, pve2, pve3)');
-  assert.equal(await podNames(), []);
+  assert.equal(await podNames(), podsBefore);
   assert.equal(await used(), before, 'no quota held');
-  const audit = await platform.database.db.selectFrom('cloud_pod_audit').select('action')
-    .where('action', '=', 'pod.created').execute();
-  assert.equal(audit, []);
+  assert.is(await audited('pod.created'), createdBefore);
 
-  const accepted = await api('POST', '/api/cloud-pods', order('on-pve2', { node: 'pve2' }));
+  const accepted = await api('POST', '/api/cloud-pods', order('also-on-pve2', { node: 'pve2' }));
   assert.is(accepted.status, 202, JSON.stringify(accepted.body));
-  podId = accepted.body.pod.id;
-  const active = await waitForPod(platform, podId, 'active on pve2', (p) => p?.status.phase === 'active');
+  const active = await waitForPod(platform, accepted.body.pod.id, 'active on pve2', (p) => p?.status.phase === 'active');
   assert.is(active.status.node, 'pve2');
-  podVmid = active.status.vmid;
 });
 
 test('a volume on a storage the cluster does not have, or that holds no VM disks, is 422 naming storage_pool and writes nothing', async () => {
+  const podId = placed.id;
   const before = await used();
   const refused = await api('POST', `/api/cloud-pods/${podId}/volumes`, { name: 'data', size_gb: 5, storage_pool: 'no-such-pool' });
   assert.is(refused.status, 422, JSON.stringify(refused.body));
@@ -75,7 +78,7 @@ test('a volume on a storage the cluster does not have, or that holds no VM disks
   assert.equal((await api('GET', `/api/cloud-pods/${podId}/volumes`)).body.volumes, []);
   assert.equal(await used(), before, 'no quota held');
   const audit = await platform.database.db.selectFrom('cloud_pod_audit').select('action')
-    .where('action', '=', 'volume.created').execute();
+    .where('action', '=', 'volume.created').where('pod_id', '=', podId).execute();
   assert.equal(audit, []);
   const accepted = await api('POST', `/api/cloud-pods/${podId}/volumes`, { name: 'data', size_gb: 5, storage_pool: 'local-lvm' });
   assert.is(accepted.status, 202, JSON.stringify(accepted.body));
@@ -102,6 +105,7 @@ test('a storage is looked for, holding VM disks, on the given nodes; on any node
 });
 
 test('a template whose VMID is no VM, or no template, is 422 naming proxmox_template_vmid, on create and on change', async () => {
+  const podVmid = placed.vmid;
   const missing = await api('POST', '/api/cloud-pods/templates', template('ghost', 4242), admin);
   assert.is(missing.status, 422, JSON.stringify(missing.body));
   assert.equal(fieldsOf(missing.body), ['proxmox_template_vmid']);

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { recordAudit } from '../src/observability/audit.ts';
+import type { Tenant } from '../src/tenancy/tenants.ts';
 import { startTestApp, type TestApp } from './support/app.ts';
 import { aPod, aTemplate, aTenant, aToken } from './support/fixtures.ts';
 import { testDatabase, type TestDatabase } from './support/postgres.ts';
@@ -10,6 +11,8 @@ const test = suite('admin dashboard');
 let database: TestDatabase;
 let app: TestApp;
 let viewer: string;
+/** The overview counts every tenant: tests use these two, made before them. */
+let big: Tenant;
 
 test.before(async () => {
   database = await testDatabase();
@@ -17,7 +20,7 @@ test.before(async () => {
   viewer = (await aToken(database.db, { admin: true, permissions: ['cloudpods.view', 'health.view'] })).token;
   const db = database.db;
   const template = await aTemplate(db);
-  const big = await aTenant(db, 'bigco');
+  big = await aTenant(db, 'bigco');
   const small = await aTenant(db, 'smallco');
   const pods = [
     await aPod(db, { tenant: big, template, cpu_cores: 8, memory_mb: 16384, disk_gb: 100 }),
@@ -86,7 +89,7 @@ test('a pod whose deletion was asked counts as deleting at once, before its cont
 
 test('the overview needs admin scope, cloudpods.view and health.view', async () => {
   const partial = (await aToken(database.db, { admin: true, permissions: ['cloudpods.view'] })).token;
-  const tenant = (await aToken(database.db, { tenant: await aTenant(database.db), permissions: ['cloudpods.view', 'health.view'] })).token;
+  const tenant = (await aToken(database.db, { tenant: big, permissions: ['cloudpods.view', 'health.view'] })).token;
   const denied = await app.request('GET', '/api/cloud-pods/admin/overview', { token: partial });
   assert.equal([denied.status, denied.body.error.details.missing], [403, ['health.view']]);
   assert.is((await app.request('GET', '/api/cloud-pods/admin/overview', { token: tenant })).status, 403);

@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { queryDns } from '../src/powerdns/dns-query.ts';
+import type { Template } from '../src/tenancy/templates.ts';
 import type { Tenant } from '../src/tenancy/tenants.ts';
 import type { TestApp } from './support/app.ts';
 import { aPod, aTemplate, aTenant, aToken } from './support/fixtures.ts';
@@ -18,6 +19,9 @@ let tenant: Tenant;
 let other: Tenant;
 let zone: string;
 let forbiddenZone: string;
+/** The tenant may use it; the other tenant may not. */
+let sharedZone: string;
+let template: Template;
 let podId: string;
 let bareId: string;
 let otherPodId: string;
@@ -32,13 +36,10 @@ test.before(async () => {
   other = await aTenant(database.db);
   zone = await pdns.aZone('api');
   forbiddenZone = await pdns.aZone('nope');
-  await app.system.settings.update({ 'cloudpods.dns.tenant_zones': { [tenant.slug]: [zone] } }, { type: 'system', id: 'test' });
-  const template = await aTemplate(database.db);
-  const withIps = async (t: Tenant, ips: string[]) => {
-    const pod = await aPod(database.db, { tenant: t, template });
-    await database.db.updateTable('cloud_pods').set({ ip_addresses: JSON.stringify(ips) }).where('id', '=', pod.id).execute();
-    return pod.id;
-  };
+  sharedZone = await pdns.aZone('shared');
+  await app.system.settings.update({ 'cloudpods.dns.tenant_zones': { [tenant.slug]: [zone, sharedZone] } },
+    { type: 'system', id: 'test' });
+  template = await aTemplate(database.db);
   podId = await withIps(tenant, ['192.0.2.40', '2001:db8::40']);
   bareId = await withIps(tenant, []);
   otherPodId = await withIps(other, ['192.0.2.41']);
@@ -51,11 +52,14 @@ test.after(async () => {
   await stack?.stop();
 });
 
+/** A pod of the tenant holding these addresses, as the pod controller records them. */
+const withIps = async (t: Tenant, ips: string[]) => (await aPod(database.db, { tenant: t, template, ip_addresses: ips })).id;
 const path = (pod: string) => `/api/cloud-pods/${pod}/dns-records`;
 const count = async () => Number((await database.db.selectFrom('cloud_pod_dns_records')
   .select(({ fn }) => fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
 
 test('add an extra name: 202, served for both families, listed, deleted', async () => {
+  const podId = await withIps(tenant, ['192.0.2.40', '2001:db8::40']);
   const created = await app.request('POST', path(podId), { token: manage, body: { hostname: 'shop', zone, ttl: 60 } });
   assert.is(created.status, 202, JSON.stringify(created.body));
   assert.equal(created.body.records.map((r: { type: string; hostname: string }) => [r.type, r.hostname]).sort(),
@@ -114,14 +118,12 @@ test('a dotted name without a zone goes in the served zone holding it; platform 
 });
 
 test('a name another tenant holds is refused; admins may use any served zone', async () => {
-  const taken = await app.request('POST', path(otherPodId), { token: admin, body: { hostname: 'claimed', zone: forbiddenZone } });
+  const taken = await app.request('POST', path(otherPodId), { token: admin, body: { hostname: 'claimed', zone: sharedZone } });
   assert.is(taken.status, 202, JSON.stringify(taken.body));
-  await app.system.settings.update({ 'cloudpods.dns.tenant_zones': { [tenant.slug]: [zone, forbiddenZone] } },
-    { type: 'system', id: 'test' });
-  const refused = await app.request('POST', path(podId), { token: manage, body: { hostname: 'claimed', zone: forbiddenZone } });
+  const refused = await app.request('POST', path(podId), { token: manage, body: { hostname: 'claimed', zone: sharedZone } });
   assert.is(refused.status, 409, JSON.stringify(refused.body));
   // Only that the name is taken: not that another tenant exists, let alone which.
-  assert.equal([refused.body.error.code, refused.body.error.message], ['conflict', `claimed.${forbiddenZone} is already taken`]);
+  assert.equal([refused.body.error.code, refused.body.error.message], ['conflict', `claimed.${sharedZone} is already taken`]);
   assert.not.match(JSON.stringify(refused.body), /tenant/i);
 });
 

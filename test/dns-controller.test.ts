@@ -1,7 +1,5 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DnsService } from '../src/dns/service.ts';
-import { updateSpec } from '../src/dns/records.ts';
 import { enqueueDnsReconciles } from '../src/dns/enqueue.ts';
 import { queryDns } from '../src/powerdns/dns-query.ts';
 import { ownerMarker } from '../src/powerdns/ownership.ts';
@@ -10,6 +8,7 @@ import type { TestApp } from './support/app.ts';
 import { aTenant } from './support/fixtures.ts';
 import type { TestPowerDns } from './support/powerdns.ts';
 import type { TestDatabase } from './support/postgres.ts';
+import { dnsNames, type DnsNames } from './support/dns-names.ts';
 import { startDnsStack, type DnsStack } from './support/dns-stack.ts';
 import { waitFor } from './support/wait.ts';
 
@@ -18,14 +17,14 @@ let stack: DnsStack;
 let database: TestDatabase;
 let pdns: TestPowerDns;
 let app: TestApp;
-let dns: DnsService;
+let dns: DnsNames;
 let tenant: Tenant;
 let zone: string;
 
 test.before(async () => {
   stack = await startDnsStack();
   ({ database, pdns, app } = stack);
-  dns = new DnsService(database.db, app.system.jobs);
+  dns = dnsNames(stack);
   tenant = await aTenant(database.db);
   zone = await pdns.aZone('fwd');
   await pdns.client.createZone('2.0.192.in-addr.arpa');
@@ -45,11 +44,10 @@ const untilActive = (id: string) => waitFor(`record ${id} active`, () => row(id)
 const resync = (ids: string[]) => database.db.transaction().execute((trx) => enqueueDnsReconciles(app.system.jobs, trx, ids));
 
 test('create: A and AAAA become active only once the authoritative server answers with them', async () => {
-  const a = await dns.createARecord(zone, `web.${zone}`, '192.0.2.10', { tenantId: tenant.id, ttl: 120 });
-  const aaaa = await dns.createAAAARecord(zone, `web.${zone}`, '2001:DB8:0:0::0010', { tenantId: tenant.id, ttl: 120 });
-  assert.is(a.status, 'pending');
-  await untilActive(a.id);
-  const done = await untilActive(aaaa.id);
+  const [a, aaaa] = await dns.order(tenant, zone, `web.${zone}`, ['192.0.2.10', '2001:DB8:0:0::0010'], { ttl: 120 });
+  assert.is(a!.status, 'pending');
+  await untilActive(a!.id);
+  const done = await untilActive(aaaa!.id);
   assert.is(done!.ip_address, '2001:db8::10', 'stored in canonical form');
   assert.equal(await answer(`web.${zone}`, 'A'), ['192.0.2.10']);
   assert.equal(await answer(`web.${zone}`, 'AAAA'), ['2001:db8::10']);
@@ -59,17 +57,15 @@ test('create: A and AAAA become active only once the authoritative server answer
   assert.is(rrset!.ttl, 120);
 });
 
-test('two rows of one name make one RRset; update re-points; nothing is written when nothing changed', async () => {
-  const one = await dns.createARecord(zone, `multi.${zone}`, '192.0.2.21', { tenantId: tenant.id });
-  const two = await dns.createARecord(zone, `multi.${zone}`, '192.0.2.22', { tenantId: tenant.id });
+test('two rows of one name make one RRset; a new address re-points; nothing is written when nothing changed', async () => {
+  const rows = await dns.order(tenant, zone, `multi.${zone}`, ['192.0.2.21', '192.0.2.22']);
+  const one = rows.find((r) => r.ip_address === '192.0.2.21')!;
+  const two = rows.find((r) => r.ip_address === '192.0.2.22')!;
   await untilActive(one.id);
   await untilActive(two.id);
   await waitFor('both addresses served', () => answer(`multi.${zone}`, 'A'), (a) => a.length === 2);
 
-  await database.db.transaction().execute(async (trx) => {
-    await updateSpec(trx, two.id, { ip_address: '192.0.2.23' });
-    await enqueueDnsReconciles(app.system.jobs, trx, [two.id]);
-  });
+  await dns.readdress(two.pod_id!, ['192.0.2.21', '192.0.2.23']);
   await waitFor('the new address served', () => answer(`multi.${zone}`, 'A'),
     (a) => a.join() === '192.0.2.21,192.0.2.23');
   await waitFor('updated row active for its generation', () => row(two.id),
@@ -89,17 +85,17 @@ async function completedReconciles(): Promise<number> {
 }
 
 test('PTR: in the matching in-addr.arpa zone when asked; removed with the record', async () => {
-  const rec = await dns.createARecord(zone, `mail.${zone}`, '192.0.2.55', { tenantId: tenant.id, ptr: true });
-  const active = await untilActive(rec.id);
+  const [rec] = await dns.order(tenant, zone, `mail.${zone}`, ['192.0.2.55'], { ptr: true });
+  const active = await untilActive(rec!.id);
   assert.is(active!.conditions.find((c) => c.type === 'PtrReady')?.status, 'True');
   assert.equal(await answer('55.2.0.192.in-addr.arpa', 'PTR'), [`mail.${zone}.`]);
 
-  const noZone = await dns.createARecord(zone, `v4.${zone}`, '198.51.100.7', { tenantId: tenant.id, ptr: true });
-  const r = await untilActive(noZone.id);
+  const [noZone] = await dns.order(tenant, zone, `v4.${zone}`, ['198.51.100.7'], { ptr: true });
+  const r = await untilActive(noZone!.id);
   assert.is(r!.conditions.find((c) => c.type === 'PtrReady')?.reason, 'ZoneNotFound', 'no reverse zone: the A record is still served');
 
-  await dns.deleteRecord(rec.id);
-  await waitFor('row removed', () => row(rec.id), (x) => x === undefined);
+  await dns.remove(rec!);
+  await waitFor('row removed', () => row(rec!.id), (x) => x === undefined);
   assert.equal(await answer('55.2.0.192.in-addr.arpa', 'PTR'), []);
   assert.equal(await answer(`mail.${zone}`, 'A'), []);
 });
@@ -109,10 +105,10 @@ test('delete removes only what is ours', async () => {
   const id = await zoneId(other);
   await pdns.client.patch(id, [{ name: `keep.${other}.`, type: 'A', changetype: 'REPLACE', ttl: 300,
     records: [{ content: '192.0.2.99', disabled: false }], comments: [] }]);
-  const conflicting = await dns.createARecord(other, `keep.${other}`, '192.0.2.1', { tenantId: tenant.id });
-  await waitFor('conflict reported', () => row(conflicting.id), (r) => r?.status === 'error');
-  await dns.deleteRecord(conflicting.id);
-  await waitFor('row removed', () => row(conflicting.id), (x) => x === undefined);
+  const [conflicting] = await dns.order(tenant, other, `keep.${other}`, ['192.0.2.1']);
+  await waitFor('conflict reported', () => row(conflicting!.id), (r) => r?.status === 'error');
+  await dns.remove(conflicting!);
+  await waitFor('row removed', () => row(conflicting!.id), (x) => x === undefined);
   assert.equal(await answer(`keep.${other}`, 'A'), ['192.0.2.99'], 'the foreign record is still there');
 });
 
@@ -125,56 +121,59 @@ test('conflicts: a foreign record or a CNAME at the name is left untouched and r
       comments: [] },
   ]);
   const before = await serial(zone);
-  const taken = await dns.createARecord(zone, `taken.${zone}`, '192.0.2.1', { tenantId: tenant.id });
-  const alias = await dns.createARecord(zone, `alias.${zone}`, '192.0.2.2', { tenantId: tenant.id });
-  for (const rec of [taken, alias]) {
+  const [taken] = await dns.order(tenant, zone, `taken.${zone}`, ['192.0.2.1']);
+  const [alias] = await dns.order(tenant, zone, `alias.${zone}`, ['192.0.2.2']);
+  for (const rec of [taken!, alias!]) {
     const r = await waitFor('conflict', () => row(rec.id), (x) => x?.status === 'error');
     assert.is(ready(r)!.reason, 'Conflict');
   }
-  assert.match(ready(await row(alias.id))!.message, /CNAME/);
+  assert.match(ready(await row(alias!.id))!.message, /CNAME/);
   assert.equal(await answer(`taken.${zone}`, 'A'), ['192.0.2.200']);
   assert.is(await serial(zone), before, 'nothing was written');
 });
 
 test('zone missing: error ZoneNotFound, never created; served once an operator creates it', async () => {
   const name = `later-${process.pid}.test`;
-  const rec = await dns.createARecord(name, `app.${name}`, '192.0.2.77', { tenantId: tenant.id });
-  const r = await waitFor('zone not found', () => row(rec.id), (x) => x?.status === 'error');
+  // Listed as a platform zone, the order accepts it before PowerDNS has it.
+  await app.system.settings.update({ 'cloudpods.dns.platform_zones': [name] }, { type: 'system', id: 'test' });
+  const [rec] = await dns.order(tenant, name, `app.${name}`, ['192.0.2.77']);
+  const r = await waitFor('zone not found', () => row(rec!.id), (x) => x?.status === 'error');
   assert.is(ready(r)!.reason, 'ZoneNotFound');
   assert.is(await pdns.client.findZone(name), null, 'not created');
   await pdns.client.createZone(name);
-  await waitFor('zone cache forgets absence', async () => { await resync([rec.id]); return row(rec.id); },
+  await waitFor('zone cache forgets absence', async () => { await resync([rec!.id]); return row(rec!.id); },
     (x) => x?.status === 'active', { timeoutMs: 20_000, intervalMs: 1000 });
   assert.equal(await answer(`app.${name}`, 'A'), ['192.0.2.77']);
+  await app.system.settings.update({ 'cloudpods.dns.platform_zones': null }, { type: 'system', id: 'test' });
 });
 
 test('drift: a record edited or removed by hand is repaired by the resync and audited', async () => {
-  const rec = await dns.createARecord(zone, `drift.${zone}`, '192.0.2.88', { tenantId: tenant.id });
-  await untilActive(rec.id);
+  const [rec] = await dns.order(tenant, zone, `drift.${zone}`, ['192.0.2.88']);
+  await untilActive(rec!.id);
   const id = await zoneId(zone);
   // Edited through the API, which keeps comments (our marker) when none are sent.
   await pdns.client.patch(id, [{ name: `drift.${zone}.`, type: 'A', changetype: 'REPLACE', ttl: 300,
     records: [{ content: '203.0.113.5', disabled: false }] } as never]);
-  await resync([rec.id]);
+  await resync([rec!.id]);
   await waitFor('repaired', () => answer(`drift.${zone}`, 'A'), (a) => a.join() === '192.0.2.88');
   await pdns.client.patch(id, [{ name: `drift.${zone}.`, type: 'A', changetype: 'DELETE' }]);
-  await resync([rec.id]);
+  await resync([rec!.id]);
   await waitFor('recreated', () => answer(`drift.${zone}`, 'A'), (a) => a.join() === '192.0.2.88');
   const audits = await database.db.selectFrom('cloud_pod_audit').selectAll()
     .where('category', '=', 'dns').where('action', '=', 'dns.drift_repaired').execute();
-  const mine = audits.filter((a) => (a.details as { record_id?: string }).record_id === rec.id);
+  const mine = audits.filter((a) => (a.details as { record_id?: string }).record_id === rec!.id);
   assert.is(mine.length, 2);
   assert.equal(mine.map((a) => (a.details as { found: unknown }).found), [['203.0.113.5'], null]);
 });
 
 test('a name another tenant holds is refused saying only that it is taken', async () => {
-  const first = await dns.createARecord(zone, `held.${zone}`, '192.0.2.30', { tenantId: tenant.id });
+  const [first] = await dns.order(tenant, zone, `held.${zone}`, ['192.0.2.30']);
   const other = await aTenant(database.db);
-  const refused = await dns.createARecord(zone, `held.${zone}`, '192.0.2.31', { tenantId: other.id })
+  const refused = await dns.order(other, zone, `held.${zone}`, ['192.0.2.31'])
     .then(() => null, (error: unknown) => error as { status: number; code: string; message: string });
   assert.equal([refused?.status, refused?.code, refused?.message], [409, 'conflict', `held.${zone} is already taken`]);
-  await dns.deleteRecord(first.id);
-  await waitFor('held row removed', () => row(first.id), (x) => x === undefined);
+  await dns.remove(first!);
+  await waitFor('held row removed', () => row(first!.id), (x) => x === undefined);
 });
 
 test.run();

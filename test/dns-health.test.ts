@@ -1,12 +1,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { checkDnsHealth } from '../src/dns/health.ts';
-import { DnsService } from '../src/dns/service.ts';
 import { createLogger } from '../src/observability/logger.ts';
 import type { TestApp } from './support/app.ts';
 import { aTenant } from './support/fixtures.ts';
 import type { TestPowerDns } from './support/powerdns.ts';
 import type { TestDatabase } from './support/postgres.ts';
+import { dnsNames } from './support/dns-names.ts';
 import { startDnsStack, type DnsStack } from './support/dns-stack.ts';
 import { waitFor } from './support/wait.ts';
 
@@ -28,10 +28,10 @@ test.after(async () => {
 test('an active record no longer served is marked error and audited; served ones are left alone', async () => {
   const tenant = await aTenant(database.db);
   const zone = await pdns.aZone('health');
-  const dns = new DnsService(database.db, app.system.jobs);
-  const kept = await dns.createARecord(zone, `kept.${zone}`, '192.0.2.1', { tenantId: tenant.id });
-  const lost = await dns.createARecord(zone, `lost.${zone}`, '192.0.2.2', { tenantId: tenant.id });
-  const rows = () => database.db.selectFrom('cloud_pod_dns_records').selectAll().where('id', 'in', [kept.id, lost.id])
+  const dns = dnsNames(stack);
+  const [kept] = await dns.order(tenant, zone, `kept.${zone}`, ['192.0.2.1']);
+  const [lost] = await dns.order(tenant, zone, `lost.${zone}`, ['192.0.2.2']);
+  const rows = () => database.db.selectFrom('cloud_pod_dns_records').selectAll().where('id', 'in', [kept!.id, lost!.id])
     .orderBy('hostname').execute();
   await waitFor('both active', rows, (r) => r.every((x) => x.status === 'active'));
 
@@ -39,12 +39,12 @@ test('an active record no longer served is marked error and audited; served ones
   await app.stop();
   await pdns.client.patch((await pdns.client.findZone(zone))!.id, [{ name: `lost.${zone}.`, type: 'A', changetype: 'DELETE' }]);
   const failing = await checkDnsHealth(database.db, pdns.context(), createLogger({ level: 'silent' }));
-  assert.equal(failing, [lost.id]);
+  assert.equal(failing, [lost!.id]);
   const [k, l] = await rows();
   assert.equal([k!.status, l!.status], ['active', 'error']);
   assert.is(l!.conditions.find((c) => c.type === 'Ready')?.reason, 'NotServed');
   const audit = await database.db.selectFrom('cloud_pod_audit').selectAll().where('action', '=', 'dns.health_check_failed').execute();
-  assert.equal(audit.map((x) => [x.category, (x.details as { record_id: string }).record_id]), [['dns', lost.id]]);
+  assert.equal(audit.map((x) => [x.category, (x.details as { record_id: string }).record_id]), [['dns', lost!.id]]);
 });
 
 test.run();

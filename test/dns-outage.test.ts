@@ -1,12 +1,12 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DnsService } from '../src/dns/service.ts';
 import { queryDns } from '../src/powerdns/dns-query.ts';
 import type { Tenant } from '../src/tenancy/tenants.ts';
 import type { TestApp } from './support/app.ts';
 import { aTenant } from './support/fixtures.ts';
 import type { TestPowerDns } from './support/powerdns.ts';
 import type { TestDatabase } from './support/postgres.ts';
+import { dnsNames, type DnsNames } from './support/dns-names.ts';
 import { startDnsStack, type DnsStack } from './support/dns-stack.ts';
 import { waitFor } from './support/wait.ts';
 
@@ -15,7 +15,7 @@ let stack: DnsStack;
 let database: TestDatabase;
 let pdns: TestPowerDns;
 let app: TestApp;
-let dns: DnsService;
+let dns: DnsNames;
 let tenant: Tenant;
 
 test.before(async () => {
@@ -23,7 +23,7 @@ test.before(async () => {
   ({ database, pdns, app } = stack);
   await app.system.settings.update({ 'jobs.initial_retry_delay_seconds': 1, 'jobs.max_retry_delay_seconds': 2,
     'jobs.retry_jitter_percent': 0 }, { type: 'system', id: 'test' });
-  dns = new DnsService(database.db, app.system.jobs);
+  dns = dnsNames(stack);
   tenant = await aTenant(database.db);
 });
 
@@ -39,8 +39,8 @@ const served = async (name: string) =>
 test('concurrent changes in one zone on sqlite: all served, no PowerDNS 500 ever reaches status', async () => {
   const zone = await pdns.aZone('busy');
   const made = await Promise.all(Array.from({ length: 40 }, (_, i) =>
-    dns.createARecord(zone, `h${i}.${zone}`, `192.0.2.${i + 1}`, { tenantId: tenant.id })));
-  const ids = made.map((r) => r.id);
+    dns.order(tenant, zone, `h${i}.${zone}`, [`192.0.2.${i + 1}`])));
+  const ids = made.flat().map((r) => r.id);
   const seen = new Set<string>();
   await waitFor('all 40 active', async () => {
     const rows = await statuses(ids);
@@ -53,14 +53,16 @@ test('concurrent changes in one zone on sqlite: all served, no PowerDNS 500 ever
 
 test('PowerDNS stopped for a while, then back: records converge and nothing is lost', async () => {
   const zone = await pdns.aZone('outage');
-  const early = await dns.createARecord(zone, `early.${zone}`, '192.0.2.100', { tenantId: tenant.id });
-  const doomed = await dns.createARecord(zone, `doomed.${zone}`, '192.0.2.101', { tenantId: tenant.id });
-  await waitFor('first records active', () => statuses([early.id, doomed.id]), (r) => r.every((x) => x.status === 'active'));
+  // Listed as a platform zone, orders during the outage need not ask PowerDNS whether it serves the zone.
+  await app.system.settings.update({ 'cloudpods.dns.platform_zones': [zone] }, { type: 'system', id: 'test' });
+  const [early] = await dns.order(tenant, zone, `early.${zone}`, ['192.0.2.100']);
+  const [doomed] = await dns.order(tenant, zone, `doomed.${zone}`, ['192.0.2.101']);
+  await waitFor('first records active', () => statuses([early!.id, doomed!.id]), (r) => r.every((x) => x.status === 'active'));
 
   await pdns.stopServer();
-  const during = await Promise.all(Array.from({ length: 5 }, (_, i) =>
-    dns.createARecord(zone, `during${i}.${zone}`, `192.0.2.${110 + i}`, { tenantId: tenant.id })));
-  await dns.deleteRecord(doomed.id);
+  const during = (await Promise.all(Array.from({ length: 5 }, (_, i) =>
+    dns.order(tenant, zone, `during${i}.${zone}`, [`192.0.2.${110 + i}`])))).flat();
+  await dns.remove(doomed!);
   const unavailable = await waitFor('the outage reported', () => statuses([during[0]!.id]),
     (r) => r[0]?.conditions.some((c) => c.reason === 'PowerDnsUnavailable') ?? false);
   assert.is(unavailable[0]!.status, 'pending');
@@ -69,7 +71,7 @@ test('PowerDNS stopped for a while, then back: records converge and nothing is l
   const ids = during.map((r) => r.id);
   await waitFor('records made during the outage active', () => statuses(ids),
     (r) => r.length === 5 && r.every((x) => x.status === 'active'), { timeoutMs: 30_000 });
-  await waitFor('the deleted record removed', () => statuses([doomed.id]), (r) => r.length === 0, { timeoutMs: 30_000 });
+  await waitFor('the deleted record removed', () => statuses([doomed!.id]), (r) => r.length === 0, { timeoutMs: 30_000 });
   for (let i = 0; i < 5; i++) assert.is(await served(`during${i}.${zone}`), `192.0.2.${110 + i}`);
   assert.is(await served(`doomed.${zone}`), '');
   assert.is(await served(`early.${zone}`), '192.0.2.100');

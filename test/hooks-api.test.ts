@@ -9,16 +9,18 @@ import { startTestApp, type TestApp } from './support/app.ts';
 import { aTenant, aToken } from './support/fixtures.ts';
 import { testDatabase, type TestDatabase } from './support/postgres.ts';
 
-/** Lifecycle hooks through the REST API (spec 9), against a real PostgreSQL. */
+/**
+ * Lifecycle hooks through the REST API (spec 9), against a real PostgreSQL. Each test creates the hooks it works on;
+ * one that reads a tenant's whole list, or names a hook `notify`, has a tenant of its own.
+ */
 const test = suite('hooks API');
 let database: TestDatabase;
 let app: TestApp;
+/** The tenant of tests that only look at hooks of their own. */
 let tenant: Tenant;
-let other: Tenant;
 let manage: string;
 let manageTokenId: string;
 let viewOnly: string;
-let stranger: string;
 let admin: string;
 let scripts: string;
 
@@ -32,18 +34,39 @@ const countHooks = async () => Number((await database.db.selectFrom('cloud_pod_h
 const fieldsOf = (body: any) => body.error.details.fields.map((f: { name: string }) => f.name);
 const secretPattern = /^whsec_[A-Za-z0-9+/]{43}=$/;
 
+interface HookOwner {
+  tenant: Tenant;
+  manage: string;
+  manageTokenId: string;
+  viewOnly: string;
+}
+
+/** A tenant with a hooks.manage token (whose id its audit names) and a view-only one. */
+async function aHookOwner(): Promise<HookOwner> {
+  const tenant = await aTenant(database.db);
+  const issued = await aToken(database.db, { tenant, permissions: ['cloudpods.view', 'hooks.manage'] });
+  const viewOnly = (await aToken(database.db, { tenant, permissions: ['cloudpods.view'] })).token;
+  return { tenant, manage: issued.token, manageTokenId: issued.record.id, viewOnly };
+}
+
+/** Creates a hook through the API: its view and, this once, its signing secret. */
+async function aHook(token: string, fields: Record<string, unknown> = {}): Promise<{ id: string; hook: any; secret: string }> {
+  const created = await api('POST', base, token, hook(fields));
+  assert.is(created.status, 201, JSON.stringify(created.body));
+  return { id: created.body.hook.id, hook: created.body.hook, secret: created.body.signing_secret };
+}
+
+/** The audit entries of one action about one hook, oldest first. */
+const auditOf = async (action: string, hookId: string) => (await database.db.selectFrom('cloud_pod_audit').selectAll()
+  .where('category', '=', 'hook').where('action', '=', action).orderBy('id').execute())
+  .filter((a) => (a.details as { hook_id?: string }).hook_id === hookId);
+
 test.before(async () => {
   database = await testDatabase();
   scripts = await fs.mkdtemp(path.join(os.tmpdir(), 'cloudpods-hooks-api-'));
   await fs.writeFile(path.join(scripts, 'cleanup-v2.sh'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
   app = await startTestApp({ databaseUrl: database.url, overrides: { 'hooks.scriptsDirectory': scripts } });
-  tenant = await aTenant(database.db);
-  other = await aTenant(database.db);
-  const issued = await aToken(database.db, { tenant, permissions: ['cloudpods.view', 'hooks.manage'] });
-  manage = issued.token;
-  manageTokenId = issued.record.id;
-  viewOnly = (await aToken(database.db, { tenant, permissions: ['cloudpods.view'] })).token;
-  stranger = (await aToken(database.db, { tenant: other, permissions: ['cloudpods.view', 'hooks.manage'] })).token;
+  ({ tenant, manage, manageTokenId, viewOnly } = await aHookOwner());
   admin = (await aToken(database.db, { admin: true, permissions: ['cloudpods.view', 'hooks.manage'] })).token;
 });
 
@@ -53,15 +76,12 @@ test.after(async () => {
   await fs.rm(scripts, { recursive: true, force: true });
 });
 
-let hookId: string;
-let firstSecret: string;
-
 test('create: 201 with the hook and, this once, its signing secret; audited with the token', async () => {
+  const { tenant, manage, manageTokenId } = await aHookOwner();
   const created = await api('POST', base, manage, hook({ config: { headers: { Authorization: 'Bearer abc' }, timeout_seconds: 5 } }));
   assert.is(created.status, 201, JSON.stringify(created.body));
   const { hook: view, signing_secret: secret } = created.body;
-  hookId = view.id;
-  firstSecret = secret;
+  const hookId = view.id;
   assert.match(secret, secretPattern);
   assert.equal([view.tenant_id, view.name, view.managed_by], [tenant.id, 'notify', 'api']);
   assert.equal(view.spec, { event: 'pod.post_create', type: 'http', target: 'https://hooks.example.com/cloudpods',
@@ -71,14 +91,15 @@ test('create: 201 with the hook and, this once, its signing secret; audited with
   const row = await database.db.selectFrom('cloud_pod_hooks').select('signing_secret').where('id', '=', hookId)
     .executeTakeFirstOrThrow();
   assert.is(row.signing_secret, secret, 'the secret shown is the one deliveries sign with');
-  const audit = await database.db.selectFrom('cloud_pod_audit').selectAll().where('category', '=', 'hook')
-    .where('action', '=', 'hook.created').executeTakeFirstOrThrow();
-  assert.equal([audit.actor_type, audit.actor_id, audit.tenant_id], ['token', manageTokenId, tenant.id]);
-  assert.is((audit.details as any).hook_id, hookId);
-  assert.not.match(JSON.stringify(audit.details), /Bearer abc|whsec_/, 'neither config values nor the secret are audited');
+  const [audit] = await auditOf('hook.created', hookId);
+  assert.equal([audit!.actor_type, audit!.actor_id, audit!.tenant_id], ['token', manageTokenId, tenant.id]);
+  assert.is((audit!.details as any).hook_id, hookId);
+  assert.not.match(JSON.stringify(audit!.details), /Bearer abc|whsec_/, 'neither config values nor the secret are audited');
 });
 
 test('the secret is never shown again: not in GET, not in the list; a view-only token reads', async () => {
+  const { manage, viewOnly } = await aHookOwner();
+  const { id: hookId } = await aHook(manage);
   const shown = await api('GET', `${base}/${hookId}`, viewOnly);
   assert.is(shown.status, 200);
   assert.is(shown.body.hook.id, hookId);
@@ -125,6 +146,8 @@ test('validation: each bad field is named, nothing is written', async () => {
 });
 
 test('a script hook and an inactive hook; the list filters by event and active', async () => {
+  const { manage } = await aHookOwner();
+  await aHook(manage);
   const script = await api('POST', base, manage, hook({ name: 'cleanup', event: 'pod.post_destroy', type: 'script',
     target: 'cleanup-v2.sh', is_active: false, config: { env: { LEVEL: 'full' } } }));
   assert.is(script.status, 201, JSON.stringify(script.body));
@@ -141,12 +164,12 @@ test('a script hook and an inactive hook; the list filters by event and active',
 });
 
 test('a script hook must name a script this installation runs: 400 saying what to configure, nothing written', async () => {
+  const cleanup = await aHook(manage, { name: 'cleanup-runs', event: 'pod.post_destroy', type: 'script', target: 'cleanup-v2.sh' });
   const before = await countHooks();
   const missing = await api('POST', base, manage, hook({ name: 'deploy', type: 'script', target: 'deploy.sh' }));
   assert.is(missing.status, 400, JSON.stringify(missing.body));
   assert.equal(missing.body.error.details.fields, [{ name: 'target', messages: ['no script "deploy.sh" is allow-listed: '
     + 'an admin places an executable file of that name in the scripts directory (hooks.scriptsDirectory)'] }]);
-  const [cleanup] = (await api('GET', `${base}?event=pod.post_destroy`, manage)).body.hooks;
   const retargeted = await api('PATCH', `${base}/${cleanup.id}`, manage, { target: 'deploy.sh' });
   assert.is(retargeted.status, 400);
   assert.equal(fieldsOf(retargeted.body), ['target']);
@@ -166,11 +189,14 @@ test('a script hook must name a script this installation runs: 400 saying what t
 });
 
 test('names are unique per tenant: 409 naming the field; another tenant may use it', async () => {
+  const { manage } = await aHookOwner();
+  const { id: hookId } = await aHook(manage);
+  await aHook(manage, { name: 'cleanup' });
   const again = await api('POST', base, manage, hook({ target: 'https://elsewhere.example.com/' }));
   assert.is(again.status, 409);
   assert.is(again.body.error.code, 'conflict');
   assert.equal(fieldsOf(again.body), ['name']);
-  const theirs = await api('POST', base, stranger, hook());
+  const theirs = await api('POST', base, (await aHookOwner()).manage, hook());
   assert.is(theirs.status, 201, JSON.stringify(theirs.body));
   const rename = await api('PATCH', `${base}/${hookId}`, manage, { name: 'cleanup' });
   assert.is(rename.status, 409);
@@ -184,6 +210,7 @@ test('concurrent creates of one name: exactly one wins', async () => {
 });
 
 test('permissions: a view-only token cannot write (403), and writes nothing', async () => {
+  const { id: hookId } = await aHook(manage, { name: 'guarded' });
   const before = await countHooks();
   for (const [method, path, body] of [['POST', base, hook({ name: 'nope' })], ['PATCH', `${base}/${hookId}`, { is_active: false }],
     ['DELETE', `${base}/${hookId}`, undefined], ['POST', `${base}/${hookId}/rotate-secret`, undefined]] as const) {
@@ -197,6 +224,9 @@ test('permissions: a view-only token cannot write (403), and writes nothing', as
 });
 
 test('another tenant\'s hook is 404 for every route', async () => {
+  const { id: hookId } = await aHook(manage, { name: 'private' });
+  const { tenant: other, manage: stranger } = await aHookOwner();
+  await aHook(stranger);
   for (const [method, path, body] of [['GET', `${base}/${hookId}`, undefined], ['GET', `${base}/${hookId}/deliveries`, undefined],
     ['PATCH', `${base}/${hookId}`, { is_active: false }], ['DELETE', `${base}/${hookId}`, undefined],
     ['POST', `${base}/${hookId}/rotate-secret`, undefined]] as const) {
@@ -210,8 +240,12 @@ test('another tenant\'s hook is 404 for every route', async () => {
 });
 
 test('admins: see every tenant\'s hooks or one tenant\'s, and must name the tenant of a new hook', async () => {
-  const all = await api('GET', base, admin);
-  assert.equal(new Set(all.body.hooks.map((h: any) => h.tenant_id)), new Set([tenant.id, other.id]));
+  const { tenant: other, manage: theirs } = await aHookOwner();
+  await Promise.all([aHook(manage, { name: 'seen-by-admins' }), aHook(theirs)]);
+  const all = await api('GET', `${base}?per_page=200`, admin);
+  const everyTenant = await database.db.selectFrom('cloud_pod_hooks').select('tenant_id').distinct().execute();
+  assert.equal(new Set(all.body.hooks.map((h: any) => h.tenant_id)), new Set(everyTenant.map((r) => r.tenant_id)));
+  assert.ok([tenant.id, other.id].every((id) => all.body.hooks.some((h: any) => h.tenant_id === id)));
   const one = await api('GET', `${base}?tenant=${other.slug}`, admin);
   assert.ok(one.body.hooks.length > 0 && one.body.hooks.every((h: any) => h.tenant_id === other.id));
   const unnamed = await api('POST', base, admin, hook({ name: 'admin-made' }));
@@ -247,6 +281,7 @@ test('header and env values are write-only: masked in reads, kept when sent back
 });
 
 test('patch: name, target, activity and config change; event and type are immutable', async () => {
+  const { id: hookId } = await aHook(manage, { name: 'patched' });
   const changed = await api('PATCH', `${base}/${hookId}`, manage, { target: 'https://hooks.example.com/v2',
     is_active: false, config: { timeout_seconds: 10 } });
   assert.is(changed.status, 200, JSON.stringify(changed.body));
@@ -254,11 +289,10 @@ test('patch: name, target, activity and config change; event and type are immuta
     is_active: false, config: { timeout_seconds: 10 } });
   assert.is(changed.body.hook.status.generation, 2);
   assert.not.match(JSON.stringify(changed.body), /whsec_/);
-  const audit = await database.db.selectFrom('cloud_pod_audit').selectAll().where('action', '=', 'hook.updated')
-    .orderBy('id', 'desc').executeTakeFirstOrThrow();
-  assert.equal([audit.actor_type, audit.actor_id], ['token', manageTokenId]);
-  assert.equal((audit.details as any).changed, ['target', 'is_active', 'config']);
-  assert.equal((audit.details as any).target, { old: 'https://hooks.example.com/cloudpods', new: 'https://hooks.example.com/v2' });
+  const [audit] = await auditOf('hook.updated', hookId);
+  assert.equal([audit!.actor_type, audit!.actor_id], ['token', manageTokenId]);
+  assert.equal((audit!.details as any).changed, ['target', 'is_active', 'config']);
+  assert.equal((audit!.details as any).target, { old: 'https://hooks.example.com/cloudpods', new: 'https://hooks.example.com/v2' });
 
   const same = await api('PATCH', `${base}/${hookId}`, manage, { event: 'pod.post_create', type: 'http', is_active: false });
   assert.is(same.status, 200, 'naming event and type as they are is no change');
@@ -281,6 +315,7 @@ test('patch: name, target, activity and config change; event and type are immuta
 });
 
 test('rotate-secret: a new secret, shown once, used from now on; audited without it', async () => {
+  const { id: hookId, hook: created, secret: firstSecret } = await aHook(manage, { name: 'rotated' });
   const rotated = await api('POST', `${base}/${hookId}/rotate-secret`, manage);
   assert.is(rotated.status, 200, JSON.stringify(rotated.body));
   const secret = rotated.body.signing_secret;
@@ -289,15 +324,15 @@ test('rotate-secret: a new secret, shown once, used from now on; audited without
   assert.is(rotated.body.hook.id, hookId);
   const row = await database.db.selectFrom('cloud_pod_hooks').select(['signing_secret', 'generation']).where('id', '=', hookId)
     .executeTakeFirstOrThrow();
-  assert.equal(row, { signing_secret: secret, generation: 2 });
-  const audit = await database.db.selectFrom('cloud_pod_audit').selectAll().where('action', '=', 'hook.secret_rotated')
-    .executeTakeFirstOrThrow();
-  assert.equal([audit.actor_id, (audit.details as any).hook_id], [manageTokenId, hookId]);
-  assert.not.match(JSON.stringify(audit.details), /whsec_/);
+  assert.equal(row, { signing_secret: secret, generation: created.status.generation }, 'the spec did not change');
+  const [audit] = await auditOf('hook.secret_rotated', hookId);
+  assert.equal([audit!.actor_id, (audit!.details as any).hook_id], [manageTokenId, hookId]);
+  assert.not.match(JSON.stringify(audit!.details), /whsec_/);
   assert.not.match(JSON.stringify((await api('GET', `${base}/${hookId}`, manage)).body), /whsec_/);
 });
 
 test('answers with a secret are never replayed: an Idempotency-Key does not store them', async () => {
+  const { id: hookId } = await aHook(manage, { name: 'replayed' });
   const headers = { 'idempotency-key': 'hook-secret-1' };
   const first = await api('POST', `${base}/${hookId}/rotate-secret`, manage, undefined, headers);
   const second = await api('POST', `${base}/${hookId}/rotate-secret`, viewOnly, undefined, headers);
@@ -337,6 +372,7 @@ test('a hook from Kubernetes is readable, PATCH and DELETE answer 409 managed_by
 });
 
 test('deliveries: the hook\'s ledger rows, newest first, paginated', async () => {
+  const { id: hookId } = await aHook(manage, { name: 'delivering' });
   const pod = '11111111-1111-4111-8111-111111111111';
   const [another] = await database.db.insertInto('cloud_pod_hooks').values({ tenant_id: tenant.id, name: 'another',
     event: 'pod.post_create', type: 'http', target: 'https://hooks.example.com/other' }).returning('id').execute();
@@ -387,6 +423,8 @@ test('blocking: allowed on pod.pre_create and pod.pre_destroy hooks, refused on 
 });
 
 test('delete: 204, the row is gone (404 after), audited', async () => {
+  const { tenant, manage, manageTokenId } = await aHookOwner();
+  const { id: hookId } = await aHook(manage);
   const deleted = await api('DELETE', `${base}/${hookId}`, manage);
   assert.is(deleted.status, 204);
   assert.is((await api('GET', `${base}/${hookId}`, manage)).status, 404);

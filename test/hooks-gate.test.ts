@@ -21,12 +21,11 @@ import { testDatabase, type TestDatabase } from './support/postgres.ts';
  */
 const test = suite('blocking hook gate');
 let database: TestDatabase;
+/** Each test's own: a tenant's blocking hooks hold every pod of the tenant. */
 let tenant: Tenant;
 
-test.before(async () => {
-  database = await testDatabase();
-  tenant = await aTenant(database.db);
-});
+test.before(async () => { database = await testDatabase(); });
+test.before.each(async () => { tenant = await aTenant(database.db); });
 test.after(async () => { await database?.drop(); });
 
 const aBlockingHook = async (name: string, event: HookEvent = 'pod.pre_create', config: object = { blocking: true }) =>

@@ -43,8 +43,9 @@ test('a retry with the same key and body gets the first response and creates not
 });
 
 test('the same key with a different body is refused and writes nothing', async () => {
+  assert.is((await create('order-used', { slug: 'first-co', name: 'First Co' })).status, 201);
   const before = await tenantCount();
-  const reused = await create('order-1', { slug: 'other-co', name: 'Other Co' });
+  const reused = await create('order-used', { slug: 'other-co', name: 'Other Co' });
   assert.is(reused.status, 422);
   assert.equal(reused.body.error.details.fields, [{ name: 'Idempotency-Key', messages: ['already used with a different request'] }]);
   assert.is(await tenantCount(), before);

@@ -17,11 +17,34 @@ let app: TestApp;
 let admin: string;
 let tenantAdminless: string;
 let allPermissionsNoAdmin: string;
-const ids: Record<string, number> = {};
 
 async function insertJob(values: Partial<NewJob> & { queue: string; type: string }): Promise<number> {
   const row = await database.db.insertInto('jobs').values(values).returning('id').executeTakeFirstOrThrow();
   return row.id;
+}
+
+/**
+ * One test's jobs, as the engine leaves them, in queues named after the test (`<prefix>-cloudpods`, `-webhooks`,
+ * `-metrics`) that no worker of the test app runs, so the rows stay as written and no other test counts them.
+ */
+async function aJobSet(prefix: string) {
+  const queue = (name: string) => `${prefix}-${name}`;
+  const ids = {
+    pending: await insertJob({ queue: queue('cloudpods'), type: 'pod.reconcile', key: 'pod:1' }),
+    later: await insertJob({ queue: queue('cloudpods'), type: 'pod.reconcile', key: 'pod:2',
+      scheduled_at: new Date(Date.now() + 3_600_000) }),
+    dead: await insertJob({ queue: queue('webhooks'), type: 'hook.deliver', status: 'dead', attempts: 10, max_attempts: 10,
+      last_error: 'Error: 503', completed_at: new Date() }),
+    failed: await insertJob({ queue: queue('webhooks'), type: 'hook.deliver', status: 'failed', attempts: 1,
+      completed_at: new Date() }),
+    completed: await insertJob({ queue: queue('metrics'), type: 'metrics.sample', status: 'completed', attempts: 1,
+      completed_at: new Date() }),
+  };
+  await database.db.insertInto('job_attempts').values([1, 2].map((attempt) => ({
+    job_id: ids.dead, attempt, started_at: new Date(), finished_at: new Date(), outcome: attempt === 2 ? 'dead' as const : 'failed' as const,
+    error: 'Error: 503', worker_name: 'w/webhooks',
+  }))).execute();
+  return { ids, queue };
 }
 
 test.before(async () => {
@@ -32,17 +55,6 @@ test.before(async () => {
   // Every permission but no admin scope.
   allPermissionsNoAdmin = (await aToken(database.db, { tenant: await aTenant(database.db), permissions: ['settings.manage',
     'cloudpods.view', 'cloudpods.manage', 'cloudpods.volumes.manage', 'health.view', 'hooks.manage', 'plans.manage'] })).token;
-  // Queues no worker in the test app runs, so the rows stay as written.
-  ids.pending = await insertJob({ queue: 'cloudpods', type: 'pod.reconcile', key: 'pod:1' });
-  ids.later = await insertJob({ queue: 'cloudpods', type: 'pod.reconcile', key: 'pod:2', scheduled_at: new Date(Date.now() + 3_600_000) });
-  ids.dead = await insertJob({ queue: 'webhooks', type: 'hook.deliver', status: 'dead', attempts: 10, max_attempts: 10,
-    last_error: 'Error: 503', completed_at: new Date() });
-  ids.failed = await insertJob({ queue: 'webhooks', type: 'hook.deliver', status: 'failed', attempts: 1, completed_at: new Date() });
-  ids.completed = await insertJob({ queue: 'metrics', type: 'metrics.sample', status: 'completed', attempts: 1, completed_at: new Date() });
-  await database.db.insertInto('job_attempts').values([1, 2].map((attempt) => ({
-    job_id: ids.dead!, attempt, started_at: new Date(), finished_at: new Date(), outcome: attempt === 2 ? 'dead' as const : 'failed' as const,
-    error: 'Error: 503', worker_name: 'w/webhooks',
-  }))).execute();
 });
 
 test.after(async () => {
@@ -54,6 +66,7 @@ const get = (path: string, token = admin) => app.request('GET', path, { token })
 const post = (path: string, token = admin) => app.request('POST', path, { token });
 
 test('every job endpoint needs an admin token', async () => {
+  const { ids } = await aJobSet('guarded');
   const paths: Array<[string, string]> = [['GET', '/api/admin/jobs'], ['GET', `/api/admin/jobs/${ids.dead}`],
     ['POST', `/api/admin/jobs/${ids.dead}/retry`], ['POST', `/api/admin/jobs/${ids.pending}/cancel`],
     ['GET', '/api/admin/job-workers'], ['GET', '/api/admin/queues']];
@@ -69,13 +82,14 @@ test('every job endpoint needs an admin token', async () => {
 });
 
 test('GET /api/admin/jobs filters by queue, status and type, newest first, paginated', async () => {
-  const webhooks = await get('/api/admin/jobs?queue=webhooks');
+  const { ids, queue } = await aJobSet('listed');
+  const webhooks = await get(`/api/admin/jobs?queue=${queue('webhooks')}`);
   assert.is(webhooks.status, 200);
   assert.equal(webhooks.body.jobs.map((j: any) => j.id), [ids.failed, ids.dead]);
-  assert.equal((await get('/api/admin/jobs?status=dead')).body.jobs.map((j: any) => j.id), [ids.dead]);
-  assert.equal((await get('/api/admin/jobs?type=pod.reconcile&status=pending')).body.jobs.map((j: any) => j.id),
-    [ids.later, ids.pending]);
-  const paged = await get('/api/admin/jobs?type=pod.reconcile&per_page=1&page=2');
+  assert.equal((await get(`/api/admin/jobs?status=dead&queue=${queue('webhooks')}`)).body.jobs.map((j: any) => j.id), [ids.dead]);
+  assert.equal((await get(`/api/admin/jobs?type=pod.reconcile&status=pending&queue=${queue('cloudpods')}`)).body.jobs
+    .map((j: any) => j.id), [ids.later, ids.pending]);
+  const paged = await get(`/api/admin/jobs?type=pod.reconcile&queue=${queue('cloudpods')}&per_page=1&page=2`);
   assert.equal(paged.body.jobs.map((j: any) => j.id), [ids.pending]);
   assert.equal(paged.body.meta.pagination, { page: 2, per_page: 1, total_entries: 2, last_page: 2, previous_page: 1, next_page: null });
   const bad = await get('/api/admin/jobs?status=stuck&per_page=0');
@@ -84,15 +98,17 @@ test('GET /api/admin/jobs filters by queue, status and type, newest first, pagin
 });
 
 test('GET /api/admin/jobs/:id shows the job with its attempts; unknown ids are 404', async () => {
+  const { ids, queue } = await aJobSet('shown');
   const response = await get(`/api/admin/jobs/${ids.dead}`);
   assert.is(response.status, 200);
-  assert.equal([response.body.job.queue, response.body.job.last_error], ['webhooks', 'Error: 503']);
+  assert.equal([response.body.job.queue, response.body.job.last_error], [queue('webhooks'), 'Error: 503']);
   assert.equal(response.body.attempts.map((a: any) => [a.attempt, a.outcome]), [[1, 'failed'], [2, 'dead']]);
   assert.is((await get('/api/admin/jobs/999999')).status, 404);
   assert.is((await get('/api/admin/jobs/abc')).status, 404);
 });
 
 test('retry puts a dead or failed job back to pending with a fresh budget; other statuses conflict', async () => {
+  const { ids } = await aJobSet('retried');
   const response = await post(`/api/admin/jobs/${ids.dead}/retry`);
   assert.is(response.status, 200);
   assert.equal([response.body.job.status, response.body.job.attempts, response.body.job.max_attempts], ['pending', 10, 20]);
@@ -100,17 +116,20 @@ test('retry puts a dead or failed job back to pending with a fresh budget; other
   const conflict = await post(`/api/admin/jobs/${ids.completed}/retry`);
   assert.equal([conflict.status, conflict.body.error.code], [409, 'conflict']);
   assert.is((await post('/api/admin/jobs/999999/retry')).status, 404);
-  const audit = await database.db.selectFrom('cloud_pod_audit').selectAll().where('action', '=', 'job.retried').execute();
+  const audit = (await database.db.selectFrom('cloud_pod_audit').selectAll().where('action', '=', 'job.retried').orderBy('id')
+    .execute()).filter((a) => Object.values(ids).includes(a.details.job_id as number));
   assert.equal(audit.map((a) => [a.details.job_id, a.actor_type]), [[ids.dead, 'token'], [ids.failed, 'token']]);
 });
 
 test('cancel ends a pending job failed and audits it; a finished job conflicts', async () => {
+  const { ids } = await aJobSet('cancelled');
   const response = await post(`/api/admin/jobs/${ids.later}/cancel`);
   assert.is(response.status, 200);
   assert.is(response.body.job.status, 'failed');
   assert.match(response.body.job.last_error, /^cancelled by token /);
   assert.is((await post(`/api/admin/jobs/${ids.later}/cancel`)).status, 409);
-  const audit = await database.db.selectFrom('cloud_pod_audit').selectAll().where('action', '=', 'job.cancelled').execute();
+  const audit = (await database.db.selectFrom('cloud_pod_audit').selectAll().where('action', '=', 'job.cancelled').execute())
+    .filter((a) => Object.values(ids).includes(a.details.job_id as number));
   assert.equal(audit.map((a) => a.details.job_id), [ids.later]);
 });
 
@@ -141,6 +160,10 @@ test('cancelling a running job aborts its handler and rejects its completion', a
 });
 
 test('GET /api/admin/job-workers and /api/admin/queues show the workers and per-queue depth', async () => {
+  // A queue with a job due and one cancelled, and one whose only job failed.
+  await insertJob({ queue: 'depth-cloudpods', type: 'pod.reconcile', key: 'pod:1' });
+  await insertJob({ queue: 'depth-cloudpods', type: 'pod.reconcile', key: 'pod:2', status: 'failed', completed_at: new Date() });
+  await insertJob({ queue: 'depth-backups', type: 'backup.run', status: 'failed', attempts: 1, completed_at: new Date() });
   const workers = await get('/api/admin/job-workers');
   assert.is(workers.status, 200);
   const maintenance = workers.body.workers.find((w: any) => w.queue === 'maintenance' && w.status === 'online');
@@ -149,15 +172,16 @@ test('GET /api/admin/job-workers and /api/admin/queues show the workers and per-
   const queues = await get('/api/admin/queues');
   assert.is(queues.status, 200);
   const byName = Object.fromEntries(queues.body.queues.map((q: any) => [q.queue, q]));
-  assert.equal(byName.cloudpods.depth, { pending: 1, running: 0, completed: 0, failed: 1, dead: 0 });
-  assert.is(byName.cloudpods.due, 1);
-  assert.ok(byName.cloudpods.oldest_pending_age_seconds >= 0);
-  assert.is(byName.backups.completed_last_minute, 0);
-  assert.is(byName.backups.depth.failed, 1);
+  assert.equal(byName['depth-cloudpods'].depth, { pending: 1, running: 0, completed: 0, failed: 1, dead: 0 });
+  assert.is(byName['depth-cloudpods'].due, 1);
+  assert.ok(byName['depth-cloudpods'].oldest_pending_age_seconds >= 0);
+  assert.is(byName['depth-backups'].completed_last_minute, 0);
+  assert.is(byName['depth-backups'].depth.failed, 1);
   assert.ok(queues.body.workers.some((w: any) => w.queue === 'maintenance' && w.last_heartbeat_at));
 });
 
 test('retention deletes only what is older than its setting: finished jobs with attempts, audit, system events', async () => {
+  const { ids } = await aJobSet('pruned');
   const old = new Date(Date.now() - 40 * 86_400_000);
   const oldDone = await insertJob({ queue: 'metrics', type: 'old', status: 'completed', created_at: old, completed_at: old });
   const oldPending = await insertJob({ queue: 'metrics', type: 'old', created_at: old, scheduled_at: old });
@@ -170,8 +194,8 @@ test('retention deletes only what is older than its setting: finished jobs with 
   const settings = fakeSettings({ 'jobs.retention_days': 30, 'cloudpods.audit.retention_days': 30, 'cloudpods.events.retention_days': 30 });
   const pruned = await pruneFinishedJobs(database.db, settings, 1);
   assert.is(pruned.jobs, 1);
-  const left = await database.db.selectFrom('jobs').select('id').where('id', 'in', [oldDone, oldPending, ids.completed!]).execute();
-  assert.equal(left.map((r) => r.id).sort((a, b) => a - b), [ids.completed, oldPending].sort((a, b) => a! - b!));
+  const left = await database.db.selectFrom('jobs').select('id').where('id', 'in', [oldDone, oldPending, ids.completed]).execute();
+  assert.equal(left.map((r) => r.id).sort((a, b) => a - b), [ids.completed, oldPending].sort((a, b) => a - b));
   assert.is((await database.db.selectFrom('job_attempts').select('id').where('job_id', '=', oldDone).execute()).length, 0);
 
   const auditBefore = await database.db.selectFrom('cloud_pod_audit').select('id').execute();

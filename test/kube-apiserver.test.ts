@@ -100,38 +100,38 @@ test('schema validation: bounds, patterns, required, unknown fields pruned, CEL 
 });
 
 test('update: resourceVersion required and checked (409), generation moves on spec changes only, no-op keeps the RV', async () => {
-  const current = (await call('GET', `${base}/a`)).body;
-  const noRv = await call('PUT', `${base}/a`, { ...current, metadata: { ...current.metadata, resourceVersion: undefined } });
+  const current = (await call('POST', base, pod('u'))).body;
+  const noRv = await call('PUT', `${base}/u`, { ...current, metadata: { ...current.metadata, resourceVersion: undefined } });
   assert.is(noRv.status, 422);
-  const labelled = await call('PUT', `${base}/a`, { ...current, metadata: { ...current.metadata, labels: { x: 'y' } } });
+  const labelled = await call('PUT', `${base}/u`, { ...current, metadata: { ...current.metadata, labels: { x: 'y' } } });
   assert.is(labelled.status, 200);
   assert.is(labelled.body.metadata.generation, 1, 'metadata changes keep the generation');
-  const stale = await call('PUT', `${base}/a`, { ...current, spec: { ...current.spec, cpuCores: 2 } });
+  const stale = await call('PUT', `${base}/u`, { ...current, spec: { ...current.spec, cpuCores: 2 } });
   assert.equal([stale.status, stale.body.reason], [409, 'Conflict']);
   assert.match(stale.body.message, /the object has been modified; please apply your changes to the latest version and try again/);
-  const grown = await call('PUT', `${base}/a`, { ...labelled.body, spec: { ...labelled.body.spec, cpuCores: 2 }, status: { phase: 'active' } });
+  const grown = await call('PUT', `${base}/u`, { ...labelled.body, spec: { ...labelled.body.spec, cpuCores: 2 }, status: { phase: 'active' } });
   assert.is(grown.body.metadata.generation, 2);
   assert.is(grown.body.status, undefined, 'the main resource ignores status');
-  const same = await call('PUT', `${base}/a`, grown.body);
+  const same = await call('PUT', `${base}/u`, grown.body);
   assert.is(same.body.metadata.resourceVersion, grown.body.metadata.resourceVersion, 'a no-op write keeps the RV');
 });
 
 test('status subresource: only status changes, never generation; merge and JSON patch; RV in a patch is a precondition', async () => {
-  const before = (await call('GET', `${base}/a`)).body;
-  const status = await call('PATCH', `${base}/a/status`, { spec: { cpuCores: 9 }, status: { phase: 'active' } },
+  const before = (await call('POST', base, pod('s'))).body;
+  const status = await call('PATCH', `${base}/s/status`, { spec: { cpuCores: 9 }, status: { phase: 'active' } },
     'application/merge-patch+json');
   assert.is(status.status, 200);
   assert.is(status.body.status.phase, 'active');
   assert.is(status.body.spec.cpuCores, before.spec.cpuCores);
   assert.is(status.body.metadata.generation, before.metadata.generation);
-  const stale = await call('PATCH', `${base}/a/status`, { metadata: { resourceVersion: before.metadata.resourceVersion },
+  const stale = await call('PATCH', `${base}/s/status`, { metadata: { resourceVersion: before.metadata.resourceVersion },
     status: { phase: 'error' } }, 'application/merge-patch+json');
   assert.is(stale.status, 409);
-  const badPhase = await call('PATCH', `${base}/a/status`, { status: { phase: 'flying' } }, 'application/merge-patch+json');
+  const badPhase = await call('PATCH', `${base}/s/status`, { status: { phase: 'flying' } }, 'application/merge-patch+json');
   assert.is(badPhase.status, 422);
-  const json = await call('PATCH', `${base}/a`, [{ op: 'replace', path: '/spec/memoryMb', value: 2048 }], 'application/json-patch+json');
+  const json = await call('PATCH', `${base}/s`, [{ op: 'replace', path: '/spec/memoryMb', value: 2048 }], 'application/json-patch+json');
   assert.equal([json.status, json.body.spec.memoryMb], [200, 2048]);
-  const strategic = await call('PATCH', `${base}/a`, { spec: {} }, 'application/strategic-merge-patch+json');
+  const strategic = await call('PATCH', `${base}/s`, { spec: {} }, 'application/strategic-merge-patch+json');
   assert.is(strategic.status, 415);
 });
 
@@ -152,6 +152,7 @@ test('finalizers: delete sets deletionTimestamp and bumps generation; no new fin
 test('list: selectors, limit and continue; a continue token from before compaction is 410', async () => {
   await call('POST', base, pod('l1', {}, { app: 'web' }));
   await call('POST', base, pod('l2', {}, { app: 'db' }));
+  await call('POST', base, pod('l3'));
   const web = await call('GET', `${base}?labelSelector=${encodeURIComponent('app in (web)')}`);
   assert.equal(web.body.items.map((i: any) => i.metadata.name), ['l1']);
   assert.is(web.body.kind, 'CloudPodList');
@@ -179,19 +180,21 @@ test('watch: replay from a resourceVersion, selectors (leaving is DELETED), book
   const old = watch(`${base}?watch=true&resourceVersion=${rv}`);
   await old.done;
   assert.equal([old.events[0]?.type, old.events[0]?.object.code, old.events[0]?.object.reason], ['ERROR', 410, 'Expired']);
+  const current = (await call('GET', base)).body.items.length;
   const fresh = watch(`${base}?watch=true`);
-  await waitFor('current state as ADDED', () => fresh.events, (e) => e.length >= 3 && e.every((x) => x.type === 'ADDED'));
+  await waitFor('current state as ADDED', () => fresh.events, (e) => e.length >= current && e.every((x) => x.type === 'ADDED'));
   fresh.close();
 });
 
 test('faults: the Nth call fails with 409, 429 (Retry-After) or 500; watches drop or freeze', async () => {
-  api.faults.failNth({ method: 'GET', path: '/cloudpods/a', status: 429, nth: 2 });
-  assert.is((await call('GET', `${base}/a`)).status, 200);
-  const limited = await fetch(`${api.url}${base}/a`);
+  await call('POST', base, pod('fa'));
+  api.faults.failNth({ method: 'GET', path: '/cloudpods/fa', status: 429, nth: 2 });
+  assert.is((await call('GET', `${base}/fa`)).status, 200);
+  const limited = await fetch(`${api.url}${base}/fa`);
   assert.equal([limited.status, limited.headers.get('retry-after')], [429, '1']);
-  assert.is((await call('GET', `${base}/a`)).status, 200);
+  assert.is((await call('GET', `${base}/fa`)).status, 200);
   api.faults.failNth({ path: '/status', status: 500 });
-  assert.is((await call('PATCH', `${base}/a/status`, { status: {} }, 'application/merge-patch+json')).status, 500);
+  assert.is((await call('PATCH', `${base}/fa/status`, { status: {} }, 'application/merge-patch+json')).status, 500);
   const stream = watch(`${base}?watch=true&resourceVersion=${(await call('GET', base)).body.metadata.resourceVersion}`);
   await waitFor('watch open', () => api.faults.openWatches('watch=true'), (n) => n === 1);
   api.faults.freezeWatches();

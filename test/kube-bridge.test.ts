@@ -1,13 +1,21 @@
 import { sql } from 'kysely';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cloudPod, podsPath, readyOf, startKubePlatform, type KubePlatform } from './support/kube.ts';
+import { anActiveCloudPod, cloudPod, podsPath, readyOf, startKubePlatform, type KubePlatform } from './support/kube.ts';
+import { roomyQuota } from './support/platform.ts';
 import { waitFor } from './support/wait.ts';
 
 /** CloudPod resources through the bridge, end to end against the Proxmox simulator and the fake kube-apiserver. */
 const test = suite('kube bridge');
 let k: KubePlatform;
-test.before(async () => { k = await startKubePlatform(); });
+/** Active CloudPods applied together before the tests, one for each test that works on an active pod of its own. */
+let pods: Record<'shown' | 'edited' | 'stopping' | 'doomed' | 'probed', any>;
+test.before(async () => {
+  k = await startKubePlatform();
+  const names = ['shown', 'edited', 'stopping', 'doomed', 'probed'] as const;
+  const applied = await Promise.all(names.map((name) => anActiveCloudPod(k, name)));
+  pods = Object.fromEntries(names.map((name, i) => [name, applied[i]])) as typeof pods;
+});
 test.after(async () => { await k?.stop(); });
 
 const get = (name: string, namespace = k.namespace) => k.call('GET', podsPath(namespace, name));
@@ -16,27 +24,22 @@ const waitResource = (name: string, what: string, accept: (r: any) => boolean, t
 const rowOf = (uid: string) => k.platform.database.db.selectFrom('cloud_pods').selectAll().where('kube_uid', '=', uid)
   .executeTakeFirst();
 
-let uid: string;
-let podId: string;
-let vmid: number;
-
 test('an applied CloudPod gets the finalizer, a kube-managed row and an active VM, with status written back', async () => {
   const created = await k.call('POST', podsPath(k.namespace), cloudPod('web-1', { cpuCores: 2, memoryMb: 2048 }));
   assert.is(created.status, 201, JSON.stringify(created.body));
-  uid = created.body.metadata.uid;
+  const uid = created.body.metadata.uid;
   const resource = await waitResource('web-1', 'Ready', (r) => readyOf(r)?.status === 'True' && r.status.phase === 'active');
   assert.equal(resource.metadata.finalizers, ['cloudpods.mpanel.io/finalizer']);
   assert.is(resource.status.observedGeneration, 1);
   assert.is(readyOf(resource).observedGeneration, 1);
   assert.ok(resource.status.ipAddresses.length > 0);
-  vmid = resource.status.vmid;
+  const vmid = resource.status.vmid;
   assert.ok(k.platform.sim.sim.cluster.vms.get(vmid)?.running, 'the VM runs');
   assert.ok(k.platform.sim.sim.nodes.includes(resource.status.node));
   const row = (await rowOf(uid))!;
   assert.equal([row.managed_by, row.kube_namespace, row.kube_name, row.tenant_id, row.cpu_cores],
     ['kubernetes', k.namespace, 'web-1', k.platform.tenant.id, 2]);
-  podId = row.id;
-  assert.is(resource.status.podId, podId);
+  assert.is(resource.status.podId, row.id);
   const events = (await k.call('GET', `/apis/events.k8s.io/v1/namespaces/${k.namespace}/events`)).body.items;
   assert.ok(events.some((e: any) => e.reason === 'Created' && e.type === 'Normal' && e.regarding.uid === uid));
   assert.ok(events.some((e: any) => e.reason === 'Ready' && e.regarding.uid === uid));
@@ -44,6 +47,7 @@ test('an applied CloudPod gets the finalizer, a kube-managed row and an active V
 
 test('REST refuses spec writes to a kube-managed pod (409 managed_by_kubernetes) and keeps serving its status', async () => {
   const token = k.platform.token;
+  const podId = pods.shown.status.podId;
   for (const [method, path, body] of [['PATCH', `/api/cloud-pods/${podId}`, { cpu_cores: 4 }],
     ['DELETE', `/api/cloud-pods/${podId}`, undefined], ['POST', `/api/cloud-pods/${podId}/actions/stop`, undefined]] as const) {
     const response = await k.platform.app.request(method, path, { token, ...(body ? { body } : {}) });
@@ -54,10 +58,11 @@ test('REST refuses spec writes to a kube-managed pod (409 managed_by_kubernetes)
 });
 
 test('a spec edit is reconciled: the VM grows and observedGeneration follows', async () => {
-  const patched = await k.call('PATCH', podsPath(k.namespace, 'web-1'), { spec: { cpuCores: 3, diskGb: 20 } },
+  const { metadata: { uid }, status: { vmid } } = pods.edited;
+  const patched = await k.call('PATCH', podsPath(k.namespace, 'edited'), { spec: { cpuCores: 3, diskGb: 20 } },
     'application/merge-patch+json');
   assert.is(patched.body.metadata.generation, 2);
-  await waitResource('web-1', 'observed generation 2', (r) => r.status?.observedGeneration === 2 && readyOf(r)?.status === 'True');
+  await waitResource('edited', 'observed generation 2', (r) => r.status?.observedGeneration === 2 && readyOf(r)?.status === 'True');
   const vm = k.platform.sim.sim.cluster.vms.get(vmid)!;
   assert.match(String(vm.config.scsi0), /size=20G/);
   assert.is(String(vm.pending.cores ?? vm.config.cores), '3');
@@ -75,13 +80,17 @@ test('a resource in an unlabelled namespace only reports TenantUnknown', async (
 
 test('an order over quota is refused as a QuotaExceeded condition, not provisioned', async () => {
   const created = await k.call('POST', podsPath(k.namespace), cloudPod('huge', { cpuCores: 128, memoryMb: 1_048_576, diskGb: 65_536 }));
-  await k.platform.app.system.quotas.setOverride(k.platform.tenant.id, { pods: 1000, cpu_cores: 100, memory_mb: 100_000_000,
-    disk_gb: 1_000_000, bandwidth_gb: null, ipv4: null }, { type: 'system', id: 'test' });
-  const resource = await waitResource('huge', 'QuotaExceeded', (r) => readyOf(r)?.reason === 'QuotaExceeded', 10_000);
-  assert.match(readyOf(resource).message, /cpu_cores/);
-  assert.is(await rowOf(created.body.metadata.uid), undefined);
-  await k.call('DELETE', podsPath(k.namespace, 'huge'));
-  await waitResource('huge', 'gone', (r) => r.code === 404, 10_000);
+  const quotas = k.platform.app.system.quotas;
+  await quotas.setOverride(k.platform.tenant.id, { ...roomyQuota, cpu_cores: 100 }, { type: 'system', id: 'test' });
+  try {
+    const resource = await waitResource('huge', 'QuotaExceeded', (r) => readyOf(r)?.reason === 'QuotaExceeded', 10_000);
+    assert.match(readyOf(resource).message, /cpu_cores/);
+    assert.is(await rowOf(created.body.metadata.uid), undefined);
+    await k.call('DELETE', podsPath(k.namespace, 'huge'));
+    await waitResource('huge', 'gone', (r) => r.code === 404, 10_000);
+  } finally {
+    await quotas.setOverride(k.platform.tenant.id, roomyQuota, { type: 'system', id: 'test' });
+  }
 });
 
 test('a CloudPod on a node the cluster does not have reports NodeNotFound and writes no row', async () => {
@@ -114,9 +123,13 @@ test('text PostgreSQL refuses (a NUL byte in spec.template) is SpecInvalid, no r
 });
 
 test('conflicting status writes are retried', async () => {
-  k.api.faults.failNth({ method: 'PATCH', path: '/cloudpods/web-1/status', status: 409, times: 2 });
-  await k.call('PATCH', podsPath(k.namespace, 'web-1'), { spec: { powerState: 'stopped' } }, 'application/merge-patch+json');
-  const resource = await waitResource('web-1', 'stopped', (r) => r.status?.phase === 'stopped' && r.status.observedGeneration === 3);
+  const { vmid } = pods.stopping.status;
+  k.api.faults.failNth({ method: 'PATCH', path: '/cloudpods/stopping/status', status: 409, times: 2 });
+  const patched = await k.call('PATCH', podsPath(k.namespace, 'stopping'), { spec: { powerState: 'stopped' } },
+    'application/merge-patch+json');
+  const generation = patched.body.metadata.generation;
+  const resource = await waitResource('stopping', 'stopped',
+    (r) => r.status?.phase === 'stopped' && r.status.observedGeneration === generation);
   assert.is(resource.status.phase, 'stopped');
   assert.is(k.platform.sim.sim.cluster.vms.get(vmid)!.running, false);
 });
@@ -221,32 +234,34 @@ test('a CloudPodHook is stored as a kube-managed hook row of the tenant, shows i
 });
 
 test('spec.healthCheck is the pod\'s health_check: stored with its defaults, converged, removed; CEL refuses a tcp probe without port', async () => {
-  const set = await k.call('PATCH', podsPath(k.namespace, 'web-1'), { spec: { healthCheck: { type: 'http', path: '/healthz' } } },
+  const { metadata: { uid } } = pods.probed;
+  const set = await k.call('PATCH', podsPath(k.namespace, 'probed'), { spec: { healthCheck: { type: 'http', path: '/healthz' } } },
     'application/merge-patch+json');
   assert.is(set.status, 200, JSON.stringify(set.body));
   const generation = set.body.metadata.generation;
-  await waitResource('web-1', `observed generation ${generation}`,
+  await waitResource('probed', `observed generation ${generation}`,
     (r) => r.status?.observedGeneration === generation && readyOf(r)?.status === 'True');
   assert.equal((await rowOf(uid))!.health_check, { type: 'http', port: 80, path: '/healthz', expected_status: 200,
     interval_seconds: 30, timeout_seconds: 5, failure_threshold: 3 });
 
-  const refused = await k.call('PATCH', podsPath(k.namespace, 'web-1'), { spec: { healthCheck: { type: 'tcp' } } },
+  const refused = await k.call('PATCH', podsPath(k.namespace, 'probed'), { spec: { healthCheck: { type: 'tcp' } } },
     'application/merge-patch+json');
   assert.is(refused.status, 422, JSON.stringify(refused.body));
   assert.match(JSON.stringify(refused.body), /a tcp probe needs port/);
 
-  const removed = await k.call('PATCH', podsPath(k.namespace, 'web-1'), { spec: { healthCheck: null } },
+  const removed = await k.call('PATCH', podsPath(k.namespace, 'probed'), { spec: { healthCheck: null } },
     'application/merge-patch+json');
-  await waitResource('web-1', `observed generation ${removed.body.metadata.generation}`,
+  await waitResource('probed', `observed generation ${removed.body.metadata.generation}`,
     (r) => r.status?.observedGeneration === removed.body.metadata.generation && readyOf(r)?.status === 'True');
   assert.is((await rowOf(uid))!.health_check, null);
 });
 
 test('delete: the VM goes first, then the finalizer, then the resource', async () => {
-  const deleting = await k.call('DELETE', podsPath(k.namespace, 'web-1'));
+  const { metadata: { uid }, status: { vmid } } = pods.doomed;
+  const deleting = await k.call('DELETE', podsPath(k.namespace, 'doomed'));
   assert.ok(deleting.body.metadata.deletionTimestamp);
   const rv = deleting.body.metadata.resourceVersion;
-  await waitResource('web-1', 'gone', (r) => r.code === 404, 30_000);
+  await waitResource('doomed', 'gone', (r) => r.code === 404, 30_000);
   assert.is(k.platform.sim.sim.cluster.vms.get(vmid), undefined, 'the VM is destroyed');
   assert.is(await rowOf(uid), undefined, 'the row is gone');
   const events = (await k.call('GET', `/apis/events.k8s.io/v1/namespaces/${k.namespace}/events`)).body.items
@@ -257,6 +272,7 @@ test('delete: the VM goes first, then the finalizer, then the resource', async (
   assert.ok(Number(rv) > 0);
 });
 
+// Whatever ran before it: the pods applied in `before` already made the bridge read, patch, create and renew its lease.
 test('the bridge never needed a right the Helm chart does not grant it', () => {
   assert.equal(k.api.forbidden, []);
   const used = new Set(k.api.calls.map((c) => c.method));

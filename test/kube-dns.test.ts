@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { DnsRecordRow } from '../src/db/schema.ts';
@@ -6,7 +7,7 @@ import { syncPodDnsRecords } from '../src/dns/pod-records.ts';
 import { statusOf, wantOf } from '../src/kube/dns-mapping.ts';
 import { queryDns } from '../src/powerdns/dns-query.ts';
 import { aPod, aTemplate, aTenant } from './support/fixtures.ts';
-import { cloudPod, kindPath, podsPath, readyOf, startKubePlatform, type KubePlatform } from './support/kube.ts';
+import { anActiveCloudPod, cloudPod, kindPath, podsPath, readyOf, startKubePlatform, type KubePlatform } from './support/kube.ts';
 import { waitFor } from './support/wait.ts';
 
 /** The pure pieces: what a resource's rows must become, and its status from them. */
@@ -63,12 +64,16 @@ mapping.run();
 /**
  * CloudPodDNSRecord resources through the bridge, end to end: a real PostgreSQL and PowerDNS, the Proxmox
  * simulator and the fake kube-apiserver. What counts is what a user sees: the resource's status and events, the
- * answer of the authoritative DNS port, and the REST API.
+ * answer of the authoritative DNS port, and the REST API. The tests name the CloudPod web-1, applied before them;
+ * each applies the records it works on.
  */
 const test = suite('kube DNS records');
 let k: KubePlatform;
 let zone: string;
 let forbiddenZone: string;
+/** web-1's IPv4 addresses and its id in the REST API. */
+let webIps: string[];
+let podId: string;
 
 test.before(async () => {
   k = await startKubePlatform({}, { powerDns: true });
@@ -76,6 +81,9 @@ test.before(async () => {
   forbiddenZone = await k.pdns!.aZone('nope');
   await k.platform.app.system.settings.update({ 'cloudpods.dns.tenant_zones': { [k.platform.tenant.slug]: [zone] } },
     { type: 'system', id: 'test' });
+  const pod = await anActiveCloudPod(k, 'web-1');
+  webIps = ipv4(pod.status.ipAddresses);
+  podId = pod.status.podId;
 });
 test.after(async () => { await k?.stop(); });
 
@@ -85,9 +93,6 @@ const dnsRecord = (name: string, spec: Record<string, unknown>) => ({
 const waitRecord = (name: string, what: string, accept: (r: any) => boolean, { namespace = k.namespace, timeoutMs = 30_000 } = {}) =>
   waitFor(`CloudPodDNSRecord ${name} ${what}`, async () => (await k.call('GET', dnsPath(name, namespace))).body, accept,
     { timeoutMs, intervalMs: 100 });
-const waitPod = (name: string, what: string, accept: (r: any) => boolean) =>
-  waitFor(`CloudPod ${name} ${what}`, async () => (await k.call('GET', podsPath(k.namespace, name))).body, accept,
-    { timeoutMs: 30_000, intervalMs: 100 });
 const served = async (name: string, type: 'A' | 'AAAA' = 'A') =>
   (await queryDns({ host: k.pdns!.dnsHost, port: k.pdns!.dnsPort }, name, type)).answers.map((a) => [a.data, a.ttl]);
 const rowsOf = (uid: string) => k.platform.database.db.selectFrom('cloud_pod_dns_records').selectAll()
@@ -96,20 +101,20 @@ const eventsOf = async (uid: string) => (await k.call('GET', `/apis/events.k8s.i
   .filter((e: any) => e.regarding.uid === uid).sort((a: any, b: any) => a.eventTime.localeCompare(b.eventTime));
 const ipv4 = (addresses: string[]) => addresses.filter((ip) => ip.includes('.')).sort();
 
-let webIps: string[];
-let podId: string;
-let wwwUid: string;
+/** Applies a CloudPodDNSRecord for web-1 and waits until it is Ready for its first generation; returns its uid. */
+async function aServedRecord(name: string, spec: Record<string, unknown> = {}): Promise<string> {
+  const created = await k.call('POST', dnsPath(), dnsRecord(name, { podName: 'web-1', hostname: name, zone, ...spec }));
+  assert.is(created.status, 201, JSON.stringify(created.body));
+  await waitRecord(name, 'Ready', (r) => readyOf(r)?.status === 'True' && r.status.observedGeneration === 1);
+  return created.body.metadata.uid;
+}
 
 test('a CloudPodDNSRecord for a CloudPod is Ready and served at the pod\'s address, by rows of the resource', async () => {
-  await k.call('POST', podsPath(k.namespace), cloudPod('web-1'));
-  const pod = await waitPod('web-1', 'Ready', (r) => readyOf(r)?.status === 'True');
-  webIps = ipv4(pod.status.ipAddresses);
-  podId = pod.status.podId;
   assert.ok(webIps.length > 0, 'the pod has an IPv4 address');
 
   const created = await k.call('POST', dnsPath(), dnsRecord('www', { podName: 'web-1', hostname: 'www', zone, ttl: 120 }));
   assert.is(created.status, 201, JSON.stringify(created.body));
-  wwwUid = created.body.metadata.uid;
+  const wwwUid = created.body.metadata.uid;
   const resource = await waitRecord('www', 'Ready', (r) => readyOf(r)?.status === 'True' && r.status.observedGeneration === 1);
   assert.equal(resource.metadata.finalizers, ['cloudpods.mpanel.io/finalizer']);
   assert.equal([resource.status.phase, resource.status.addresses, readyOf(resource).observedGeneration], ['active', webIps, 1]);
@@ -123,38 +128,41 @@ test('a CloudPodDNSRecord for a CloudPod is Ready and served at the pod\'s addre
 });
 
 test('a TTL change is applied to the same rows and served; observedGeneration follows', async () => {
-  const before = (await rowsOf(wwwUid)).map((r) => r.id);
-  const patched = await k.call('PATCH', dnsPath('www'), { spec: { ttl: 600 } }, 'application/merge-patch+json');
+  const uid = await aServedRecord('retimed', { ttl: 120 });
+  const before = (await rowsOf(uid)).map((r) => r.id);
+  const patched = await k.call('PATCH', dnsPath('retimed'), { spec: { ttl: 600 } }, 'application/merge-patch+json');
   assert.is(patched.body.metadata.generation, 2);
-  await waitRecord('www', 'observed generation 2', (r) => r.status?.observedGeneration === 2 && readyOf(r)?.status === 'True');
-  assert.equal(await served(`www.${zone}`), webIps.map((ip) => [ip, 600]));
-  const rows = await rowsOf(wwwUid);
+  await waitRecord('retimed', 'observed generation 2', (r) => r.status?.observedGeneration === 2 && readyOf(r)?.status === 'True');
+  assert.equal(await served(`retimed.${zone}`), webIps.map((ip) => [ip, 600]));
+  const rows = await rowsOf(uid);
   assert.equal(rows.map((r) => [r.id, r.ttl]), before.map((id) => [id, 600]));
 });
 
 test('REST lists the records of a CloudPodDNSRecord and refuses to delete them (409 managed_by_kubernetes)', async () => {
+  await aServedRecord('listed', { ttl: 600 });
   const token = k.platform.token;
   const listed = await k.platform.app.request('GET', `/api/cloud-pods/${podId}/dns-records`, { token });
-  const www = listed.body.records.filter((r: any) => r.hostname === `www.${zone}`);
+  const www = listed.body.records.filter((r: any) => r.hostname === `listed.${zone}`);
   assert.equal(www.map((r: any) => [r.ip_address, r.ttl, r.status]), webIps.map((ip) => [ip, 600, 'active']));
   for (const record of www) {
     const response = await k.platform.app.request('DELETE', `/api/cloud-pods/${podId}/dns-records/${record.id}`, { token });
     assert.equal([response.status, response.body.error?.code], [409, 'managed_by_kubernetes']);
-    assert.match(response.body.error.message, `${k.namespace}/www`);
+    assert.match(response.body.error.message, `${k.namespace}/listed`);
   }
-  assert.equal(await served(`www.${zone}`), webIps.map((ip) => [ip, 600]), 'still served');
+  assert.equal(await served(`listed.${zone}`), webIps.map((ip) => [ip, 600]), 'still served');
 });
 
 test('rows the pod controller adds for a new address of the pod keep the resource\'s identity', async () => {
+  const uid = await aServedRecord('followed', { ttl: 600 });
   const extra = '192.0.2.99';
   const rolledBack = new Error('rolled back');
   await k.platform.database.db.transaction().execute(async (trx) => {
     const pod = await trx.selectFrom('cloud_pods').selectAll().where('id', '=', podId).executeTakeFirstOrThrow();
     await syncPodDnsRecords(trx, k.platform.app.system.jobs, { ...pod, ip_addresses: [...pod.ip_addresses, extra] });
-    const rows = await trx.selectFrom('cloud_pod_dns_records').selectAll().where('hostname', '=', `www.${zone}`)
+    const rows = await trx.selectFrom('cloud_pod_dns_records').selectAll().where('hostname', '=', `followed.${zone}`)
       .where('deletion_requested_at', 'is', null).orderBy('ip_address').execute();
     assert.equal(rows.map((r) => [r.ip_address, r.managed_by, r.kube_uid, r.kube_name, r.ttl]),
-      [extra, ...webIps].sort().map((ip) => [ip, 'kubernetes', wwwUid, 'www', 600]));
+      [extra, ...webIps].sort().map((ip) => [ip, 'kubernetes', uid, 'followed', 600]));
     throw rolledBack;
   }).catch((error: unknown) => { if (error !== rolledBack) throw error; });
 });
@@ -200,15 +208,20 @@ test('zones the tenant may not use, or the platform does not serve, and names of
 });
 
 test('deleting the resource stops serving the name first, then releases the finalizer', async () => {
-  const deleting = await k.call('DELETE', dnsPath('www'));
+  // Edited once first, so the audit shows each kind of change the bridge makes.
+  const uid = await aServedRecord('doomed');
+  await k.call('PATCH', dnsPath('doomed'), { spec: { ttl: 600 } }, 'application/merge-patch+json');
+  await waitRecord('doomed', 'observed generation 2', (r) => r.status?.observedGeneration === 2);
+  const deleting = await k.call('DELETE', dnsPath('doomed'));
   assert.ok(deleting.body.metadata.deletionTimestamp, 'held by the finalizer');
-  await waitRecord('www', 'gone', (r) => r.code === 404);
-  assert.equal(await served(`www.${zone}`), [], 'the name is no longer served');
-  assert.equal(await rowsOf(wwwUid), []);
-  const reasons = (await eventsOf(wwwUid)).map((e: any) => e.reason);
+  await waitRecord('doomed', 'gone', (r) => r.code === 404);
+  assert.equal(await served(`doomed.${zone}`), [], 'the name is no longer served');
+  assert.equal(await rowsOf(uid), []);
+  const reasons = (await eventsOf(uid)).map((e: any) => e.reason);
   assert.ok(reasons.indexOf('Deleting') >= 0 && reasons.indexOf('Deleting') < reasons.indexOf('Deleted'), reasons.join(','));
   const audit = await k.platform.database.db.selectFrom('cloud_pod_audit').select(['action', 'actor_type'])
-    .where('category', '=', 'dns').where('pod_id', '=', podId).orderBy('id').execute();
+    .where('category', '=', 'dns').where('pod_id', '=', podId).where(sql<boolean>`details->>'hostname' = ${`doomed.${zone}`}`)
+    .orderBy('id').execute();
   assert.equal(audit.map((a) => [a.action, a.actor_type]),
     [['dns.record_added', 'kubernetes'], ['dns.record_updated', 'kubernetes'], ['dns.record_deleted', 'kubernetes']]);
 });

@@ -23,42 +23,39 @@ const volumeExample = path.join(import.meta.dirname, '../examples/cloudpodvolume
 const kubectl = async (...args: string[]) => (await run('kubectl', ['-n', k.namespace, ...args],
   { env: { ...process.env, KUBECONFIG: k.api.kubeconfigPath }, timeout: 60_000 })).stdout;
 
-let vmid: number;
-
-test('kubectl apply -f examples/cloudpod.yaml, then wait for Ready', async () => {
+// One test: the steps are a user's session with the examples (fixed names), each starting where the last one ended.
+test('a session as the README has it: apply the examples and wait for Ready, get the tables, delete', async () => {
+  // kubectl apply -f examples/cloudpod.yaml, then wait for Ready.
   assert.match(await kubectl('apply', '-f', example), /cloudpod\.cloudpods\.mpanel\.io\/web-1 created/);
   assert.ok(k.api.calls.some((c) => c.method === 'POST' && c.path.includes('fieldValidation=Strict')),
     'kubectl leaves field validation to the server, as with a real one');
   assert.match(await kubectl('wait', '--for=condition=Ready', 'cloudpod/web-1', '--timeout=60s'), /condition met/);
-});
 
-test('kubectl apply -f examples/cloudpodvolume.yaml: the volume is attached to web-1', async () => {
+  // kubectl apply -f examples/cloudpodvolume.yaml: the volume is attached to web-1.
   assert.match(await kubectl('apply', '-f', volumeExample), /cloudpodvolume\.cloudpods\.mpanel\.io\/web-1-data created/);
   assert.match(await kubectl('wait', '--for=condition=Ready', 'cloudpodvolume/web-1-data', '--timeout=60s'), /condition met/);
   const [header, row] = (await kubectl('get', 'cvol')).trim().split('\n');
   assert.equal(header!.split(/\s+/), ['NAME', 'PHASE', 'READY', 'POD', 'SIZE', 'SLOT', 'AGE']);
   assert.equal(row!.split(/\s+/).slice(0, 6), ['web-1-data', 'attached', 'True', 'web-1', '20', 'scsi1']);
-});
 
-test('kubectl get cloudpods shows Phase, Ready, IP, Node, VMID and Age', async () => {
+  // kubectl get cloudpods shows Phase, Ready, IP, Node, VMID and Age.
   const output = await kubectl('get', 'cloudpods');
   // The category lists each kind as its own table: the CloudPod's first, then the volume's.
   const [pods, volumes] = output.trim().split('\n\n');
   assert.match(volumes ?? '', /cloudpodvolume\.cloudpods\.mpanel\.io\/web-1-data\s+attached\s+True/);
-  const [header, row] = pods!.trim().split('\n');
-  assert.equal(header!.split(/\s+/), ['NAME', 'PHASE', 'READY', 'IP', 'NODE', 'VMID', 'AGE']);
-  const cells = row!.split(/\s+/);
+  const [podHeader, podRow] = pods!.trim().split('\n');
+  assert.equal(podHeader!.split(/\s+/), ['NAME', 'PHASE', 'READY', 'IP', 'NODE', 'VMID', 'AGE']);
+  const cells = podRow!.split(/\s+/);
   // `cloudpods` is also the category of all four kinds, so kubectl names rows with their kind.
   assert.equal(cells.slice(0, 3), ['cloudpod.cloudpods.mpanel.io/web-1', 'active', 'True']);
   assert.match(cells[3]!, /^192\.0\.2\.\d+$/);
-  vmid = Number(cells[5]);
+  const vmid = Number(cells[5]);
   assert.ok(k.platform.sim.sim.cluster.vms.get(vmid)?.running, `VM ${vmid} runs`);
   assert.match(await kubectl('get', 'cvm', 'web-1', '-o', 'jsonpath={.status.phase}'), /^active$/, 'short name');
   const single = (await kubectl('get', 'cloudpod')).trim().split('\n');
   assert.equal(single[1]!.split(/\s+/).slice(0, 3), ['web-1', 'active', 'True'], 'the singular names one kind');
-});
 
-test('kubectl delete completes once the disk, then the VM are gone', async () => {
+  // kubectl delete completes once the disk, then the VM are gone.
   const disk = k.platform.sim.sim.cluster.vms.get(vmid)!.config.scsi1;
   assert.ok(disk, 'the volume is on the VM');
   assert.match(await kubectl('delete', '-f', volumeExample, '--timeout=60s'), /deleted/);

@@ -37,6 +37,13 @@ const call = async (method: string, path: string, body?: unknown) => {
 const holder = async () => (await call('GET', leasePath)).spec?.holderIdentity as string | undefined;
 const pidOf = (identity: string | undefined) => Number(identity?.split('_').at(-2));
 
+/** Once both replicas started their front door: the pid of the one holding the lease. */
+async function leaderOnceStarted(): Promise<number> {
+  await waitFor('both replicas started the front door', () => replicas.map((r) => r.output.some((l) => l.includes('front door started'))),
+    (started) => started.every(Boolean), { timeoutMs: 20_000 });
+  return pidOf(await waitFor('a lease holder', holder, Boolean));
+}
+
 test.before(async () => {
   api = await startKubeApiserver({ bookmarkIntervalMs: 200, serviceAccounts: [bridgeServiceAccount()] });
   database = await testDatabase();
@@ -52,12 +59,12 @@ test.after(async () => {
 });
 
 test('only one replica holds the lease and bridges', async () => {
-  await waitFor('both replicas started the front door', () => replicas.map((r) => r.output.some((l) => l.includes('front door started'))),
-    (started) => started.every(Boolean), { timeoutMs: 20_000 });
-  const leader = pidOf(await waitFor('a lease holder', holder, Boolean));
+  const leader = await leaderOnceStarted();
   assert.ok(replicas.some((r) => r.child.pid === leader), 'a replica holds it');
   await waitFor('one CloudPod watch', () => api.faults.openWatches('/cloudpods?'), (n) => n === 1);
-  const leading = replicas.filter((r) => r.output.some((l) => l.includes('became the Kubernetes bridge leader')));
+  // Among the replicas still running (the takeover test kills one).
+  const alive = replicas.filter((r) => r.child.exitCode === null && r.child.signalCode === null);
+  const leading = alive.filter((r) => r.output.some((l) => l.includes('became the Kubernetes bridge leader')));
   assert.equal(leading.map((r) => r.child.pid), [leader]);
   for (let i = 0; i < 3; i++) {
     const renewed = (await call('GET', leasePath)).spec.renewTime;
@@ -68,7 +75,7 @@ test('only one replica holds the lease and bridges', async () => {
 });
 
 test('SIGKILL the leader: the other takes over within the lease time and bridges', async () => {
-  const leaderPid = pidOf(await holder());
+  const leaderPid = await leaderOnceStarted();
   const leader = replicas.find((r) => r.child.pid === leaderPid)!;
   const other = replicas.find((r) => r !== leader)!;
   const killedAt = Date.now();

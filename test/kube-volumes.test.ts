@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { volumeSerial } from '../controllers/volume/disks.ts';
 import type { VolumeRow } from '../src/db/schema.ts';
 import { changeOf, orderOf, statusOf, type CloudPodVolumeSpec } from '../src/kube/volume-mapping.ts';
-import { cloudPod, kindPath, podsPath, readyOf, startKubePlatform, type KubePlatform } from './support/kube.ts';
+import { anActiveCloudPod, kindPath, podsPath, readyOf, startKubePlatform, type KubePlatform } from './support/kube.ts';
 import { waitFor } from './support/wait.ts';
 
 /** Pure mapping between a CloudPodVolume and its row. */
@@ -59,10 +59,20 @@ mapping('statusOf: the resource generation is observed only when the row converg
 
 mapping.run();
 
-/** CloudPodVolume resources through the bridge, end to end against the Proxmox simulator and the fake kube-apiserver. */
+/**
+ * CloudPodVolume resources through the bridge, end to end against the Proxmox simulator and the fake kube-apiserver.
+ * Tests apply volumes of their own on web-1; one about a pod's first slot or its deletion has a CloudPod of its own.
+ */
 const test = suite('kube volumes');
 let k: KubePlatform;
-test.before(async () => { k = await startKubePlatform(); });
+type Pod = { podId: string; vmid: number };
+let web: Pod;
+let fresh: Pod;
+let carrier: Pod;
+test.before(async () => {
+  k = await startKubePlatform();
+  [web, fresh, carrier] = await Promise.all([applyPod('web-1'), applyPod('fresh-1'), applyPod('db-2')]);
+});
 test.after(async () => { await k?.stop(); });
 
 const volumesPath = (namespace: string, name = '') => kindPath('cloudpodvolumes', namespace, name);
@@ -84,35 +94,34 @@ const keysHolding = (vmid: number, volid: string) => Object.entries(vmConfig(vmi
 const settled = (phase: string, generation: number) => (r: any) => r.status?.phase === phase
   && readyOf(r)?.status === 'True' && r.status.observedGeneration === generation && readyOf(r).observedGeneration === generation;
 
-async function applyPod(name: string): Promise<{ podId: string; vmid: number }> {
-  const created = await k.call('POST', podsPath(k.namespace), cloudPod(name));
-  assert.is(created.status, 201, JSON.stringify(created.body));
-  const pod = await waitFor(`CloudPod ${name} Ready`, async () => (await k.call('GET', podsPath(k.namespace, name))).body,
-    (r) => readyOf(r)?.status === 'True' && r.status.phase === 'active', { timeoutMs: 30_000, intervalMs: 100 });
+async function applyPod(name: string): Promise<Pod> {
+  const pod = await anActiveCloudPod(k, name);
   return { podId: pod.status.podId, vmid: pod.status.vmid };
 }
 
-let web: { podId: string; vmid: number };
-let uid: string;
-let volumeId: string;
-let volid: string;
+/** Applies a CloudPodVolume (on web-1 unless told) and waits until it settles in `phase` at generation 1. */
+async function aSettledVolume(name: string, phase: 'attached' | 'detached', edit: Record<string, unknown> = {})
+  : Promise<{ uid: string; resource: any }> {
+  const created = await k.call('POST', volumesPath(k.namespace), cloudPodVolume(name, edit));
+  assert.is(created.status, 201, JSON.stringify(created.body));
+  return { uid: created.body.metadata.uid, resource: await waitVolume(name, phase, settled(phase, 1)) };
+}
 
 test('a CloudPodVolume of an applied CloudPod is attached in a free slot, with its status and a kube-managed row', async () => {
-  web = await applyPod('web-1');
-  const created = await k.call('POST', volumesPath(k.namespace), cloudPodVolume('web-1-data'));
+  const created = await k.call('POST', volumesPath(k.namespace), cloudPodVolume('fresh-1-data', { podName: 'fresh-1' }));
   assert.is(created.status, 201, JSON.stringify(created.body));
-  uid = created.body.metadata.uid;
-  const resource = await waitVolume('web-1-data', 'attached', settled('attached', 1));
+  const uid = created.body.metadata.uid;
+  const resource = await waitVolume('fresh-1-data', 'attached', settled('attached', 1));
   assert.equal(resource.metadata.finalizers, ['cloudpods.mpanel.io/finalizer']);
-  volid = resource.status.proxmoxVolumeId;
-  volumeId = resource.status.volumeId;
-  assert.match(volid, new RegExp(`^local-lvm:vm-${web.vmid}-disk-\\d+$`));
+  const volid = resource.status.proxmoxVolumeId;
+  const volumeId = resource.status.volumeId;
+  assert.match(volid, new RegExp(`^local-lvm:vm-${fresh.vmid}-disk-\\d+$`));
   assert.is(resource.status.slot, 'scsi1');
-  assert.match(vmConfig(web.vmid).scsi1!, new RegExp(`^${volid},serial=${volumeSerial(volumeId)},size=10G$`));
+  assert.match(vmConfig(fresh.vmid).scsi1!, new RegExp(`^${volid},serial=${volumeSerial(volumeId)},size=10G$`));
   assert.is(k.platform.sim.sim.cluster.volumes.get(volid)?.sizeBytes, 10 * 1024 ** 3);
   const row = (await rowOf(uid))!;
   assert.equal([row.id, row.managed_by, row.kube_namespace, row.kube_name, row.name, row.pod_id, row.tenant_id],
-    [volumeId, 'kubernetes', k.namespace, 'web-1-data', 'web-1-data', web.podId, k.platform.tenant.id]);
+    [volumeId, 'kubernetes', k.namespace, 'fresh-1-data', 'fresh-1-data', fresh.podId, k.platform.tenant.id]);
   const reasons = (await eventsOf(uid)).map((e: any) => `${e.type}/${e.reason}`);
   assert.ok(reasons.includes('Normal/Created') && reasons.includes('Normal/Ready'), reasons.join(','));
 });
@@ -133,18 +142,20 @@ test('a volume applied before its CloudPod reports PodNotFound, then is attached
 });
 
 test('sizeGb grows: the disk grows and observedGeneration follows', async () => {
-  const patched = await patchSpec('web-1-data', { sizeGb: 15 });
+  const { uid, resource: { status: { proxmoxVolumeId: volid, slot } } } = await aSettledVolume('grown-data', 'attached');
+  const patched = await patchSpec('grown-data', { sizeGb: 15 });
   assert.is(patched.body.metadata.generation, 2);
-  await waitVolume('web-1-data', 'grown', settled('attached', 2));
-  assert.match(vmConfig(web.vmid).scsi1!, /size=15G$/);
+  await waitVolume('grown-data', 'grown', settled('attached', 2));
+  assert.match(vmConfig(web.vmid)[slot]!, /size=15G$/);
   assert.is(k.platform.sim.sim.cluster.volumes.get(volid)?.sizeBytes, 15 * 1024 ** 3);
   assert.is((await rowOf(uid))!.size_gb, 15);
   assert.ok((await eventsOf(uid)).some((e: any) => e.reason === 'Updated' && /size_gb/.test(e.note)));
 });
 
 test('attached: false detaches: the disk becomes an unused disk of the VM and the slot is released', async () => {
-  await patchSpec('web-1-data', { attached: false });
-  const detached = await waitVolume('web-1-data', 'detached', settled('detached', 3));
+  const { resource: { status: { proxmoxVolumeId: volid } } } = await aSettledVolume('cold-data', 'attached');
+  const patched = await patchSpec('cold-data', { attached: false });
+  const detached = await waitVolume('cold-data', 'detached', settled('detached', patched.body.metadata.generation));
   assert.is(detached.status.slot, undefined);
   assert.is(detached.status.proxmoxVolumeId, volid);
   const keys = keysHolding(web.vmid, volid);
@@ -154,13 +165,15 @@ test('attached: false detaches: the disk becomes an unused disk of the VM and th
 });
 
 test('REST answers 409 managed_by_kubernetes to resize, attach, detach and delete of the volume, and still shows it', async () => {
+  const { resource: { status: { proxmoxVolumeId: volid, volumeId } } } = await aSettledVolume('kept-data', 'detached',
+    { sizeGb: 15, attached: false });
   const token = k.platform.token;
   const base = `/api/cloud-pods/${web.podId}/volumes/${volumeId}`;
   for (const [method, path, body] of [['POST', `${base}/resize`, { size_gb: 20 }], ['POST', `${base}/attach`, undefined],
     ['POST', `${base}/detach`, undefined], ['DELETE', base, undefined]] as const) {
     const response = await k.platform.app.request(method, path, { token, ...(body ? { body } : {}) });
     assert.equal([response.status, response.body.error?.code], [409, 'managed_by_kubernetes'], `${method} ${path}`);
-    assert.match(response.body.error.message, /team-acme\/web-1-data/);
+    assert.match(response.body.error.message, /team-acme\/kept-data/);
   }
   const shown = await k.platform.app.request('GET', base, { token });
   assert.equal([shown.status, shown.body.volume.managed_by, shown.body.volume.status.phase, shown.body.volume.spec.size_gb],
@@ -212,18 +225,22 @@ test('a volume on a storage that holds no VM disks reports StorageNotForDisks an
 });
 
 test('a growth over the disk quota is refused as QuotaExceeded over the row\'s status, and applied once it fits', async () => {
+  const { uid, resource: { status: { proxmoxVolumeId: volid } } } = await aSettledVolume('capped-data', 'detached',
+    { sizeGb: 15, attached: false });
   const quotas = k.platform.app.system.quotas;
   const limits = { pods: 1000, cpu_cores: 10_000, memory_mb: 100_000_000, bandwidth_gb: null, ipv4: null };
   await quotas.setOverride(k.platform.tenant.id, { ...limits, disk_gb: 100 }, { type: 'system', id: 'test' });
+  let generation: number;
   try {
-    await patchSpec('web-1-data', { sizeGb: 200 });
-    const refused = await waitVolume('web-1-data', 'QuotaExceeded', (r) => readyOf(r)?.reason === 'QuotaExceeded');
-    assert.equal([refused.status.phase, refused.status.proxmoxVolumeId, refused.status.observedGeneration], ['detached', volid, 3]);
+    generation = (await patchSpec('capped-data', { sizeGb: 200 })).body.metadata.generation;
+    const refused = await waitVolume('capped-data', 'QuotaExceeded', (r) => readyOf(r)?.reason === 'QuotaExceeded');
+    assert.equal([refused.status.phase, refused.status.proxmoxVolumeId, refused.status.observedGeneration],
+      ['detached', volid, generation - 1]);
     assert.is((await rowOf(uid))!.size_gb, 15, 'the row keeps its size');
   } finally {
     await quotas.setOverride(k.platform.tenant.id, { ...limits, disk_gb: 1_000_000 }, { type: 'system', id: 'test' });
   }
-  await waitVolume('web-1-data', 'grown once it fits', settled('detached', 4));
+  await waitVolume('capped-data', 'grown once it fits', settled('detached', generation));
   assert.is((await rowOf(uid))!.size_gb, 200);
 });
 
@@ -249,23 +266,25 @@ test('a volume in an unlabelled namespace only reports TenantUnknown', async () 
 });
 
 test('deleting its CloudPod takes the volume along (PodNotFound); applying the CloudPod again orders it again', async () => {
-  const before = await get('db-1-data');
+  const { resource: before } = await aSettledVolume('db-2-data', 'attached', { podName: 'db-2', sizeGb: 4 });
+  assert.equal(keysHolding(carrier.vmid, before.status.proxmoxVolumeId), ['scsi1']);
   const oldVolid = before.status.proxmoxVolumeId;
-  await k.call('DELETE', podsPath(k.namespace, 'db-1'));
-  await waitFor('CloudPod db-1 gone', () => k.call('GET', podsPath(k.namespace, 'db-1')), (r) => r.status === 404,
+  await k.call('DELETE', podsPath(k.namespace, 'db-2'));
+  await waitFor('CloudPod db-2 gone', () => k.call('GET', podsPath(k.namespace, 'db-2')), (r) => r.status === 404,
     { timeoutMs: 30_000, intervalMs: 100 });
-  const orphan = await waitVolume('db-1-data', 'PodNotFound', (r) => readyOf(r)?.reason === 'PodNotFound');
+  const orphan = await waitVolume('db-2-data', 'PodNotFound', (r) => readyOf(r)?.reason === 'PodNotFound');
   assert.is(orphan.status.proxmoxVolumeId, undefined, 'nothing of the old disk is reported');
   assert.is(k.platform.sim.sim.cluster.volumes.has(oldVolid), false, 'the disk went with the pod');
-  const db = await applyPod('db-1');
-  const again = await waitVolume('db-1-data', 'attached again', (r) => settled('attached', 1)(r) && r.status.volumeId !== before.status.volumeId);
+  const db = await applyPod('db-2');
+  const again = await waitVolume('db-2-data', 'attached again', (r) => settled('attached', 1)(r) && r.status.volumeId !== before.status.volumeId);
   assert.equal(keysHolding(db.vmid, again.status.proxmoxVolumeId), ['scsi1']);
 });
 
 test('delete: the disk is destroyed first, then the finalizer goes, then the resource', async () => {
-  const deleting = await k.call('DELETE', volumesPath(k.namespace, 'web-1-data'));
+  const { uid, resource: { status: { proxmoxVolumeId: volid } } } = await aSettledVolume('doomed-data', 'attached');
+  const deleting = await k.call('DELETE', volumesPath(k.namespace, 'doomed-data'));
   assert.ok(deleting.body.metadata.deletionTimestamp);
-  await waitVolume('web-1-data', 'gone', (r) => r.code === 404);
+  await waitVolume('doomed-data', 'gone', (r) => r.code === 404);
   assert.is(k.platform.sim.sim.cluster.volumes.has(volid), false, 'the disk is destroyed');
   assert.equal(keysHolding(web.vmid, volid), []);
   assert.is(await rowOf(uid), undefined, 'the row is gone');

@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { aTenant } from './support/fixtures.ts';
-import { cloudPod, podsPath, readyOf, startKubePlatform, type KubePlatform } from './support/kube.ts';
+import { anActiveCloudPod, cloudPod, podsPath, readyOf, startKubePlatform, type KubePlatform } from './support/kube.ts';
 import { waitFor } from './support/wait.ts';
 
 /**
@@ -10,7 +10,21 @@ import { waitFor } from './support/wait.ts';
  */
 const test = suite('kube wake-ups');
 let k: KubePlatform;
-test.before(async () => { k = await startKubePlatform({ 'kube.resyncIntervalMs': 3_600_000 }); });
+/**
+ * The tests that relabel a namespace each have one of their own, labelled for the tenant, holding an active CloudPod
+ * of the same name (pod names are the tenant's), applied before the tests.
+ */
+const relabelled = ['moved', 'unlabelled', 'held'] as const;
+let provisioned: Record<typeof relabelled[number], any>;
+test.before(async () => {
+  k = await startKubePlatform({ 'kube.resyncIntervalMs': 3_600_000 });
+  const applied = await Promise.all(relabelled.map(async (namespace) => {
+    await k.call('POST', '/api/v1/namespaces', { metadata: { name: namespace,
+      labels: { 'cloudpods.mpanel.io/tenant': k.platform.tenant.slug } } });
+    return anActiveCloudPod(k, namespace, {}, namespace);
+  }));
+  provisioned = Object.fromEntries(relabelled.map((namespace, i) => [namespace, applied[i]])) as typeof provisioned;
+});
 test.after(async () => { await k?.stop(); });
 
 const get = async (name: string, namespace: string) => (await k.call('GET', podsPath(namespace, name))).body;
@@ -54,43 +68,46 @@ test('labelling a namespace provisions what waited there as TenantUnknown', asyn
 });
 
 test('relabelling a namespace to another tenant moves nothing: TenantChanged, spec held, until the label is back', async () => {
-  const resource = await get('quick', k.namespace);
+  const namespace = 'moved';
+  const resource = provisioned[namespace];
   const uid = resource.metadata.uid;
   const other = await aTenant(k.platform.database.db, 'other-co');
-  await relabel(k.namespace, other.slug);
-  const held = await waitResource('quick', k.namespace, 'TenantChanged', (r) => readyOf(r)?.reason === 'TenantChanged');
+  await relabel(namespace, other.slug);
+  const held = await waitResource(namespace, namespace, 'TenantChanged', (r) => readyOf(r)?.reason === 'TenantChanged');
   assert.is(readyOf(held).status, 'False');
   assert.match(readyOf(held).message, /now belongs to tenant other-co/);
   assert.match(readyOf(held).message, new RegExp(`stays with tenant ${k.platform.tenant.slug}`));
   assert.is(held.status.vmid, resource.status.vmid, 'the rest of the status stays');
-  const events = (await k.call('GET', `/apis/events.k8s.io/v1/namespaces/${k.namespace}/events`)).body.items;
+  const events = (await k.call('GET', `/apis/events.k8s.io/v1/namespaces/${namespace}/events`)).body.items;
   assert.ok(events.some((e: any) => e.reason === 'TenantChanged' && e.type === 'Warning' && e.regarding.uid === uid));
 
-  await k.call('PATCH', podsPath(k.namespace, 'quick'), { spec: { cpuCores: 2 } }, 'application/merge-patch+json');
+  const edited = await k.call('PATCH', podsPath(namespace, namespace), { spec: { cpuCores: 2 } }, 'application/merge-patch+json');
   const row = await rowOf(uid);
   assert.equal([row.tenant_id, row.cpu_cores], [k.platform.tenant.id, 1], 'the row keeps its tenant and its spec');
   assert.ok(k.platform.sim.sim.cluster.vms.get(resource.status.vmid)!.running, 'the VM runs on');
 
-  await relabel(k.namespace, k.platform.tenant.slug);
-  await waitResource('quick', k.namespace, 'Ready again with the held edit',
-    (r) => readyOf(r)?.status === 'True' && r.status.observedGeneration === 3);
+  await relabel(namespace, k.platform.tenant.slug);
+  await waitResource(namespace, namespace, 'Ready again with the held edit',
+    (r) => readyOf(r)?.status === 'True' && r.status.observedGeneration === edited.body.metadata.generation);
   assert.is((await rowOf(uid)).cpu_cores, 2);
 });
 
 test('removing the label holds a provisioned resource the same way', async () => {
-  await relabel(k.namespace, null);
-  const held = await waitResource('quick', k.namespace, 'TenantChanged', (r) => readyOf(r)?.reason === 'TenantChanged');
+  const namespace = 'unlabelled';
+  await relabel(namespace, null);
+  const held = await waitResource(namespace, namespace, 'TenantChanged', (r) => readyOf(r)?.reason === 'TenantChanged');
   assert.match(readyOf(held).message, /no longer names a tenant/);
-  await relabel(k.namespace, k.platform.tenant.slug);
-  await waitResource('quick', k.namespace, 'Ready', (r) => readyOf(r)?.status === 'True');
+  await relabel(namespace, k.platform.tenant.slug);
+  await waitResource(namespace, namespace, 'Ready', (r) => readyOf(r)?.status === 'True');
 });
 
 test('deleting still works while held, and the finalizer goes once the VM is gone', async () => {
-  const vmid = (await get('quick', k.namespace)).status.vmid;
-  await relabel(k.namespace, 'other-co');
-  await waitResource('quick', k.namespace, 'TenantChanged', (r) => readyOf(r)?.reason === 'TenantChanged');
-  await k.call('DELETE', podsPath(k.namespace, 'quick'));
-  await waitFor('CloudPod quick gone', () => k.call('GET', podsPath(k.namespace, 'quick')), (r) => r.status === 404,
+  const namespace = 'held';
+  const vmid = provisioned[namespace].status.vmid;
+  await relabel(namespace, (await aTenant(k.platform.database.db)).slug);
+  await waitResource(namespace, namespace, 'TenantChanged', (r) => readyOf(r)?.reason === 'TenantChanged');
+  await k.call('DELETE', podsPath(namespace, namespace));
+  await waitFor(`CloudPod ${namespace} gone`, () => k.call('GET', podsPath(namespace, namespace)), (r) => r.status === 404,
     { timeoutMs: 30_000, intervalMs: 100 });
   assert.is(k.platform.sim.sim.cluster.vms.get(vmid), undefined, 'the VM is destroyed');
 });

@@ -34,7 +34,8 @@ test('an event reaches one delivery per active hook of its tenant and event, wit
       podId: '00000000-0000-4000-8000-000000000001', tenantId: acme.id, data: { name: 'web-1' } }));
     await waitFor('the delivery to run', () => delivered.length, (n) => n >= 1);
     const lifecycleDone = await waitFor('the event job to finish', () => db.selectFrom('jobs').select(['id', 'status'])
-      .where('type', '=', 'lifecycle.event').execute(), (rows) => rows.every((r) => r.status === 'completed'));
+      .where('type', '=', 'lifecycle.event').where('payload', '@>', JSON.stringify({ tenant_id: acme.id }) as never).execute(),
+    (rows) => rows.every((r) => r.status === 'completed'));
     assert.is(lifecycleDone.length, 1);
     assert.is(delivered.length, 1, 'only the active hook of that tenant and event');
     assert.equal([delivered[0]!.payload.hook_id, (delivered[0]!.payload.event as any).event], [wanted!.id, 'pod.post_create']);

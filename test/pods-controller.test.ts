@@ -10,8 +10,20 @@ import { waitFor } from './support/wait.ts';
 /** A pod's life through the REST API, converged on the simulated cluster over the SSH transport. */
 const test = suite('pod controller');
 let platform: Platform;
+/** Active pods ordered together before the tests, one for each test that changes an active pod: id and VMID. */
+let pods: Record<'grown' | 'rebooted' | 'switched' | 'doomed', { id: string; vmid: number }>;
 
-test.before(async () => { platform = await startPlatform({ transport: 'ssh' }); });
+test.before(async () => {
+  platform = await startPlatform({ transport: 'ssh' });
+  const names = ['grown', 'rebooted', 'switched', 'doomed'] as const;
+  const active = await Promise.all(names.map(async (name) => {
+    const created = await platform.app.request('POST', '/api/cloud-pods', { token: platform.token, body: order({ name }) });
+    assert.is(created.status, 202, JSON.stringify(created.body));
+    const pod = await waitForPod(platform, created.body.pod.id, `${name} active`, (p) => p?.status.phase === 'active');
+    return { id: pod.id, vmid: pod.status.vmid };
+  }));
+  pods = Object.fromEntries(names.map((name, i) => [name, active[i]])) as typeof pods;
+});
 test.after(async () => { await platform?.stop(); });
 assertConformanceAfterEach(test, () => platform?.sim);
 
@@ -21,15 +33,21 @@ const order = (fields: Record<string, unknown> = {}) => ({ name: 'web-1', templa
 const vmOf = (vmid: number) => platform.sim.sim.cluster.vms.get(vmid);
 const ready = (pod: any) => pod?.status.conditions.find((c: any) => c.type === 'Ready');
 
-let podId: string;
-let vmid: number;
+/** Grows a running pod's disk and cores: converged, with the cores pending until a reboot. */
+async function grow(podId: string): Promise<any> {
+  const patched = await platform.app.request('PATCH', `/api/cloud-pods/${podId}`, { token: platform.token,
+    body: { disk_gb: 20, cpu_cores: 3 } });
+  assert.is(patched.status, 202);
+  return waitForPod(platform, podId, 'converged on generation 2',
+    (p) => p.status.observed_generation === p.status.generation && ready(p)?.status === 'True');
+}
 
 test('an order becomes an active pod: cloned, configured, started, with its IP read back', async () => {
   const created = await platform.app.request('POST', '/api/cloud-pods', { token: platform.token, body: order() });
   assert.is(created.status, 202, JSON.stringify(created.body));
-  podId = created.body.pod.id;
+  const podId = created.body.pod.id;
   const pod = await waitForPod(platform, podId, 'active', (p) => p?.status.phase === 'active' && ready(p)?.status === 'True');
-  vmid = pod.status.vmid;
+  const vmid = pod.status.vmid;
   assert.ok(vmid >= 1000 && vmid <= 1999, 'the VMID comes from the configured range');
   assert.ok(platform.sim.sim.nodes.includes(pod.status.node));
   assert.equal(pod.status.observed_generation, pod.status.generation);
@@ -54,11 +72,8 @@ test('an order becomes an active pod: cloned, configured, started, with its IP r
 });
 
 test('growing resources: the disk is resized and new CPU count reaches the VM', async () => {
-  const patched = await platform.app.request('PATCH', `/api/cloud-pods/${podId}`, { token: platform.token,
-    body: { disk_gb: 20, cpu_cores: 3 } });
-  assert.is(patched.status, 202);
-  const pod = await waitForPod(platform, podId, 'converged on generation 2',
-    (p) => p.status.observed_generation === p.status.generation && ready(p)?.status === 'True');
+  const { id: podId, vmid } = pods.grown;
+  const pod = await grow(podId);
   assert.is(pod.status.phase, 'active');
   assert.match(String(vmOf(vmid)!.config.scsi0), /size=20G/);
   const cores = vmOf(vmid)!.pending.cores ?? vmOf(vmid)!.config.cores;
@@ -68,6 +83,8 @@ test('growing resources: the disk is resized and new CPU count reaches the VM', 
 });
 
 test('a reboot applies pending changes and clears NeedsReboot', async () => {
+  const { id: podId, vmid } = pods.rebooted;
+  await grow(podId);
   const response = await platform.app.request('POST', `/api/cloud-pods/${podId}/actions/reboot`, { token: platform.token });
   assert.is(response.status, 202);
   const pod = await waitForPod(platform, podId, 'rebooted', (p) => p.status.phase === 'active'
@@ -80,6 +97,7 @@ test('a reboot applies pending changes and clears NeedsReboot', async () => {
 });
 
 test('stop and start through actions', async () => {
+  const { id: podId, vmid } = pods.switched;
   await platform.app.request('POST', `/api/cloud-pods/${podId}/actions/stop`, { token: platform.token });
   await waitForPod(platform, podId, 'stopped', (p) => p.status.phase === 'stopped' && ready(p)?.status === 'True');
   assert.is(vmOf(vmid)!.running, false);
@@ -134,6 +152,7 @@ test('a broken leftover VM of the pod (its disk gone) is destroyed and cloned ag
 });
 
 test('deleting a pod stops and destroys its VM and its volumes, frees its address and removes the row', async () => {
+  const { id: podId, vmid } = pods.doomed;
   const volume = await platform.app.request('POST', `/api/cloud-pods/${podId}/volumes`, { token: platform.token,
     body: { name: 'data', size_gb: 5 } });
   assert.is(volume.status, 202, JSON.stringify(volume.body));

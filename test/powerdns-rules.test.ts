@@ -1,7 +1,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { planRRset, servedAsDesired, type DesiredRRset } from '../controllers/dns-record/plan.ts';
+import { dnsLabelSchema, dnsNamePattern, isDnsName } from '../src/dns/label.ts';
 import { parseHostname } from '../src/dns/names.ts';
+import { renderCrds } from '../src/kube/crds/index.ts';
+import { findDefinition } from '../src/settings/registry.ts';
+import { validateSettingValue } from '../src/settings/validate.ts';
 import { canonicalContent, canonicalName, reverseName } from '../src/powerdns/canonical.ts';
 import { ownerMarker } from '../src/powerdns/ownership.ts';
 import type { PdnsRRset } from '../src/powerdns/types.ts';
@@ -49,6 +53,22 @@ test('host names: RFC 1123, lower-cased, trailing dot dropped, length bounds', (
     const parsed = parseHostname(input);
     assert.is('name' in parsed ? parsed.name : null, expected, input);
   }
+});
+
+test('one DNS name rule: the orders, the settings, the CRDs and the REST names accept exactly the same names', () => {
+  const names = ['example', 'a-b.example', 'x1.pods.example.com', '1.example', '-a.example', 'a-.example', 'a_b.example',
+    'A.example', 'example.', 'a..example', '', `${'a'.repeat(63)}.example`, `${'a'.repeat(64)}.example`,
+    Array.from({ length: 4 }, () => 'a'.repeat(62)).join('.'), Array.from({ length: 5 }, () => 'a'.repeat(60)).join('.')];
+  const zones = findDefinition('cloudpods', 'dns.platform_zones')!;
+  for (const name of names) {
+    const parsed = parseHostname(name);
+    const ordered = 'name' in parsed && parsed.name === name;
+    assert.is(isDnsName(name), ordered, `CRD pattern and bound: ${name}`);
+    assert.is(validateSettingValue(zones, [name]).ok, ordered, `setting: ${name}`);
+    if (!name.includes('.')) assert.is(dnsLabelSchema.safeParse(name).success, ordered, `label: ${name}`);
+  }
+  const crds = [...renderCrds().values()].join('\n');
+  assert.is(crds.split(`pattern: ${dnsNamePattern}\n`).length - 1, 2, 'the CloudPod hostname and zone carry it');
 });
 
 const owner = 'cloudpods';

@@ -33,6 +33,8 @@ test.after(async () => {
 });
 
 const settings = () => app.system.settings;
+/** Settings are the database's, shared by every test: each test first sets the values it starts from (null: the default). */
+const startFrom = (values: Record<string, unknown>) => settings().update(values, { type: 'system', id: 'test' });
 
 test('every key of spec 1.4 is registered', () => {
   const names = settingDefinitions.map(fullName);
@@ -47,6 +49,7 @@ test('every key of spec 1.4 is registered', () => {
 });
 
 test('typed reads return the default until a value is stored, then the value', async () => {
+  await startFrom({ 'cloudpods.auto_heal.enabled': null, 'cloudpods.auto_heal.failure_threshold': null, 'platform.brand_name': null });
   assert.is(await settings().getBoolean('cloudpods.auto_heal.enabled'), true);
   assert.is(await settings().getNumber('cloudpods.auto_heal.failure_threshold'), 3);
   assert.is(await settings().getString('platform.brand_name'), 'CloudPods');
@@ -76,6 +79,7 @@ test('reading with the wrong type or an unknown key is a programming error', asy
 });
 
 test('GET lists every key grouped by namespace with value, default, type, description and who changed it', async () => {
+  await startFrom({ 'cloudpods.auto_heal.failure_threshold': 5, 'platform.primary_color': null });
   const response = await app.request('GET', '/api/admin/settings', { token: reader });
   assert.is(response.status, 200);
   const namespaces = response.body.namespaces.map((n: any) => n.namespace);
@@ -132,6 +136,7 @@ test('permissions: reading needs admin scope, writing also settings.manage', asy
 });
 
 test('a batch applies every key or none', async () => {
+  await startFrom({ 'cloudpods.audit.retention_days': null, 'platform.primary_color': null });
   const failed = await app.request('PATCH', '/api/admin/settings', { token: manager, body: { values: {
     'cloudpods.audit.retention_days': 90, 'platform.primary_color': '#123456', 'cloudpods.webhooks.max_attempts': 0,
   } } });
@@ -149,11 +154,18 @@ test('a batch applies every key or none', async () => {
 });
 
 test('changes are audited with actor, old and new value; DELETE resets to the default', async () => {
+  await startFrom({ 'platform.primary_color': null });
+  const since = (await database.db.selectFrom('cloud_pod_audit').select(({ fn }) => fn.max('id').as('id'))
+    .executeTakeFirstOrThrow()).id ?? 0;
+  const changed = await app.request('PUT', '/api/admin/settings/platform/primary_color', { token: manager,
+    body: { value: '#123456' } });
+  assert.is(changed.status, 200);
   const reset = await app.request('DELETE', '/api/admin/settings/platform/primary_color', { token: manager });
   assert.is(reset.status, 200);
   assert.equal([reset.body.setting.value, reset.body.setting.is_default], ['#2563eb', true]);
   const entries = await database.db.selectFrom('cloud_pod_audit').selectAll().where('category', '=', 'settings')
-    .where('details', '@>', JSON.stringify({ name: 'platform.primary_color' }) as any).orderBy('id').execute();
+    .where('details', '@>', JSON.stringify({ name: 'platform.primary_color' }) as any).where('id', '>', since)
+    .orderBy('id').execute();
   assert.equal(entries.map((e) => [e.action, (e.details as any).old, (e.details as any).new, e.actor_type]), [
     ['setting.updated', '#2563eb', '#123456', 'token'],
     ['setting.reset', '#123456', '#2563eb', 'token'],
@@ -162,6 +174,7 @@ test('changes are audited with actor, old and new value; DELETE resets to the de
 });
 
 test('a change made through one process is seen by another process within one second', async () => {
+  await startFrom({ 'cloudpods.metrics.sample_interval_seconds': null });
   const watcher = spawn(process.execPath, [new URL('./support/settings-watcher.ts', import.meta.url).pathname,
     database.url, 'cloudpods.metrics.sample_interval_seconds'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const seen: Array<{ value: number; at: number }> = [];
@@ -190,6 +203,7 @@ test('a change made through one process is seen by another process within one se
 });
 
 test('the cache recovers after its listener loses the database', async () => {
+  await startFrom({ 'cloudpods.backup.default_retention_count': null });
   const target = new URL(database.url);
   const proxy = await startTcpProxy(target.hostname, Number(target.port));
   const viaProxy = new SystemSettingsService({ db: database.db, databaseUrl: proxy.url(database.url), logger: silent });
@@ -212,6 +226,7 @@ test('the cache recovers after its listener loses the database', async () => {
 });
 
 test('the service rejects a batch with any bad key without writing', async () => {
+  await startFrom({ 'platform.brand_name': 'Acme Cloud' });
   try {
     await settings().update({ 'platform.brand_name': 'Fine', 'platform.nope': 1 }, { type: 'system', id: 'test' });
     assert.unreachable();

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { permissions } from '../src/auth/permissions.ts';
 import type { Tenant } from '../src/tenancy/tenants.ts';
 import { startTestApp, type TestApp } from './support/app.ts';
-import { aPlan, aTenant, aToken } from './support/fixtures.ts';
+import { aPlan, aTemplate, aTenant, aToken } from './support/fixtures.ts';
 import { testDatabase, type TestDatabase } from './support/postgres.ts';
 
 const test = suite('tenancy API');
@@ -161,18 +161,20 @@ test("tenants read their own tenant, quota and subscriptions; another tenant's a
 });
 
 test('bad input on every route is answered 400 or 422 naming the fields, and writes nothing', async () => {
+  const plan = (await aPlan(database.db)).code;
+  const template = (await aTemplate(database.db, { type: 'app', app_stack: 'wordpress' })).code;
   const cases: Array<[string, string, unknown, number, string[]]> = [
     ['POST', '/api/cloud-pods/tenants', { slug: 'Bad Slug!', name: '' }, 400, ['name', 'slug']],
     ['POST', '/api/cloud-pods/tenants', { slug: 'acme', name: 'Duplicate' }, 409, []],
     ['POST', '/api/cloud-pods/plans', { code: 'p', name: 'P', cpu_cores: -1, memory_mb: 1.5, disk_gb: 'ten',
       price_monthly: 'free', colour: 'red' }, 400, ['colour', 'cpu_cores', 'disk_gb', 'memory_mb', 'price_monthly']],
-    ['PATCH', '/api/cloud-pods/plans/cloud-test', {}, 400, ['(body)']],
-    ['PATCH', '/api/cloud-pods/plans/cloud-test', { cpu_cores: 1e9 }, 400, ['cpu_cores']],
-    ['PATCH', '/api/cloud-pods/plans/cloud-test', { pods_count: -1 }, 400, ['pods_count']],
+    ['PATCH', `/api/cloud-pods/plans/${plan}`, {}, 400, ['(body)']],
+    ['PATCH', `/api/cloud-pods/plans/${plan}`, { cpu_cores: 1e9 }, 400, ['cpu_cores']],
+    ['PATCH', `/api/cloud-pods/plans/${plan}`, { pods_count: -1 }, 400, ['pods_count']],
     ['POST', '/api/cloud-pods/tenants/acme/subscriptions', { plan_code: 'no-such-plan', quantity: 0 }, 400,
       ['quantity']],
     ['POST', '/api/cloud-pods/tenants/acme/subscriptions', { plan_code: 'no-such-plan' }, 400, ['plan_code']],
-    ['POST', '/api/cloud-pods/tenants/acme/subscriptions', { plan_code: 'cloud-test', ends_at: '2020-01-01T00:00:00Z' },
+    ['POST', '/api/cloud-pods/tenants/acme/subscriptions', { plan_code: plan, ends_at: '2020-01-01T00:00:00Z' },
       400, ['ends_at']],
     ['PATCH', '/api/cloud-pods/tenants/acme/subscriptions/00000000-0000-4000-8000-000000000000', { status: 'active' },
       400, ['status']],
@@ -182,7 +184,7 @@ test('bad input on every route is answered 400 or 422 naming the fields, and wri
       storage_pool: 'local lvm', network_bridge: 'vmbr0' }, 400, ['app_stack', 'proxmox_template_vmid', 'storage_pool']],
     ['POST', '/api/cloud-pods/templates', { code: 'x', name: 'X', type: 'os', proxmox_template_vmid: 9000,
       storage_pool: 'local-lvm', network_bridge: 'vmbr0', minimum_plan_code: 'nope' }, 400, ['minimum_plan_code']],
-    ['PATCH', '/api/cloud-pods/templates/wp-test', { app_stack: null }, 400, ['app_stack']],
+    ['PATCH', `/api/cloud-pods/templates/${template}`, { app_stack: null }, 400, ['app_stack']],
     ['POST', '/api/admin/ip-pools', { name: 'bad', cidr: '192.0.2.5/24', gateway: 'gw', range_start: '192.0.2.9',
       range_end: '192.0.2.2', bridge: 'vmbr0' }, 400, ['cidr', 'gateway']],
     ['POST', '/api/admin/ip-pools', { name: 'bad', cidr: '192.0.2.0/24', gateway: '192.0.3.1', range_start: '192.0.2.9',

@@ -12,6 +12,11 @@ let database: TestDatabase;
 
 test.before(async () => { database = await testDatabase(); });
 test.after(async () => { await database?.drop(); });
+// Allocation picks from every pool that serves the node, so each test starts without any and creates its own.
+test.before.each(async () => {
+  await database.db.deleteFrom('cloud_ip_allocations').execute();
+  await database.db.deleteFrom('cloud_ip_pools').execute();
+});
 
 test('CIDR parsing and membership, IPv4 and IPv6', () => {
   assert.equal(parseCidr('192.0.2.0/24'), { family: 4, network: 0xc0000200n, prefix: 24 });
@@ -105,6 +110,8 @@ test('an IPv4 address beyond the tenant\'s quota is never allocated, however man
 
 test('addresses count against the IPv4 quota and go with their pod', async () => {
   const db = database.db;
+  await createPool(db, { name: 'any', family: 4, cidr: '198.51.100.0/27', gateway: '198.51.100.1',
+    range_start: '198.51.100.2', range_end: '198.51.100.20', bridge: 'vmbr0' }, actor);
   const tenant = await aTenant(db);
   const pod = await aPod(db, { tenant, template: await aTemplate(db) });
   await db.transaction().execute((trx) => allocateAddress(trx, { podId: pod.id, tenantId: tenant.id, family: 4, node: null, ipv4Limit: null }));

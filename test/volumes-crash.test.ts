@@ -70,17 +70,22 @@ function inventory() {
   return { stored, referenced };
 }
 
-let id: string;
-let volid: string;
+/** A volume of the pod, ordered and attached without a crash, for a test to crash a later step of: its id and volid. */
+async function anAttachedVolume(name: string, size_gb = 4): Promise<{ id: string; volid: string }> {
+  const created = await api('POST', base(), { name, size_gb });
+  assert.is(created.status, 202, JSON.stringify(created.body));
+  const volume = await waitForVolume(created.body.volume.id, `${name} attached`, converged('attached'));
+  return { id: volume.id, volid: volume.status.proxmox_volume_id };
+}
 
 test('crash after the disk was allocated, before its task was recorded: the disk is adopted, not made twice', async () => {
   const before = inventory();
   const fired = await crashOnce('update', `new.task_upid is not null and old.task_upid is null and new.pod_id = '${podId}'`);
   const created = await api('POST', base(), { name: 'data', size_gb: 4 });
-  id = created.body.volume.id;
+  const id = created.body.volume.id;
   const volume = await waitForVolume(id, 'attached', converged('attached'));
   assert.ok(await fired(), 'the crash happened');
-  volid = volume.status.proxmox_volume_id;
+  const volid = volume.status.proxmox_volume_id;
   const after = inventory();
   assert.equal(after.stored, [...before.stored, volid].sort(), 'exactly one new disk');
   assert.equal(after.referenced, [...before.referenced, `${volume.status.slot}=${volid}`].sort(), 'referenced once');
@@ -88,6 +93,7 @@ test('crash after the disk was allocated, before its task was recorded: the disk
 });
 
 test('crash after the detach, before its write: the volume settles detached as one unused disk', async () => {
+  const { id, volid } = await anAttachedVolume('detached-1');
   const fired = await crashOnce('update', `old.slot is not null and new.slot is null and new.id = '${id}'`);
   await api('POST', `${base()}/${id}/detach`);
   await waitForVolume(id, 'detached', converged('detached'));
@@ -98,6 +104,9 @@ test('crash after the detach, before its write: the volume settles detached as o
 });
 
 test('crash after the attach was submitted, before its task was recorded: attached once, same volume', async () => {
+  const { id, volid } = await anAttachedVolume('attached-1');
+  await api('POST', `${base()}/${id}/detach`);
+  await waitForVolume(id, 'detached', converged('detached'));
   const before = inventory();
   const fired = await crashOnce('update', `new.task_upid is not null and old.task_upid is null and new.id = '${id}'`);
   await api('POST', `${base()}/${id}/attach`);
@@ -109,6 +118,7 @@ test('crash after the attach was submitted, before its task was recorded: attach
 });
 
 test('crash after the resize was submitted: the retry asks for the same absolute size, grown once', async () => {
+  const { id, volid } = await anAttachedVolume('resized-1');
   const fired = await crashOnce('update', `new.task_upid is not null and old.task_upid is null and new.id = '${id}'`);
   await api('POST', `${base()}/${id}/resize`, { size_gb: 9 });
   const volume = await waitForVolume(id, 'grown', (v) => converged('attached')(v) && v.spec.size_gb === 9);
@@ -142,6 +152,7 @@ test('a storage lock on the allocation is retried; one disk results', async () =
 });
 
 test('crash after the disk was destroyed, before the row was removed: gone, and nothing else touched', async () => {
+  const { id, volid } = await anAttachedVolume('doomed-1');
   const before = inventory();
   const others = before.stored.filter((v) => v !== volid);
   const fired = await crashOnce('delete', `old.id = '${id}'`);

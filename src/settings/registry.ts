@@ -1,4 +1,5 @@
 import type { SettingValueType } from '../db/schema.ts';
+import { isDnsName } from '../dns/label.ts';
 import { parseCidr } from '../net/cidr.ts';
 
 /**
@@ -174,8 +175,7 @@ export const settingDefinitions: readonly SettingDefinition[] = [
 ];
 
 function zoneList(value: unknown): string | null {
-  const zone = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
-  return Array.isArray(value) && value.every((v) => typeof v === 'string' && zone.test(v)) ? null
+  return Array.isArray(value) && value.every((v) => typeof v === 'string' && isDnsName(v)) ? null
     : 'expected a list of lower-case zone names without trailing dots';
 }
 

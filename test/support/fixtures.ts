@@ -56,6 +56,8 @@ export interface PodSpec {
   cpu_cores?: number;
   memory_mb?: number;
   disk_gb?: number;
+  /** Addresses as the pod controller records them from the guest agent. */
+  ip_addresses?: string[];
 }
 
 /** A pod row as the API will create it (the controller is not involved). */
@@ -63,5 +65,6 @@ export async function aPod(db: Db, spec: PodSpec) {
   return db.insertInto('cloud_pods').values({
     tenant_id: spec.tenant.id, template_id: spec.template.id, name: unique('pod'),
     cpu_cores: spec.cpu_cores ?? 1, memory_mb: spec.memory_mb ?? 1024, disk_gb: spec.disk_gb ?? 10,
+    ...(spec.ip_addresses ? { ip_addresses: JSON.stringify(spec.ip_addresses) } : {}),
   }).returningAll().executeTakeFirstOrThrow();
 }

@@ -2,6 +2,7 @@ import { startKubeApiserver, type FakeKubeApiserver } from './kube-apiserver/ind
 import { bridgeServiceAccount } from './kube-rbac.ts';
 import { startPlatform, type Platform } from './platform.ts';
 import { startTestPowerDns, type TestPowerDns } from './powerdns.ts';
+import { waitFor } from './wait.ts';
 
 /** The platform (database, simulator, app) bridged to a fake kube-apiserver, with a namespace for its tenant. */
 export interface KubePlatform {
@@ -56,3 +57,12 @@ export const cloudPod = (name: string, spec: Record<string, unknown> = {}) => ({
 });
 
 export const readyOf = (resource: any) => resource?.status?.conditions?.find((c: any) => c.type === 'Ready');
+
+/** Applies a CloudPod (in the tenant's namespace unless told) and waits until it is Ready and active; returns the resource then. */
+export async function anActiveCloudPod(k: KubePlatform, name: string, spec: Record<string, unknown> = {},
+  namespace = k.namespace): Promise<any> {
+  const created = await k.call('POST', podsPath(namespace), cloudPod(name, spec));
+  if (created.status !== 201) throw new Error(`CloudPod ${name} not created: ${created.status} ${JSON.stringify(created.body)}`);
+  return waitFor(`CloudPod ${name} Ready`, async () => (await k.call('GET', podsPath(namespace, name))).body,
+    (r) => readyOf(r)?.status === 'True' && r.status.phase === 'active', { timeoutMs: 30_000, intervalMs: 100 });
+}

@@ -36,11 +36,7 @@ export async function startPlatform({ transport = 'ssh', sim: simOverrides = {},
     databaseUrl: database.url, proxmox: sim.client(transport),
     overrides: { 'proxmox.taskPollIntervalMs': 50, 'proxmox.vmids.min': 1000, 'proxmox.vmids.max': 1999, ...config },
   });
-  // Room for many pods: the quota itself is tested elsewhere.
-  await app.system.quotas.setOverride(tenant.id, { pods: 1000, cpu_cores: 10_000, memory_mb: 100_000_000,
-    disk_gb: 1_000_000, bandwidth_gb: null, ipv4: null }, { type: 'system', id: 'test' });
-  const permissions: Permission[] = ['cloudpods.view', 'cloudpods.manage'];
-  const token = (await aToken(database.db, { tenant, permissions })).token;
+  const token = await roomFor(database, app, tenant);
   return {
     database, sim, app, tenant, token,
     async stop() {
@@ -51,7 +47,31 @@ export async function startPlatform({ transport = 'ssh', sim: simOverrides = {},
   };
 }
 
-/** Polls the pod through the API until `accept` holds; fails naming the last state seen. */
+/** Room for many pods (the quota itself is tested elsewhere), and a token with cloudpods.view and cloudpods.manage. */
+async function roomFor(database: TestDatabase, app: TestApp, tenant: Tenant): Promise<string> {
+  await app.system.quotas.setOverride(tenant.id, roomyQuota, { type: 'system', id: 'test' });
+  const permissions: Permission[] = ['cloudpods.view', 'cloudpods.manage'];
+  return (await aToken(database.db, { tenant, permissions })).token;
+}
+
+export const roomyQuota = { pods: 1000, cpu_cores: 10_000, memory_mb: 100_000_000, disk_gb: 1_000_000,
+  bandwidth_gb: null, ipv4: null };
+
+/** Another tenant as roomy as the platform's, for a test whose figures (quota use, lists) must be its own. */
+export async function anotherTenant(platform: Platform): Promise<{ tenant: Tenant; token: string }> {
+  const tenant = await aTenant(platform.database.db);
+  return { tenant, token: await roomFor(platform.database, platform.app, tenant) };
+}
+
+/** Orders a small Ubuntu pod through the API (as the platform's tenant unless told) and waits until it is active. */
+export async function anActivePod(platform: Platform, name: string, token = platform.token): Promise<any> {
+  const created = await platform.app.request('POST', '/api/cloud-pods', { token,
+    body: { name, template: 'ubuntu-24.04', cpu_cores: 1, memory_mb: 1024, disk_gb: 10 } });
+  if (created.status !== 202) throw new Error(`pod ${name} not ordered: ${created.status} ${JSON.stringify(created.body)}`);
+  return waitForPod({ ...platform, token }, created.body.pod.id, `${name} active`, (p) => p?.status.phase === 'active');
+}
+
+/** Polls the pod through the API (with the platform's token) until `accept` holds; fails naming the last state seen. */
 export async function waitForPod(platform: Platform, id: string, what: string, accept: (pod: any) => boolean,
   timeoutMs = 20_000): Promise<any> {
   return waitFor(`pod ${what}`, async () => {

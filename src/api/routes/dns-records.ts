@@ -1,5 +1,6 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
+import { dnsNameInput } from '../../dns/label.ts';
 import { createDnsRecords, deleteDnsRecords } from '../../dns/orders.ts';
 import { recordsOfPod } from '../../dns/records.ts';
 import { recordView } from '../../dns/view.ts';
@@ -14,9 +15,9 @@ const createBody = z.strictObject({
   /** Platform tokens may name the pod's tenant, as in every create call. */
   tenant: tenantField,
   /** A full name inside the zone, or a single label completed with it. */
-  hostname: z.string().min(1, 'must not be empty').max(253, 'at most 253 characters'),
+  hostname: dnsNameInput,
   /** Without one, a dotted hostname goes in the longest served zone the tenant may use that contains it. */
-  zone: z.string().min(1, 'must not be empty').max(253, 'at most 253 characters').optional(),
+  zone: dnsNameInput.optional(),
   /** Only the pod's IPv4 (A) or IPv6 (AAAA) addresses; default both. */
   type: z.enum(['A', 'AAAA'], { error: 'expected A or AAAA' }).optional(),
   ttl: z.number({ error: 'expected a number' }).int('expected a whole number').min(30, 'expected 30 or more')

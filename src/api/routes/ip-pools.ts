@@ -1,13 +1,13 @@
 import { isIP } from 'node:net';
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { dnsLabelSchema } from '../../dns/label.ts';
 import { createPool, findPool, listAllocations, listPools, updatePool } from '../../tenancy/ip-pools.ts';
 import { principalOf, requireAdmin, requirePermission } from '../auth.ts';
 import type { ApiDeps, AppEnv } from '../context.ts';
 import { idempotent } from '../idempotency.ts';
 import { notFound, validationError } from '../errors.ts';
 import { readJson, readParam } from '../validation.ts';
-import { slugSchema } from './tenants.ts';
 import { parseCidr } from '../../net/cidr.ts';
 import { poolProblems } from '../../tenancy/pool-rules.ts';
 
@@ -20,7 +20,7 @@ const mutable = {
   is_active: z.boolean().optional(),
 };
 const createBody = z.strictObject({
-  name: slugSchema,
+  name: dnsLabelSchema,
   cidr: z.string().refine((v) => parseCidr(v) !== null, 'expected a network such as 192.0.2.0/24'),
   gateway: address,
   range_start: address,

@@ -1,12 +1,12 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { dnsLabelSchema } from '../../dns/label.ts';
 import { createPlan, findPlan, listPlans, removePlan, updatePlan } from '../../tenancy/plans.ts';
 import { principalOf, requireAdmin, requirePermission } from '../auth.ts';
 import type { ApiDeps, AppEnv } from '../context.ts';
 import { idempotent } from '../idempotency.ts';
 import { ApiError, notFound } from '../errors.ts';
 import { readJson, readQuery } from '../validation.ts';
-import { slugSchema } from './tenants.ts';
 
 const amount = (max: number) => z.number({ error: 'expected a number' }).int('expected a whole number')
   .min(0, 'expected 0 or more').max(max, `expected at most ${max}`);
@@ -27,7 +27,7 @@ const planFields = {
   is_active: z.boolean().optional(),
 };
 
-const createBody = z.strictObject({ code: slugSchema, ...planFields });
+const createBody = z.strictObject({ code: dnsLabelSchema, ...planFields });
 const patchBody = z.strictObject(planFields).partial()
   .refine((v) => Object.keys(v).length > 0, 'name at least one field to change');
 

@@ -2,6 +2,7 @@ import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { podStatuses } from '../../db/schema.ts';
 import { healthCheckSchema } from '../../health/probe-spec.ts';
+import { dnsLabelSchema, dnsNameInput } from '../../dns/label.ts';
 import { changePod, createPod, deletePod, requestReboot, type PodOrderDeps } from '../../pods/orders.ts';
 import { findPod, listPods } from '../../pods/store.ts';
 import { podView } from '../../pods/view.ts';
@@ -13,10 +14,6 @@ import { offsetOf, paginationMeta, paginationQuery } from '../pagination.ts';
 import { orderScope, tenantField, tenantFromQuery, tenantOfNewObject } from '../tenant-scope.ts';
 import { readJson, readParam, readQuery } from '../validation.ts';
 
-const label = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
-  'expected lower-case letters, digits and inner hyphens, at most 63 characters');
-/** Shapes only: the naming rule (a label in the zone, or a name inside it) is the order's (src/dns/zones.ts). */
-const dnsName = z.string({ error: 'expected a string' }).min(1, 'must not be empty').max(253, 'at most 253 characters');
 const sshKey = z.string().max(16_384).regex(
   /^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^\r\n]*)?$/,
   'expected an OpenSSH public key (type, key and optional comment on one line)');
@@ -27,11 +24,11 @@ const powerState = z.enum(['running', 'stopped'], { error: 'expected running or 
 
 const createBody = z.strictObject({
   tenant: tenantField,
-  name: label,
+  name: dnsLabelSchema,
   template: z.string().min(1, 'must not be empty').max(63),
   ...resources,
-  hostname: dnsName.optional(),
-  zone: dnsName.optional(),
+  hostname: dnsNameInput.optional(),
+  zone: dnsNameInput.optional(),
   ssh_keys: z.array(sshKey).max(20, 'at most 20 keys').default([]),
   power_state: powerState.default('running'),
   app_options: z.record(z.string(), z.unknown()).default({}),
@@ -43,7 +40,7 @@ const patchBody = z.strictObject({
   cpu_cores: resources.cpu_cores.optional(), memory_mb: resources.memory_mb.optional(),
   disk_gb: resources.disk_gb.optional(), power_state: powerState.optional(),
   /** null removes the pod's name (and its records). */
-  hostname: dnsName.nullable().optional(), zone: dnsName.nullable().optional(),
+  hostname: dnsNameInput.nullable().optional(), zone: dnsNameInput.nullable().optional(),
   /** null removes the probe. */
   health_check: healthCheckSchema.nullable().optional(),
 }).refine((v) => Object.keys(v).length > 0, 'name at least one field to change');

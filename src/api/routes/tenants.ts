@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { dnsLabelSchema } from '../../dns/label.ts';
 import { createTenant, listTenants, setTenantStatus } from '../../tenancy/tenants.ts';
 import { principalOf, requireAdmin } from '../auth.ts';
 import type { ApiDeps, AppEnv } from '../context.ts';
@@ -8,11 +9,8 @@ import { offsetOf, paginationMeta, paginationQuery } from '../pagination.ts';
 import { tenantFromPath } from '../tenant-scope.ts';
 import { readJson, readQuery } from '../validation.ts';
 
-export const slugSchema = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
-  'expected lower-case letters, digits and inner hyphens, at most 63 characters');
-
 const createBody = z.strictObject({
-  slug: slugSchema,
+  slug: dnsLabelSchema,
   name: z.string().trim().min(1, 'must not be empty').max(200, 'at most 200 characters'),
 });
 

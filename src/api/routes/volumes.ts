@@ -1,6 +1,7 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import { volumeStatuses, type Permission } from '../../db/schema.ts';
+import { dnsLabelSchema } from '../../dns/label.ts';
 import { createVolume, deleteVolume, resizeVolume, setAttached, type VolumeOrderDeps, type VolumeRef } from '../../volumes/orders.ts';
 import { findVolume, listVolumesOfPod } from '../../volumes/store.ts';
 import { volumeView } from '../../volumes/view.ts';
@@ -12,15 +13,13 @@ import { offsetOf, paginationMeta, paginationQuery } from '../pagination.ts';
 import { assertTenantOfPod, orderScope, tenantField } from '../tenant-scope.ts';
 import { readJson, readParam, readQuery } from '../validation.ts';
 
-const label = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
-  'expected lower-case letters, digits and inner hyphens, at most 63 characters');
 const sizeGb = z.number({ error: 'expected a number' }).int('expected a whole number').min(1, 'expected 1 or more')
   .max(65_536, 'expected at most 65536');
 /** A PVE storage identifier (pve-storage-id). */
 const storagePool = z.string().regex(/^[a-z][a-z0-9\-_.]*[a-z0-9]$/i, 'expected a Proxmox storage id').max(100);
 
 /** Platform tokens may name the pod's tenant, as in every create call. */
-const createBody = z.strictObject({ tenant: tenantField, name: label, size_gb: sizeGb, storage_pool: storagePool.optional() });
+const createBody = z.strictObject({ tenant: tenantField, name: dnsLabelSchema, size_gb: sizeGb, storage_pool: storagePool.optional() });
 const resizeBody = z.strictObject({ size_gb: sizeGb });
 const listQuery = z.strictObject({
   ...paginationQuery,

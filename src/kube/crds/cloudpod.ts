@@ -1,7 +1,8 @@
 import { podStatuses, powerStates } from '../../db/schema.ts';
 import { probeBounds, probePathPattern, probeTypes } from '../../health/probe-spec.ts';
-import { ageColumn, commonStatus, dnsNamePattern, hostnamePattern, immutable, integer, labelPattern, nodePattern, phaseColumn,
-  readyColumn, sshKeyPattern, string, type KindDefinition } from './schema.ts';
+import { dnsNameMaxLength, dnsNamePattern } from '../../dns/label.ts';
+import { ageColumn, commonStatus, immutable, integer, labelNameRule, nodePattern, phaseColumn, readyColumn, sshKeyPattern,
+  string, type KindDefinition } from './schema.ts';
 
 const bounded = (bounds: { min: number; max: number }, description: string) =>
   integer(bounds.min, bounds.max, description);
@@ -38,8 +39,7 @@ export const cloudPod: KindDefinition = {
   singular: 'cloudpod',
   shortNames: ['cpod', 'cvm'],
   description: 'A Proxmox VE virtual machine cloned from a template, in the quota of the namespace\'s tenant.',
-  rootRules: [{ rule: `self.metadata.name.matches('${labelPattern}')`,
-    message: 'metadata.name must be a DNS label: lower-case letters, digits and inner hyphens, at most 63 characters' }],
+  rootRules: labelNameRule,
   spec: {
     type: 'object',
     required: ['template', 'cpuCores', 'memoryMb', 'diskGb'],
@@ -52,8 +52,8 @@ export const cloudPod: KindDefinition = {
         'x-kubernetes-validations': [{ rule: 'self >= oldSelf', message: 'diskGb cannot shrink' }] }),
       hostname: string('DNS name of the pod: a label in zone, or a name inside it; without zone, the longest served ' +
         'zone the tenant may use that contains it. It may be set, changed or removed; the records follow.',
-      { maxLength: 253, pattern: hostnamePattern }),
-      zone: string('DNS zone of the hostname.', { maxLength: 253, pattern: dnsNamePattern }),
+      { maxLength: dnsNameMaxLength, pattern: dnsNamePattern }),
+      zone: string('DNS zone of the hostname.', { maxLength: dnsNameMaxLength, pattern: dnsNamePattern }),
       sshKeys: { type: 'array', description: 'OpenSSH public keys for the default user.', maxItems: 20,
         items: string('An OpenSSH public key.', { maxLength: 16_384, pattern: sshKeyPattern }),
         'x-kubernetes-validations': immutable('sshKeys') },

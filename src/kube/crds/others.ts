@@ -1,12 +1,11 @@
 import { dnsRecordStatuses, dnsRecordTypes, hookEvents, hookTypes, volumeStatuses } from '../../db/schema.ts';
 import { blockingEvents } from '../../hooks/config.ts';
-import { ageColumn, commonStatus, immutable, integer, labelPattern, phaseColumn, readyColumn, storagePoolPattern,
+import { dnsLabelPattern } from '../../dns/label.ts';
+import { ageColumn, commonStatus, immutable, integer, labelNameRule, phaseColumn, readyColumn, storagePoolPattern,
   string, type JsonSchema, type KindDefinition } from './schema.ts';
 
-const podName = string('Name of the CloudPod in the same namespace.', { pattern: labelPattern, maxLength: 63,
+const podName = string('Name of the CloudPod in the same namespace.', { pattern: dnsLabelPattern, maxLength: 63,
   'x-kubernetes-validations': immutable('podName') });
-const nameRule = [{ rule: `self.metadata.name.matches('${labelPattern}')`,
-  message: 'metadata.name must be a DNS label: lower-case letters, digits and inner hyphens, at most 63 characters' }];
 
 /** CloudPodVolume: POST /api/cloud-pods/:podId/volumes, with the pod named by its CloudPod. */
 export const cloudPodVolume: KindDefinition = {
@@ -15,7 +14,7 @@ export const cloudPodVolume: KindDefinition = {
   singular: 'cloudpodvolume',
   shortNames: ['cvol'],
   description: 'An extra disk of a CloudPod.',
-  rootRules: nameRule,
+  rootRules: labelNameRule,
   spec: {
     type: 'object',
     required: ['podName', 'sizeGb'],
@@ -84,7 +83,7 @@ export const cloudPodHook: KindDefinition = {
   singular: 'cloudpodhook',
   shortNames: ['chook'],
   description: 'A lifecycle hook: an HTTP endpoint or an allow-listed script told about pod events.',
-  rootRules: nameRule,
+  rootRules: labelNameRule,
   spec: {
     type: 'object',
     required: ['event', 'type', 'target'],

@@ -1,3 +1,5 @@
+import { dnsLabelPattern, dnsLabelRule } from '../../dns/label.ts';
+
 /**
  * Building blocks of the CRDs' OpenAPI v3 structural schemas. Bounds and patterns are the REST API's (see
  * src/api/routes/*.ts), so an object refused by one front door is refused by the other.
@@ -17,10 +19,6 @@ export const version = 'v1alpha1';
 export const finalizerName = `${group}/finalizer`;
 export const tenantLabel = `${group}/tenant`;
 
-export const labelPattern = '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$';
-/** A single label, or a dotted name (the rows' form, migration 0001's HOSTNAME). */
-export const hostnamePattern = '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$';
-export const dnsNamePattern = '^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$';
 export const sshKeyPattern = '^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\\.com) [A-Za-z0-9+/]+={0,3}( [^\\r\\n]*)?$';
 export const nodePattern = '^[a-zA-Z0-9][a-zA-Z0-9.-]{0,62}$';
 export const storagePoolPattern = '^[a-zA-Z][a-zA-Z0-9\\-_.]*[a-zA-Z0-9]$';
@@ -29,6 +27,10 @@ export const integer = (minimum: number, maximum: number, description: string, e
   ({ type: 'integer', format: 'int64', minimum, maximum, description, ...extra });
 export const string = (description: string, extra: JsonSchema = {}): JsonSchema => ({ type: 'string', description, ...extra });
 export const immutable = (field: string): CelRule[] => [{ rule: 'self == oldSelf', message: `${field} is immutable` }];
+
+/** metadata.name of our kinds is a DNS label, as the REST API's names are. */
+export const labelNameRule: CelRule[] = [{ rule: `self.metadata.name.matches('${dnsLabelPattern}')`,
+  message: `metadata.name must be a DNS label: ${dnsLabelRule}` }];
 
 /** metav1.Condition, as a list map keyed by type (kubectl wait and printer columns read it). */
 export const conditions: JsonSchema = {
