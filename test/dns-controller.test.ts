@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { enqueueDnsReconciles } from '../src/dns/enqueue.ts';
+import { dnsRecordKind } from '../src/dns/kind.ts';
 import { queryDns } from '../src/powerdns/dns-query.ts';
 import { ownerMarker } from '../src/powerdns/ownership.ts';
 import type { Tenant } from '../src/tenancy/tenants.ts';
@@ -41,7 +41,7 @@ const answer = async (name: string, type: 'A' | 'AAAA' | 'PTR') =>
 const zoneId = async (name: string) => (await pdns.client.findZone(name))!.id;
 const serial = async (name: string) => (await pdns.client.findZone(name))!.serial;
 const untilActive = (id: string) => waitFor(`record ${id} active`, () => row(id), (r) => r?.status === 'active');
-const resync = (ids: string[]) => database.db.transaction().execute((trx) => enqueueDnsReconciles(app.system.jobs, trx, ids));
+const resync = (ids: string[]) => database.db.transaction().execute((trx) => dnsRecordKind.enqueue(app.system.jobs, trx, ids));
 
 test('create: A and AAAA become active only once the authoritative server answers with them', async () => {
   const [a, aaaa] = await dns.order(tenant, zone, `web.${zone}`, ['192.0.2.10', '2001:DB8:0:0::0010'], { ttl: 120 });

@@ -1,5 +1,5 @@
 import type { DnsRecordRow } from '../../src/db/schema.ts';
-import { dnsRecordKind } from '../../src/dns/enqueue.ts';
+import { dnsRecordKind } from '../../src/dns/kind.ts';
 import { allRecordIds, findRecord } from '../../src/dns/records.ts';
 import type { PowerDns } from '../../src/powerdns/context.ts';
 import { registerController, type Controller, type ControllerDefinition, type KitDeps } from '../../src/runtime/kit.ts';

@@ -7,7 +7,7 @@ import { canonicalName } from '../powerdns/canonical.ts';
 import type { PowerDns } from '../powerdns/context.ts';
 import { queryDns } from '../powerdns/dns-query.ts';
 import { setCondition } from '../runtime/conditions.ts';
-import { enqueueDnsReconciles } from './enqueue.ts';
+import { dnsRecordKind } from './kind.ts';
 import { activeRecords, writeStatus } from './records.ts';
 
 export const dnsHealthCheckType = 'dns.health_check';
@@ -59,7 +59,7 @@ export function defineDnsHealthCheck(engine: JobEngine, db: Kysely<Database>, pd
     queue: 'health', type: dnsHealthCheckType,
     handler: async () => {
       const failing = await checkDnsHealth(db, pdns, logger);
-      await enqueueDnsReconciles(engine, db, failing);
+      await dnsRecordKind.enqueue(engine, db, failing);
     },
   });
   engine.defineSchedule({ name: dnsHealthCheckType, queue: 'health', type: dnsHealthCheckType, cadence: { everyMs } });

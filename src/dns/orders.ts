@@ -6,7 +6,8 @@ import { recordAudit } from '../observability/audit.ts';
 import type { PowerDns } from '../powerdns/context.ts';
 import { findTenant } from '../tenancy/tenants.ts';
 import { recordAddress } from './addresses.ts';
-import { enqueueDnsReconciles, type Enqueuer } from './enqueue.ts';
+import { dnsRecordKind } from './kind.ts';
+import type { Enqueuer } from '../runtime/kind.ts';
 import { extraNameRows, findRecord, insertRecords, markForDeletion, nameClaimedByOthers, nameTakenMessage,
   recordsOfPod, recordsOfResource, updateSpec } from './records.ts';
 import { resolveName, type ZoneSettings } from './zones.ts';
@@ -60,7 +61,7 @@ async function audited(trx: Kysely<Database>, deps: DnsOrderDeps, scope: OrderSc
   row: { tenant_id: string; pod_id: string | null }, details: Record<string, unknown>, touched: readonly string[]): Promise<void> {
   await recordAudit(trx, { actor: scope.actor, category: 'dns', action, tenantId: row.tenant_id, podId: row.pod_id,
     requestId: scope.requestId, details });
-  await enqueueDnsReconciles(deps.engine, trx, touched);
+  await dnsRecordKind.enqueue(deps.engine, trx, touched);
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { Database, DnsRecordOrigin, DnsRecordRow, DnsRecordType } from '../db/schema.ts';
 import { recordAddress } from './addresses.ts';
-import { enqueueDnsReconciles, type Enqueuer } from './enqueue.ts';
+import { dnsRecordKind } from './kind.ts';
+import type { Enqueuer } from '../runtime/kind.ts';
 import { qualifyName } from './names.ts';
 import { insertRecords, markForDeletion, nameClaimedByOthers, recordsOfPod, updateSpec } from './records.ts';
 
@@ -65,7 +66,7 @@ export async function syncPodDnsRecords(trx: Kysely<Database>, engine: Enqueuer,
     if (wanted.length > 0) await converge(rows, wanted, 'api', { ttl: first.ttl, ptr: first.ptr, owner: ownerOf(first) });
   }
 
-  await enqueueDnsReconciles(engine, trx, touched);
+  await dnsRecordKind.enqueue(engine, trx, touched);
   return result;
 
   async function converge(existing: DnsRecordRow[], wanted: Array<{ hostname: string; zone: string; type: DnsRecordType; ip: string }>,
@@ -112,7 +113,7 @@ const ownerOf = ({ managed_by, kube_uid, kube_namespace, kube_name }: DnsRecordR
 export async function deletePodDnsRecords(trx: Kysely<Database>, engine: Enqueuer, podId: string): Promise<number> {
   const rows = await recordsOfPod(trx, podId);
   const marked = await markForDeletion(trx, rows.map((r) => r.id));
-  await enqueueDnsReconciles(engine, trx, rows.map((r) => r.id));
+  await dnsRecordKind.enqueue(engine, trx, rows.map((r) => r.id));
   return marked.length;
 }
 
