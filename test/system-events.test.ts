@@ -98,6 +98,25 @@ test('?service= finds a component\'s events and ?level=info the info events: sta
   assert.ok(all.every((line: string) => line.includes(' info ')), all.join('\n'));
 });
 
+test('a drain asked for while a flush is scheduled stores each line once', async () => {
+  const sink = new SystemEventSink();
+  const logger = createLogger({ level: 'warn', service: 'once', destination: { write() {} }, eventSink: sink });
+  sink.attach(database.db, undefined, app.system.settings);
+  try {
+    for (let round = 0; round < 5; round++) {
+      logger.warn({ round }, 'stored once');
+      // The write scheduled a flush for the next turn; the drain starts one now, and the scheduled one must not run beside it.
+      await sink.drain();
+      await new Promise((resolve) => setImmediate(resolve));
+      await sink.drain();
+    }
+    const rows = await database.db.selectFrom('system_events').select('context').where('service', '=', 'once').execute();
+    assert.equal(rows.map((r) => r.context.round).sort(), [0, 1, 2, 3, 4]);
+  } finally {
+    await sink.detach();
+  }
+});
+
 test('info events beyond cloudpods.events.info_per_minute are dropped and counted, with one warning a minute', async () => {
   const budget = new PerMinuteBudget();
   const minute = Date.parse('2026-01-01T10:00:00Z');

@@ -195,6 +195,11 @@ export class SystemEventSink {
   }
 
   #runFlush(): Promise<void> {
+    // One flush at a time: two would both read the buffer's head and store the same lines twice. A flush asked for
+    // (drain) takes the place of a scheduled one.
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#flushing) return this.#flushing;
     // The marker is cleared in a promise reaction, which always runs after this assignment, even when the
     // flush itself finishes synchronously (nothing buffered).
     this.#flushing = this.#flushAll().finally(() => {
