@@ -6,7 +6,7 @@ import type { LoadedPod, PodObservation } from './observe.ts';
 import type { PlaceOutcome } from './place.ts';
 import { planPodStep, type PodFacts, type PodStep } from './plan.ts';
 import { conditionTypes, reasons } from './reasons.ts';
-import { podPhase, settledAtGeneration } from './status.ts';
+import { podPhase, ranAtGeneration, settledAtGeneration } from './status.ts';
 
 /** What an act could not do, told to the next decision. */
 export type PodOutcome =
@@ -23,7 +23,7 @@ export type PodOutcome =
 /** The writes of the pod controller: the plan's steps, and the bookkeeping around them. */
 export type PodAction =
   | Exclude<PodStep, { kind: 'wait-task' | 'wait-lock' | 'settled' | 'check-hooks' | 'wait-for-hooks' | 'hook-failed'
-    | 'task-failed' }>
+    | 'task-failed' | 'stopped-out-of-band' }>
   /** The failed task's UPID goes; `retry` says what follows (another VMID, the engine's backoff, or a stop). */
   | { kind: 'clear-failed-task'; retry: 'same' | 'new-vmid' | 'terminal'; reason: string; message: string }
   /** The VM was found on another node (migrated): the row follows. */
@@ -71,7 +71,7 @@ export function decidePod({ row: pod, template, tenantSuspended }: LoadedPod, se
   const facts: PodFacts = {
     deleting, vmid: pod.vmid, node: pod.node, task: seen.task, hasAddress: seen.hasAddress, desiredPower: pod.power_state,
     rebootWanted: pod.reboot_requested_at !== null && (pod.rebooted_at === null || pod.rebooted_at < pod.reboot_requested_at),
-    ipsKnown: pod.ip_addresses.length > 0, specObserved, volumesRemaining: seen.volumesRemaining, hooks: seen.hooks,
+    ipsKnown: pod.ip_addresses.length > 0, specObserved, ranAtGeneration: ranAtGeneration(pod), volumesRemaining: seen.volumesRemaining, hooks: seen.hooks,
   };
   const step = planPodStep(facts, seen.vm?.facts ?? { state: 'absent' }, { diskGiB: pod.disk_gb });
 
@@ -151,6 +151,9 @@ export function decidePod({ row: pod, template, tenantSuspended }: LoadedPod, se
         ...(running ? [] : [condition(conditionTypes.needsReboot, 'False', reasons.stopped, 'a stopped VM starts with its new configuration')]),
       ] }, true);
     }
+    case 'stopped-out-of-band':
+      // Nothing to write: the spec was met, Ready stays as it was, and the pod's Healthy condition says what happened.
+      return shown({}, true);
     case 'destroy':
       return doing(step, reasons.deleting, `destroying VM ${pod.vmid}`);
     case 'remove-volumes':

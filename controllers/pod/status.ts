@@ -1,7 +1,7 @@
 import type { PodStatus } from '../../src/db/schema.ts';
 import type { PodRow } from '../../src/pods/store.ts';
 import { findCondition } from '../../src/runtime/conditions.ts';
-import { conditionTypes } from './reasons.ts';
+import { conditionTypes, reasons } from './reasons.ts';
 
 export interface StatusInput {
   deleting: boolean;
@@ -27,4 +27,10 @@ export function podPhase(input: StatusInput): PodStatus {
 export function settledAtGeneration(pod: Pick<PodRow, 'conditions' | 'generation'>): boolean {
   const ready = findCondition(pod.conditions, conditionTypes.ready);
   return ready?.status === 'True' && ready.observedGeneration === pod.generation;
+}
+
+/** The VM ran for this very generation: Ready=True with reason Active, computed for the current generation. */
+export function ranAtGeneration(pod: Pick<PodRow, 'conditions' | 'generation'>): boolean {
+  const ready = findCondition(pod.conditions, conditionTypes.ready);
+  return settledAtGeneration(pod) && ready?.reason === reasons.active;
 }

@@ -316,7 +316,19 @@ export interface CloudPodsTable extends ObjectModelColumns {
   suspension_stopped_at: NullableTimestamp;
   /** Migration 0021: since when the pod waits for a clone slot of its node; null when it does not. */
   clone_queued_at: NullableTimestamp;
+  /** Migration 0022, written by the health controller only: the `Healthy` condition's status, null until checked. */
+  health_status: HealthStatus | null;
+  health_reason: string | null;
+  health_message: string | null;
+  /** Consecutive failed checks; 0 after a healthy one. */
+  health_failures: Generated<number>;
+  health_checked_at: NullableTimestamp;
+  /** Auto-heal reached its bound: nothing more is repaired until the spec changes or an admin asks for a heal. */
+  heal_given_up_at: NullableTimestamp;
 }
+
+export const healthStatuses = ['True', 'False', 'Unknown'] as const;
+export type HealthStatus = (typeof healthStatuses)[number];
 
 export interface CloudPodVolumesTable extends ObjectModelColumns {
   id: Generated<string>;
