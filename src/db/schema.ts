@@ -323,6 +323,8 @@ export interface CloudPodsTable extends ObjectModelColumns {
   /** Consecutive failed checks; 0 after a healthy one. */
   health_failures: Generated<number>;
   health_checked_at: NullableTimestamp;
+  /** When health_status last changed (the condition's lastTransitionTime). */
+  health_changed_at: NullableTimestamp;
   /** Auto-heal reached its bound: nothing more is repaired until the spec changes or an admin asks for a heal. */
   heal_given_up_at: NullableTimestamp;
 }
