@@ -5,7 +5,8 @@ import { sql, type Kysely } from 'kysely';
  * writes fenced by generation): whether the pod is healthy (`health_status`, the `Healthy` condition's status, null
  * until first checked), why (`health_reason`, `health_message`), how many checks in a row failed, when the last
  * one ran and when the status last changed. `heal_given_up_at`: auto-heal reached its bound and stopped repairing the pod until its spec changes or
- * an admin asks for a heal. The partial index holds only unhealthy pods, for the dashboard.
+ * an admin asks for a heal. `heal_started_at`: a heal's task is in flight (with `task_upid`), counted against the
+ * fleet's bound. The partial index holds only unhealthy pods, for the dashboard.
  */
 export async function up(db: Kysely<any>): Promise<void> {
   await sql`
@@ -17,6 +18,7 @@ export async function up(db: Kysely<any>): Promise<void> {
       add column health_checked_at timestamptz null,
       add column health_changed_at timestamptz null,
       add column heal_given_up_at timestamptz null,
+      add column heal_started_at timestamptz null,
       add constraint cloud_pods_health_status_check check (health_status in ('True', 'False', 'Unknown')),
       add constraint cloud_pods_health_failures_check check (health_failures >= 0);
     create index cloud_pods_unhealthy_idx on cloud_pods (health_checked_at) where health_status = 'False';
@@ -29,6 +31,7 @@ export async function down(db: Kysely<any>): Promise<void> {
     alter table cloud_pods
       drop constraint if exists cloud_pods_health_failures_check,
       drop constraint if exists cloud_pods_health_status_check,
+      drop column if exists heal_started_at,
       drop column if exists heal_given_up_at,
       drop column if exists health_changed_at,
       drop column if exists health_checked_at,

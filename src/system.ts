@@ -113,8 +113,8 @@ export async function startSystem({ config, logger, databaseUrl, events, proxmox
     cluster = new ClusterLookup(view, component('proxmox'));
     registerVolumeController({ engine: jobs, db, logger: component('controller:volume'), registry: metrics.registry, proxmox },
       { taskPollMs: config.proxmox.taskPollIntervalMs });
-    health = registerHealthController({ engine: jobs, db, logger: component('controller:health'), proxmox, cluster: view,
-      settings });
+    health = registerHealthController({ engine: jobs, db, logger: component('controller:health'), registry: metrics.registry,
+      proxmox, cluster: view, settings });
   } else {
     logger.warn('no Proxmox VE configured (CLOUDPODS_PROXMOX_URL): pods are accepted but not provisioned');
   }

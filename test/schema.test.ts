@@ -107,7 +107,8 @@ const expectedColumns = {
     'suspension_stopped_at timestamptz null', // 0014
     'clone_queued_at timestamptz null', // 0021
     'health_status text null', 'health_reason text null', 'health_message text null', 'health_failures integer',
-    'health_checked_at timestamptz null', 'health_changed_at timestamptz null', 'heal_given_up_at timestamptz null', // 0022
+    'health_checked_at timestamptz null', 'health_changed_at timestamptz null', 'heal_given_up_at timestamptz null',
+    'heal_started_at timestamptz null', // 0022
   ],
   cloud_pod_volumes: [
     'id uuid', 'tenant_id uuid', 'pod_id uuid', 'name text', 'size_gb integer', 'storage_pool text null',

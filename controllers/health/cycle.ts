@@ -3,14 +3,17 @@ import type { Database } from '../../src/db/schema.ts';
 import type { Logger } from '../../src/observability/logger.ts';
 import type { ClusterSnapshot, ClusterView } from '../pod/cluster-view.ts';
 import { judge, nextRecord, notCheckedBecause, recordChanged, type HealthRecord, type Verdict } from './decide.ts';
+import { autoHeal, type FailingPod, type HealDeps } from './heal.ts';
 import { nodeOnline, observeProbes, type CheckedPod, type ObserveHealthDeps } from './observe.ts';
 import { healthReasons } from './reasons.ts';
 
-export interface CycleDeps extends ObserveHealthDeps {
+export interface CycleDeps extends ObserveHealthDeps, HealDeps {
   db: Kysely<Database>;
   cluster: ClusterView;
   log: Logger;
 }
+
+type FleetPod = CheckedPod & Pick<FailingPod, 'tenant_id' | 'heal_given_up_at'>;
 
 /** What one cycle did, for tests, the benchmark and the log. */
 export interface CycleSummary {
@@ -27,12 +30,12 @@ export interface CycleSummary {
  * generation read (a pod changed meanwhile keeps its record until the next cycle).
  */
 export async function checkFleet(deps: CycleDeps, signal: AbortSignal): Promise<CycleSummary> {
-  const pods: CheckedPod[] = await deps.db.selectFrom('cloud_pods as p')
+  const pods: FleetPod[] = await deps.db.selectFrom('cloud_pods as p')
     .innerJoin('cloud_pod_templates as t', 't.id', 'p.template_id')
     .select(['p.id', 'p.generation', 'p.conditions', 'p.task_upid', 'p.deletion_requested_at', 'p.power_state', 'p.vmid',
       'p.node', 'p.ip_addresses', 'p.health_status', 'p.health_reason', 'p.health_message', 'p.health_failures',
-      't.proxmox_template_vmid as template_vmid'])
-    .execute() as CheckedPod[];
+      'p.tenant_id', 'p.heal_given_up_at', 't.proxmox_template_vmid as template_vmid'])
+    .execute() as FleetPod[];
   const checked = pods.filter((pod) => notCheckedBecause(pod) === null);
 
   const verdicts = new Map<string, Verdict>();
@@ -71,6 +74,12 @@ export async function checkFleet(deps: CycleDeps, signal: AbortSignal): Promise<
     if (recordChanged(pod, record)) writes.push({ ...record, id: pod.id, generation: pod.generation, checked: false });
   }
   await writeRecords(deps.db, writes);
+  const failing: FailingPod[] = writes.filter((w) => w.checked && w.status === 'False').map((w) => {
+    const pod = pods.find((p) => p.id === w.id)!;
+    return { id: w.id, tenant_id: pod.tenant_id, generation: w.generation, reason: w.reason, message: w.message,
+      failures: w.failures, heal_given_up_at: pod.heal_given_up_at };
+  });
+  await autoHeal(deps, failing);
   const values = [...verdicts.values()];
   return { checked: checked.length, healthy: values.filter((v) => v.status === 'True').length,
     unhealthy: values.filter((v) => v.status === 'False').length, written: writes.length };
@@ -85,6 +94,7 @@ async function writeRecords(db: Kysely<Database>,
     update cloud_pods p set
       health_status = v.status, health_reason = v.reason, health_message = v.message, health_failures = v.failures,
       health_checked_at = case when v.checked then now() else p.health_checked_at end,
+      heal_started_at = case when v.checked then null else p.heal_started_at end,
       health_changed_at = case when p.health_status is distinct from v.status then now() else p.health_changed_at end
     from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
       as v(id uuid, generation integer, status text, reason text, message text, failures integer, checked boolean)

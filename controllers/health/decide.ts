@@ -1,7 +1,7 @@
 import type { Condition, HealthStatus, PowerState } from '../../src/db/schema.ts';
 import type { ClusterResource } from '../../src/proxmox/types.ts';
 import { ownedBy } from '../../src/proxmox/vm-ownership.ts';
-import { settledAtGeneration } from '../pod/status.ts';
+import { ranAtGeneration } from '../pod/status.ts';
 import { healthReasons } from './reasons.ts';
 
 /**
@@ -30,8 +30,9 @@ export function notCheckedBecause(pod: HealthPod): string | null {
   if (pod.deletion_requested_at !== null) return 'the pod is being deleted';
   if (pod.power_state !== 'running') return 'the pod is desired stopped';
   if (pod.task_upid !== null) return 'a task of the pod is in flight';
-  // Being created or changed: the pod controller has not converged this generation yet.
-  if (pod.vmid === null || !settledAtGeneration(pod)) return 'the pod controller is converging its spec';
+  // Being created or changed: the pod controller has not converged this generation yet (a pod auto-heal gave up on
+  // did converge it, and is still watched).
+  if (pod.vmid === null || !ranAtGeneration(pod)) return 'the pod controller is converging its spec';
   return null;
 }
 

@@ -1,3 +1,4 @@
+import { Counter, type Registry } from 'prom-client';
 import type { JobEngine } from '../../src/jobs/engine.ts';
 import type { Kysely } from 'kysely';
 import type { Database } from '../../src/db/schema.ts';
@@ -17,6 +18,7 @@ export interface HealthControllerDeps {
   engine: JobEngine;
   db: Kysely<Database>;
   logger: Logger;
+  registry?: Registry;
   proxmox: ProxmoxClient;
   /** The pod controller's view: a cycle's bulk look refreshes the snapshot its reconciles share. */
   cluster: ClusterView;
@@ -43,8 +45,11 @@ export interface HealthController {
 export function registerHealthController(deps: HealthControllerDeps): HealthController {
   const { engine, db } = deps;
   const log = deps.logger.child({ controller: 'health' });
-  const cycleDeps = { db, cluster: deps.cluster, log, proxmox: deps.proxmox, pingsPerNode: deps.pingsPerNode ?? 4,
-    agentTimeoutMs: deps.agentTimeoutMs ?? 5_000, ...(deps.probes ? { probes: deps.probes } : {}) };
+  const healed = deps.registry ? new Counter({ name: 'cloudpods_auto_heal_total', labelNames: ['action', 'result'],
+    registers: [deps.registry], help: 'Auto-heal actions by action and result (started, failed; given_up).' }) : undefined;
+  const cycleDeps = { db, engine, settings: deps.settings, cluster: deps.cluster, log, proxmox: deps.proxmox,
+    pingsPerNode: deps.pingsPerNode ?? 4, agentTimeoutMs: deps.agentTimeoutMs ?? 5_000,
+    ...(deps.probes ? { probes: deps.probes } : {}), ...(healed ? { healed } : {}) };
   const schedule = async () => {
     const intervalMs = await deps.settings.getNumber('cloudpods.health.check_interval_seconds') * 1000;
     await engine.enqueue(db, { queue: healthQueue, type: healthCheckJobType, key: cycleKey,

@@ -52,6 +52,8 @@ export interface PodDecideSettings extends PodTimings {
 const taskReasons: Record<string, string> = {
   qmclone: reasons.cloning, qmstart: reasons.starting, qmshutdown: reasons.stopping, qmstop: reasons.stopping,
   qmreboot: reasons.rebooting, resize: reasons.resizing, qmdestroy: reasons.deleting,
+  // Auto-heal's tasks, recorded in the row by the health controller.
+  qmresume: reasons.healing, qmreset: reasons.healing,
 };
 
 const notReady = (reason: string, message: string): ConditionUpdate =>
@@ -141,8 +143,17 @@ export function decidePod({ row: pod, template, tenantSuspended }: LoadedPod, se
       if (outcome?.kind === 'agent-silent') return waiting(reasons.waitingForAgent, 'the guest agent has not answered yet', settings.agentPollMs);
       if (outcome?.kind === 'no-addresses') return waiting(reasons.waitingForAgent, 'the guest agent reports no address yet', settings.agentPollMs);
       return doing(step);
+    // Stopped out of band: the spec was met (Ready as when settled); the pod's Healthy condition says what happened.
+    case 'stopped-out-of-band':
     case 'settled': {
-      if (settings.dns && !specObserved && outcome?.kind !== 'names-followed') return doing({ kind: 'follow-names' });
+      // Auto-heal gave up on the pod: error until its spec changes or an admin asks for a heal.
+      if (pod.heal_given_up_at !== null) {
+        return shown({ conditions: [notReady(reasons.healGivenUp, 'auto-heal gave up: the pod keeps failing its health checks '
+          + 'after as many heals as allowed; change its spec or POST /api/cloud-pods/:id/actions/heal')], phase: 'error' });
+      }
+      if (step.kind === 'settled' && settings.dns && !specObserved && outcome?.kind !== 'names-followed') {
+        return doing({ kind: 'follow-names' });
+      }
       const running = pod.power_state === 'running';
       return shown({ conditions: [
         condition(conditionTypes.ready, 'True', running ? reasons.active : reasons.stopped,
@@ -151,9 +162,6 @@ export function decidePod({ row: pod, template, tenantSuspended }: LoadedPod, se
         ...(running ? [] : [condition(conditionTypes.needsReboot, 'False', reasons.stopped, 'a stopped VM starts with its new configuration')]),
       ] }, true);
     }
-    case 'stopped-out-of-band':
-      // Nothing to write: the spec was met, Ready stays as it was, and the pod's Healthy condition says what happened.
-      return shown({}, true);
     case 'destroy':
       return doing(step, reasons.deleting, `destroying VM ${pod.vmid}`);
     case 'remove-volumes':

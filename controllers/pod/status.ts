@@ -29,8 +29,12 @@ export function settledAtGeneration(pod: Pick<PodRow, 'conditions' | 'generation
   return ready?.status === 'True' && ready.observedGeneration === pod.generation;
 }
 
-/** The VM ran for this very generation: Ready=True with reason Active, computed for the current generation. */
+/**
+ * The VM ran for this very generation: Ready (computed for the current generation) is True with reason Active, or
+ * False because auto-heal gave up on the running pod (which is no reason to start it either).
+ */
 export function ranAtGeneration(pod: Pick<PodRow, 'conditions' | 'generation'>): boolean {
   const ready = findCondition(pod.conditions, conditionTypes.ready);
-  return settledAtGeneration(pod) && ready?.reason === reasons.active;
+  if (ready?.observedGeneration !== pod.generation) return false;
+  return (ready.status === 'True' && ready.reason === reasons.active) || ready.reason === reasons.healGivenUp;
 }

@@ -327,6 +327,8 @@ export interface CloudPodsTable extends ObjectModelColumns {
   health_changed_at: NullableTimestamp;
   /** Auto-heal reached its bound: nothing more is repaired until the spec changes or an admin asks for a heal. */
   heal_given_up_at: NullableTimestamp;
+  /** A heal's task is in flight (its UPID in task_upid): counted against `auto_heal.max_concurrent`. */
+  heal_started_at: NullableTimestamp;
 }
 
 export const healthStatuses = ['True', 'False', 'Unknown'] as const;

@@ -147,6 +147,11 @@ export class ProxmoxClient {
     return this.api.call<string>('POST', apiPath`/nodes/${node}/qemu/${vmid}/status/start`, { timeout: options.timeout });
   }
 
+  /** A clean reboot through the guest (ACPI, or the agent with agent=1): a qmreboot task, failing after `timeout` s. */
+  reboot(node: string, vmid: number, options: { timeout?: number } = {}): Promise<string> {
+    return this.api.call<string>('POST', apiPath`/nodes/${node}/qemu/${vmid}/status/reboot`, { timeout: options.timeout });
+  }
+
   /** Resumes a paused VM (qmresume task). */
   resume(node: string, vmid: number): Promise<string> {
     return this.api.call<string>('POST', apiPath`/nodes/${node}/qemu/${vmid}/status/resume`);

@@ -56,6 +56,21 @@ export const qemuPowerRoutes: Route[] = [
     }, request.sim.durations.shutdownMs),
   },
   {
+    method: 'POST', path: '/nodes/{node}/qemu/{vmid}/status/reboot', privilege: 'VM.PowerMgmt',
+    params: { ...vmPath, timeout: int },
+    handle: (request) => powerTask(request, 'qmreboot', async (vm, sleep) => {
+      if (!vm.running) throw new TaskError(`VM ${vm.vmid} not running`);
+      // A clean reboot goes through the guest (the agent with agent=1): a guest that does not answer never reboots.
+      if (agentEnabled(vm) && !agentAnswers(vm)) {
+        await sleep(Math.min(Number(request.params.timeout ?? 600) * 1000, request.sim.durations.shutdownHangMs));
+        throw new TaskError('VM quit/powerdown failed - got timeout');
+      }
+      request.sim.cluster.applyPending(vm);
+      vm.startedAt = Date.now();
+      vm.agentReadyAt = agentEnabled(vm) ? Date.now() + request.sim.durations.agentStartMs : undefined;
+    }, request.sim.durations.shutdownMs),
+  },
+  {
     method: 'POST', path: '/nodes/{node}/qemu/{vmid}/status/resume', privilege: 'VM.PowerMgmt',
     params: { ...vmPath, skiplock: bool, nocheck: bool },
     handle: (request) => powerTask(request, 'qmresume', async (vm) => {
