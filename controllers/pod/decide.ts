@@ -147,7 +147,7 @@ export function decidePod({ row: pod, template, tenantSuspended }: LoadedPod, se
     case 'stopped-out-of-band':
     case 'settled': {
       // Auto-heal gave up on the pod: error until its spec changes or an admin asks for a heal.
-      if (pod.heal_given_up_at !== null) {
+      if (pod.heal_given_up_at) {
         return shown({ conditions: [notReady(reasons.healGivenUp, 'auto-heal gave up: the pod keeps failing its health checks '
           + 'after as many heals as allowed; change its spec or POST /api/cloud-pods/:id/actions/heal')], phase: 'error' });
       }
