@@ -104,6 +104,23 @@ test('pods desired stopped, being changed or being deleted are not checked: Unkn
   assert.match((await healthy(pods[1]!.id)).message, /being deleted/);
 });
 
+test('the cycle runs as the pod.health.check job on the health queue and asks for the next one an interval later, read from the settings', async () => {
+  const { db } = platform.database;
+  await platform.app.system.settings.update({ 'cloudpods.health.check_interval_seconds': 10 }, { type: 'system', id: 'test' });
+  const before = new Date();
+  const cycleJobs = () => db.selectFrom('jobs').select(['id', 'status', 'scheduled_at']).where('queue', '=', 'health')
+    .where('type', '=', 'pod.health.check').where('key', '=', 'pod.health.check:fleet');
+  await cycleJobs().where('status', '=', 'pending').execute().then((jobs) =>
+    jobs.length ? db.deleteFrom('jobs').where('id', 'in', jobs.map((j) => j.id)).execute() : undefined);
+  await platform.app.system.jobs.enqueue(db, { queue: 'health', type: 'pod.health.check', key: 'pod.health.check:fleet' });
+  const next = await waitFor('the next cycle to be asked for', () => cycleJobs().where('status', '=', 'pending').executeTakeFirst(),
+    (job) => job !== undefined && job.scheduled_at.getTime() > before.getTime() + 5_000);
+  assert.ok(next!.scheduled_at.getTime() <= Date.now() + 10_000, `about 10 s later: ${next!.scheduled_at.toISOString()}`);
+  const checked = await db.selectFrom('cloud_pods').select('health_checked_at').where('id', '=', pods[4]!.id)
+    .executeTakeFirstOrThrow();
+  assert.ok(checked.health_checked_at! >= before, 'the job checked the fleet');
+});
+
 function pick(condition: any): [string, string, number] {
   return [condition.status, condition.reason, condition.failures];
 }
