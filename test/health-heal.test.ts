@@ -143,6 +143,35 @@ test('past the per-pod bound the pod is given up (error, HealGivenUp) until an a
   assert.ok(vm(vmid).running);
 });
 
+test('the fleet bound, through the simulator: 20 pods stopped at once are healed at most max_concurrent a cycle', async () => {
+  await settings({ 'cloudpods.auto_heal.max_concurrent': 5, 'cloudpods.auto_heal.failure_threshold': 1 });
+  const created = await Promise.all(Array.from({ length: 20 }, (_, i) => platform.app.request('POST', '/api/cloud-pods',
+    { token: platform.token, body: { name: `fleet-${i}`, template: 'ubuntu-24.04', cpu_cores: 1, memory_mb: 512, disk_gb: 10 } })));
+  const fleet: Array<{ id: string; vmid: number }> = [];
+  for (const response of created) {
+    assert.is(response.status, 202, JSON.stringify(response.body));
+    const active = await waitForPod(platform, response.body.pod.id, 'active', (p) => p?.status.phase === 'active'
+      && p.status.ip_addresses.length > 0, 60_000);
+    fleet.push({ id: active.id, vmid: active.status.vmid });
+  }
+  const { db } = platform.database;
+  const started = async () => (await db.selectFrom('cloud_pod_audit').select('pod_id').where('action', '=', 'auto_heal.start')
+    .where('pod_id', 'in', fleet.map((p) => p.id)).execute()).length;
+  for (const pod of fleet) faults().stopVmOutOfBand(pod.vmid);
+  await cycle();
+  assert.is(await started(), 5, 'five heals at once, not twenty');
+  assert.ok(fleet.filter((p) => !vm(p.vmid).running).length >= 15, 'the other fifteen wait for a later cycle');
+  let previous = 5;
+  await waitFor('every pod of the fleet running again', async () => {
+    await cycle();
+    const now = await started();
+    assert.ok(now - previous <= 5, `at most five more a cycle: ${now - previous}`);
+    previous = now;
+    return fleet.filter((p) => vm(p.vmid).running).length;
+  }, (running) => running === 20, { timeoutMs: 30_000 });
+  assert.is(await started(), 20, 'each pod healed once');
+});
+
 test('the fleet bound: of 20 pods failing at once, at most max_concurrent are healed, the rest wait', () => {
   const failing: HealCandidate[] = Array.from({ length: 20 }, (_, i) => ({ id: `p${i}`, reason: 'VMStopped', failures: 3 + (i % 4),
     healsLastHour: [] }));
