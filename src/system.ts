@@ -12,6 +12,7 @@ import { SystemSettingsService } from './settings/service.ts';
 import { CloudPodQuotasService } from './tenancy/quotas.ts';
 import { registerPodController } from '../controllers/pod/register.ts';
 import { registerVolumeController } from '../controllers/volume/register.ts';
+import { registerHealthController, type HealthController } from '../controllers/health/register.ts';
 import { registerDnsController } from '../controllers/dns-record/register.ts';
 import { defineLifecycleEvents } from './hooks/fan-out.ts';
 import { defineHookDelivery } from './hooks/execute.ts';
@@ -41,6 +42,8 @@ export interface RunningSystem {
   api: ReturnType<typeof buildApp>;
   /** The Kubernetes front door, when a cluster is configured (only the Lease holder bridges). */
   kube: KubeFrontDoor | null;
+  /** The health controller, when Proxmox is configured (tests run a cycle at once through it). */
+  health: HealthController | null;
   stop(): Promise<void>;
 }
 
@@ -97,6 +100,7 @@ export async function startSystem({ config, logger, databaseUrl, events, proxmox
     wakePod: (trx, podId) => podKind.enqueue(jobs, trx, podId) });
   const quotas = new CloudPodQuotasService(db, settings);
   let cluster: ClusterLookup | null = null;
+  let health: HealthController | null = null;
   if (proxmox) {
     // Reconciles mostly wait on Proxmox tasks, holding no database connection: many may run at once.
     jobs.defineQueue('cloudpods', { concurrency: 64 });
@@ -109,10 +113,13 @@ export async function startSystem({ config, logger, databaseUrl, events, proxmox
     cluster = new ClusterLookup(view, component('proxmox'));
     registerVolumeController({ engine: jobs, db, logger: component('controller:volume'), registry: metrics.registry, proxmox },
       { taskPollMs: config.proxmox.taskPollIntervalMs });
+    health = registerHealthController({ engine: jobs, db, logger: component('controller:health'), registry: metrics.registry,
+      proxmox, cluster: view, settings });
   } else {
     logger.warn('no Proxmox VE configured (CLOUDPODS_PROXMOX_URL): pods are accepted but not provisioned');
   }
   await jobs.start();
+  await health?.schedule();
   const apiLogger = component('api');
   const app = buildApp({ config, db, presence, logger: apiLogger, metrics, settings, quotas, jobs, pdns, cluster,
     shippedMigrations: await shippedMigrationNames() });
@@ -141,6 +148,7 @@ export async function startSystem({ config, logger, databaseUrl, events, proxmox
     http,
     api: app,
     kube,
+    health,
     stop() {
       stopping ??= (async () => {
         await kube?.stop();

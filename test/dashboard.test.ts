@@ -32,6 +32,10 @@ test.before(async () => {
   await db.updateTable('cloud_pods').set({ status: 'active', conditions: ready('True') }).where('id', 'in', [pods[0]!.id, pods[2]!.id]).execute();
   await db.updateTable('cloud_pods').set({ status: 'active', conditions: ready('False') }).where('id', '=', pods[1]!.id).execute();
   await db.updateTable('cloud_pods').set({ status: 'error' }).where('id', '=', pods[3]!.id).execute();
+  // Unhealthy is what the health controller found (Healthy=False), whatever the phase and Ready say.
+  await db.updateTable('cloud_pods').set({ health_status: 'False', health_reason: 'VMStopped' })
+    .where('id', 'in', [pods[0]!.id, pods[3]!.id]).execute();
+  await db.updateTable('cloud_pods').set({ health_status: 'True', health_reason: 'Healthy' }).where('id', '=', pods[1]!.id).execute();
   await db.insertInto('cloud_pod_volumes').values({ tenant_id: big.id, pod_id: pods[0]!.id, name: 'data', size_gb: 200,
     status: 'attached' }).execute();
   for (const pod of pods) {

@@ -11,7 +11,7 @@ import { podPhase } from '../controllers/pod/status.ts';
 const test = suite('pod controller decisions');
 
 const base: PodFacts = { deleting: false, vmid: 1000, node: 'pve1', task: null, hasAddress: true, desiredPower: 'running',
-  rebootWanted: false, ipsKnown: true, specObserved: true, volumesRemaining: false, hooks: null };
+  rebootWanted: false, ipsKnown: true, specObserved: true, ranAtGeneration: false, volumesRemaining: false, hooks: null };
 const empty = { set: {}, delete: [] };
 const running: VmFacts = { state: 'owned', status: 'running', lock: undefined };
 const withConfig = (write = empty, diskGiB = 10, status: 'running' | 'stopped' = 'running'): VmFacts =>
@@ -30,6 +30,8 @@ test('planPodStep: one next step for every situation', () => {
     ['a configuration difference is written', { specObserved: false }, withConfig({ set: { cores: '2' }, delete: [] }), 'configure'],
     ['a smaller disk is grown', { specObserved: false }, withConfig(empty, 4), 'resize'],
     ['a stopped VM that should run is started', {}, { state: 'owned', status: 'stopped', lock: undefined }, 'start'],
+    ['a VM that ran for this generation and was stopped by someone else is left to health', { ranAtGeneration: true },
+      { state: 'owned', status: 'stopped', lock: undefined }, 'stopped-out-of-band'],
     ['a running VM that should stop is stopped', { desiredPower: 'stopped' }, running, 'stop'],
     ['a wanted reboot', { rebootWanted: true }, running, 'reboot'],
     ['unknown IPs are read', { ipsKnown: false }, running, 'read-ips'],

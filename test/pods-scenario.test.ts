@@ -50,15 +50,18 @@ test('a resync of settled pods costs one cluster snapshot in all and writes noth
   assert.equal(after.map((p) => p.updated_at.getTime()), before.map((p) => p.updated_at.getTime()), 'no status written');
 });
 
-test('the resync observes in bulk: settled pods are not enqueued, a VM stopped behind CloudPods\' back is', async () => {
+test('the resync observes in bulk: settled pods are not enqueued, nor is a VM stopped behind CloudPods\' back (health\'s)', async () => {
   const view = new ClusterView(recorder.client);
   assert.equal(await podsToLookAt(platform.database.db, view), [], 'every pod settled and its VM as asked');
   assert.equal(recorder.take(), ['clusterResources()'], 'one Proxmox call for the whole fleet');
   const { id, vmid, node } = pods[1]!;
   await platform.sim.client('https').waitForTask(await platform.sim.client('https').stop(node, vmid));
   view.invalidate();
-  assert.equal(await podsToLookAt(platform.database.db, view), [id]);
+  assert.equal(await podsToLookAt(platform.database.db, view), [], 'a pod that ran for its generation is not restarted');
   recorder.take();
+  assert.equal(await controller.reconcile(id, context), { requeueAfterMs: null });
+  assert.equal(recorder.take().filter((c) => c !== 'clusterResources()'), [], 'its own reconcile does not start it either');
+  assert.equal((await podRow(id)).status, 'active');
 });
 
 test('a VM stopped behind CloudPods\' back: seen in the snapshot, read directly once its spec is changed', async () => {

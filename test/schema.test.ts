@@ -12,6 +12,7 @@ import {
   dnsRecordStatuses,
   dnsRecordTypes,
   finishedHookDeliveryStatuses,
+  healthStatuses,
   hookDeliveryStatuses,
   hookEvents,
   hookTypes,
@@ -105,6 +106,9 @@ const expectedColumns = {
     'secret_seed text null', 'reboot_requested_at timestamptz null', 'rebooted_at timestamptz null',
     'suspension_stopped_at timestamptz null', // 0014
     'clone_queued_at timestamptz null', // 0021
+    'health_status text null', 'health_reason text null', 'health_message text null', 'health_failures integer',
+    'health_checked_at timestamptz null', 'health_changed_at timestamptz null', 'heal_given_up_at timestamptz null',
+    'heal_started_at timestamptz null', // 0022
     'health_check jsonb null', // 0023
   ],
   cloud_pod_volumes: [
@@ -475,6 +479,7 @@ const enumCases: EnumCase[] = [
   { table: 'cloud_pod_templates', column: 'type', values: templateTypes, extra: () => ({ app_stack: `'wordpress'` }) },
   { table: 'cloud_pods', column: 'status', values: podStatuses },
   { table: 'cloud_pods', column: 'power_state', values: powerStates },
+  { table: 'cloud_pods', column: 'health_status', values: healthStatuses },
   { table: 'cloud_pod_volumes', column: 'status', values: volumeStatuses },
   {
     table: 'cloud_pod_dns_records', column: 'type', values: dnsRecordTypes,

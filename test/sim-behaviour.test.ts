@@ -177,6 +177,26 @@ test('the fault API over HTTPS: node down, error rules, stats', async () => {
   assert.ok(stats.body.data.requests > 0);
   assert.type(stats.body.data.maxInFlightByNode.pve1, 'number');
   assert.is((await call('GET', '/_sim/nothing')).status, 404);
+
+  // Out of band: a VM stopped, paused, its guest agent hung; resume and reset repair what a clean reboot cannot.
+  const vmid = await client.nextId();
+  await client.waitForTask(await client.clone(node, 9000, { newid: vmid }));
+  await client.waitForTask(await client.start(node, vmid));
+  await waitFor('the guest agent', () => client.agentPing(node, vmid), (answered) => answered);
+  assert.is((await call('POST', '/_sim/vm-pause', { vmid })).status, 200);
+  assert.equal([(await client.currentStatus(node, vmid)).qmpstatus, await client.agentPing(node, vmid)], ['paused', false]);
+  assert.is((await client.clusterResources('vm')).find((r) => r.vmid === vmid)?.status, 'running', 'paused is running to PVE');
+  await client.waitForTask(await client.resume(node, vmid));
+  assert.equal([(await client.currentStatus(node, vmid)).qmpstatus, await client.agentPing(node, vmid)], ['running', true]);
+  await call('POST', '/_sim/agent-hang', { vmid, hung: true });
+  assert.is(await client.agentPing(node, vmid), false);
+  assert.instance(await rejection(async () => client.waitForTask(await client.reboot(node, vmid, { timeout: 1 }))), TaskFailedError,
+    'a guest that does not answer does not reboot');
+  await client.waitForTask(await client.reset(node, vmid));
+  await waitFor('the guest agent after the reset', () => client.agentPing(node, vmid), (answered) => answered);
+  await call('POST', '/_sim/vm-stop', { vmid });
+  assert.is((await client.currentStatus(node, vmid)).status, 'stopped');
+  await client.waitForTask(await client.destroy(node, vmid));
 });
 
 test.run();

@@ -6,7 +6,7 @@ import type { LoadedPod, PodObservation } from './observe.ts';
 import type { PlaceOutcome } from './place.ts';
 import { planPodStep, type PodFacts, type PodStep } from './plan.ts';
 import { conditionTypes, reasons } from './reasons.ts';
-import { podPhase, settledAtGeneration } from './status.ts';
+import { podPhase, ranAtGeneration, settledAtGeneration } from './status.ts';
 
 /** What an act could not do, told to the next decision. */
 export type PodOutcome =
@@ -23,7 +23,7 @@ export type PodOutcome =
 /** The writes of the pod controller: the plan's steps, and the bookkeeping around them. */
 export type PodAction =
   | Exclude<PodStep, { kind: 'wait-task' | 'wait-lock' | 'settled' | 'check-hooks' | 'wait-for-hooks' | 'hook-failed'
-    | 'task-failed' }>
+    | 'task-failed' | 'stopped-out-of-band' }>
   /** The failed task's UPID goes; `retry` says what follows (another VMID, the engine's backoff, or a stop). */
   | { kind: 'clear-failed-task'; retry: 'same' | 'new-vmid' | 'terminal'; reason: string; message: string }
   /** The VM was found on another node (migrated): the row follows. */
@@ -52,6 +52,8 @@ export interface PodDecideSettings extends PodTimings {
 const taskReasons: Record<string, string> = {
   qmclone: reasons.cloning, qmstart: reasons.starting, qmshutdown: reasons.stopping, qmstop: reasons.stopping,
   qmreboot: reasons.rebooting, resize: reasons.resizing, qmdestroy: reasons.deleting,
+  // Auto-heal's tasks, recorded in the row by the health controller.
+  qmresume: reasons.healing, qmreset: reasons.healing,
 };
 
 const notReady = (reason: string, message: string): ConditionUpdate =>
@@ -71,7 +73,7 @@ export function decidePod({ row: pod, template, tenantSuspended }: LoadedPod, se
   const facts: PodFacts = {
     deleting, vmid: pod.vmid, node: pod.node, task: seen.task, hasAddress: seen.hasAddress, desiredPower: pod.power_state,
     rebootWanted: pod.reboot_requested_at !== null && (pod.rebooted_at === null || pod.rebooted_at < pod.reboot_requested_at),
-    ipsKnown: pod.ip_addresses.length > 0, specObserved, volumesRemaining: seen.volumesRemaining, hooks: seen.hooks,
+    ipsKnown: pod.ip_addresses.length > 0, specObserved, ranAtGeneration: ranAtGeneration(pod), volumesRemaining: seen.volumesRemaining, hooks: seen.hooks,
   };
   const step = planPodStep(facts, seen.vm?.facts ?? { state: 'absent' }, { diskGiB: pod.disk_gb });
 
@@ -141,8 +143,17 @@ export function decidePod({ row: pod, template, tenantSuspended }: LoadedPod, se
       if (outcome?.kind === 'agent-silent') return waiting(reasons.waitingForAgent, 'the guest agent has not answered yet', settings.agentPollMs);
       if (outcome?.kind === 'no-addresses') return waiting(reasons.waitingForAgent, 'the guest agent reports no address yet', settings.agentPollMs);
       return doing(step);
+    // Stopped out of band: the spec was met (Ready as when settled); the pod's Healthy condition says what happened.
+    case 'stopped-out-of-band':
     case 'settled': {
-      if (settings.dns && !specObserved && outcome?.kind !== 'names-followed') return doing({ kind: 'follow-names' });
+      // Auto-heal gave up on the pod: error until its spec changes or an admin asks for a heal.
+      if (pod.heal_given_up_at) {
+        return shown({ conditions: [notReady(reasons.healGivenUp, 'auto-heal gave up: the pod keeps failing its health checks '
+          + 'after as many heals as allowed; change its spec or POST /api/cloud-pods/:id/actions/heal')], phase: 'error' });
+      }
+      if (step.kind === 'settled' && settings.dns && !specObserved && outcome?.kind !== 'names-followed') {
+        return doing({ kind: 'follow-names' });
+      }
       const running = pod.power_state === 'running';
       return shown({ conditions: [
         condition(conditionTypes.ready, 'True', running ? reasons.active : reasons.stopped,

@@ -21,6 +21,11 @@ export interface PodFacts {
   ipsKnown: boolean;
   /** The spec's generation was already converged once: configuration need not be read again (steady state). */
   specObserved: boolean;
+  /**
+   * The VM ran for this very generation (Ready=True, Active): if it is stopped now, someone else stopped it, which is
+   * the health controller's to see and auto-heal's to repair, not a silent restart here.
+   */
+  ranAtGeneration: boolean;
   /** Volume rows of the pod that still exist: on deletion, they are destroyed before the VM. */
   volumesRemaining: boolean;
   /**
@@ -67,6 +72,8 @@ export type PodStep =
   | { kind: 'reboot' }
   | { kind: 'read-ips' }
   | { kind: 'settled' }
+  /** Desired running, ran for this generation, stopped by someone else: left to health (nothing written). */
+  | { kind: 'stopped-out-of-band' }
   | { kind: 'destroy' }
   | { kind: 'remove-volumes' }
   | { kind: 'finish-delete' }
@@ -125,7 +132,7 @@ export function planPodStep(pod: PodFacts, vm: VmFacts, size: DesiredSize): PodS
     return { kind: 'resize', disk: vm.config.disk };
   }
   if (pod.desiredPower === 'stopped') return vm.status === 'running' ? { kind: 'stop' } : { kind: 'settled' };
-  if (vm.status === 'stopped') return { kind: 'start' };
+  if (vm.status === 'stopped') return pod.ranAtGeneration ? { kind: 'stopped-out-of-band' } : { kind: 'start' };
   if (pod.rebootWanted) return { kind: 'reboot' };
   if (!pod.ipsKnown) return { kind: 'read-ips' };
   return { kind: 'settled' };

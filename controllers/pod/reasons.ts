@@ -19,6 +19,10 @@ export const reasons = {
   quotaExceeded: 'QuotaExceeded',
   taskFailed: 'TaskFailed',
   proxmoxUnavailable: 'ProxmoxUnavailable',
+  /** A heal of the health controller's is in flight (resume, reset). */
+  healing: 'Healing',
+  /** Auto-heal reached its bound on this pod: `error` until the spec changes or an admin asks for a heal. */
+  healGivenUp: 'HealGivenUp',
   /** Terminal: the template VM cannot be cloned. */
   templateInvalid: 'TemplateInvalid',
   /** A blocking hook was given up on: terminal before creation; before deletion the VM is kept. */

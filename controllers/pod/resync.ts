@@ -20,13 +20,14 @@ export interface ResyncPod {
 /**
  * Pure: whether a pod must be looked at by its own reconcile. A settled pod (Ready for its generation, no task, not
  * being deleted) is left alone while the cluster snapshot shows its VM where it was, ours, unlocked and in the
- * power state asked for; anything else (drift, a VM gone or moved, a pod still working) is looked at.
+ * power state asked for; anything else (drift, a VM gone or moved, a pod still working) is looked at. A settled
+ * pod's VM stopped by someone else is not: the pod ran for this generation, and health (not a restart) handles it.
  */
 export function needsLook(pod: ResyncPod, vm: ClusterResource | undefined): boolean {
   if (!settledAtGeneration(pod) || pod.task_upid !== null || pod.deletion_requested_at !== null) return true;
   if (pod.vmid === null || !vm || !ownedBy(pod.id, { tags: vm.tags })) return true;
   if (vm.node !== pod.node || vm.lock) return true;
-  return (vm.status === 'running') !== (pod.power_state === 'running');
+  return pod.power_state === 'stopped' && vm.status === 'running';
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { PodStatus } from '../../src/db/schema.ts';
 import type { PodRow } from '../../src/pods/store.ts';
 import { findCondition } from '../../src/runtime/conditions.ts';
-import { conditionTypes } from './reasons.ts';
+import { conditionTypes, reasons } from './reasons.ts';
 
 export interface StatusInput {
   deleting: boolean;
@@ -27,4 +27,14 @@ export function podPhase(input: StatusInput): PodStatus {
 export function settledAtGeneration(pod: Pick<PodRow, 'conditions' | 'generation'>): boolean {
   const ready = findCondition(pod.conditions, conditionTypes.ready);
   return ready?.status === 'True' && ready.observedGeneration === pod.generation;
+}
+
+/**
+ * The VM ran for this very generation: Ready (computed for the current generation) is True with reason Active, or
+ * False because auto-heal gave up on the running pod (which is no reason to start it either).
+ */
+export function ranAtGeneration(pod: Pick<PodRow, 'conditions' | 'generation'>): boolean {
+  const ready = findCondition(pod.conditions, conditionTypes.ready);
+  if (ready?.observedGeneration !== pod.generation) return false;
+  return (ready.status === 'True' && ready.reason === reasons.active) || ready.reason === reasons.healGivenUp;
 }

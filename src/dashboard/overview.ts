@@ -51,11 +51,9 @@ export async function adminOverview(db: Kysely<Database>, { recent = 20, top = 1
       sql<number>`coalesce(sum(size_gb), 0)::int`.as('disk'),
       sql<number>`coalesce(sum(size_gb) filter (where status = 'attached'), 0)::int`.as('disk_used'),
     ]).executeTakeFirstOrThrow(),
-    // Up (active) yet not Ready, or in error: what an admin should look at.
-    db.selectFrom('cloud_pods').select(sql<number>`count(*)::int`.as('n'))
-      .where((eb) => eb.or([eb('status', '=', 'error'), eb.and([eb('status', '=', 'active'),
-        eb(sql`conditions @> ${JSON.stringify([{ type: 'Ready', status: 'False' }])}::jsonb`, '=', sql`true`)])]))
-      .executeTakeFirstOrThrow(),
+    // What the health controller found failing (Healthy=False), not being deleted: what an admin should look at.
+    db.selectFrom('cloud_pods').select(sql<number>`count(*)::int`.as('n')).where('health_status', '=', 'False')
+      .where('deletion_requested_at', 'is', null).executeTakeFirstOrThrow(),
     db.selectFrom('cloud_pod_audit').select(sql<number>`count(*)::int`.as('n')).where('category', '=', 'health')
       .where('action', 'like', 'auto_heal%').where('created_at', '>', sql<Date>`now() - interval '24 hours'`)
       .executeTakeFirstOrThrow(),

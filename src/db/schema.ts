@@ -319,7 +319,23 @@ export interface CloudPodsTable extends ObjectModelColumns {
   clone_queued_at: NullableTimestamp;
   /** Migration 0023: the tenant's optional probe of the pod (src/health/probe-spec.ts); null: none. */
   health_check: ColumnType<HealthCheck | null, string | null | undefined, string | null>;
+  /** Migration 0022, written by the health controller only: the `Healthy` condition's status, null until checked. */
+  health_status: HealthStatus | null;
+  health_reason: string | null;
+  health_message: string | null;
+  /** Consecutive failed checks; 0 after a healthy one. */
+  health_failures: Generated<number>;
+  health_checked_at: NullableTimestamp;
+  /** When health_status last changed (the condition's lastTransitionTime). */
+  health_changed_at: NullableTimestamp;
+  /** Auto-heal reached its bound: nothing more is repaired until the spec changes or an admin asks for a heal. */
+  heal_given_up_at: NullableTimestamp;
+  /** A heal's task is in flight (its UPID in task_upid): counted against `auto_heal.max_concurrent`. */
+  heal_started_at: NullableTimestamp;
 }
+
+export const healthStatuses = ['True', 'False', 'Unknown'] as const;
+export type HealthStatus = (typeof healthStatuses)[number];
 
 export interface CloudPodVolumesTable extends ObjectModelColumns {
   id: Generated<string>;

@@ -219,7 +219,8 @@ export async function changePod(deps: PodOrderDeps, scope: OrderScope, id: strin
     const probeChanged = healthCheck !== undefined && !sameProbe(healthCheck, pod.health_check);
     if (probeChanged) changed.health_check = { old: pod.health_check, new: healthCheck };
     if (Object.keys(changed).length === 0) return;
-    await trx.updateTable('cloud_pods').set({ ...wanted,
+    // A new spec ends auto-heal's giving up (spec: until the spec changes).
+    await trx.updateTable('cloud_pods').set({ ...wanted, heal_given_up_at: null,
       ...(probeChanged ? { health_check: healthCheck === null ? null : JSON.stringify(healthCheck) } : {}),
       generation: sql`generation + 1`, updated_at: sql`now()` })
       .where('id', '=', id).execute();
@@ -237,8 +238,8 @@ export async function requestReboot(deps: PodOrderDeps, scope: OrderScope, id: s
     if (pod.power_state !== 'running' || pod.status !== 'active') {
       throw new AppError(409, 'conflict', `pod ${pod.name} is not running (${pod.status})`, undefined, 'PodNotRunning');
     }
-    await trx.updateTable('cloud_pods').set({ reboot_requested_at: sql`now()`, generation: sql`generation + 1`,
-      updated_at: sql`now()` }).where('id', '=', id).execute();
+    await trx.updateTable('cloud_pods').set({ reboot_requested_at: sql`now()`, heal_given_up_at: null,
+      generation: sql`generation + 1`, updated_at: sql`now()` }).where('id', '=', id).execute();
     await recordAudit(trx, { actor: scope.actor, category: 'lifecycle', action: 'pod.reboot_requested',
       tenantId: pod.tenant_id, podId: id, requestId: scope.requestId });
     await podKind.enqueue(deps.engine, trx, id);

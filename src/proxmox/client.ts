@@ -147,6 +147,21 @@ export class ProxmoxClient {
     return this.api.call<string>('POST', apiPath`/nodes/${node}/qemu/${vmid}/status/start`, { timeout: options.timeout });
   }
 
+  /** A clean reboot through the guest (ACPI, or the agent with agent=1): a qmreboot task, failing after `timeout` s. */
+  reboot(node: string, vmid: number, options: { timeout?: number } = {}): Promise<string> {
+    return this.api.call<string>('POST', apiPath`/nodes/${node}/qemu/${vmid}/status/reboot`, { timeout: options.timeout });
+  }
+
+  /** Resumes a paused VM (qmresume task). */
+  resume(node: string, vmid: number): Promise<string> {
+    return this.api.call<string>('POST', apiPath`/nodes/${node}/qemu/${vmid}/status/resume`);
+  }
+
+  /** Hard reset, as the reset button (qmreset task): the guest does not shut down. */
+  reset(node: string, vmid: number): Promise<string> {
+    return this.api.call<string>('POST', apiPath`/nodes/${node}/qemu/${vmid}/status/reset`);
+  }
+
   /** Hard stop. */
   stop(node: string, vmid: number, options: { timeout?: number; skiplock?: boolean } = {}): Promise<string> {
     return this.api.call<string>('POST', apiPath`/nodes/${node}/qemu/${vmid}/status/stop`,
@@ -174,6 +189,17 @@ export class ProxmoxClient {
   /** Synchronous: detaches disks (to unusedN), or deletes their volumes with `force`. */
   async unlinkDisks(node: string, vmid: number, disks: readonly string[], options: { force?: boolean } = {}): Promise<void> {
     await this.api.call('PUT', apiPath`/nodes/${node}/qemu/${vmid}/unlink`, { idlist: disks.join(','), force: options.force });
+  }
+
+  /** Whether the guest agent answers `guest-ping` (false when it is not running; a hang is the caller's timeout). */
+  async agentPing(node: string, vmid: number): Promise<boolean> {
+    try {
+      await this.api.call('POST', apiPath`/nodes/${node}/qemu/${vmid}/agent/ping`);
+      return true;
+    } catch (error) {
+      if (error instanceof ConflictError && agentNotReady.test(error.message)) return false;
+      throw error;
+    }
   }
 
   /** The guest agent's interfaces, or null while it does not answer (no agent, VM stopped, still booting). */

@@ -4,9 +4,10 @@ import { podStatuses } from '../../db/schema.ts';
 import { healthCheckSchema } from '../../health/probe-spec.ts';
 import { dnsLabelSchema, dnsNameInput } from '../../dns/label.ts';
 import { changePod, createPod, deletePod, requestReboot, type PodOrderDeps } from '../../pods/orders.ts';
+import { requestHeal } from '../../pods/heal.ts';
 import { findPod, listPods } from '../../pods/store.ts';
 import { podView } from '../../pods/view.ts';
-import { canSeeTenant, principalOf, requirePermission } from '../auth.ts';
+import { canSeeTenant, principalOf, requireAdmin, requirePermission } from '../auth.ts';
 import type { ApiDeps, AppEnv } from '../context.ts';
 import { idempotent } from '../idempotency.ts';
 import { notFound } from '../errors.ts';
@@ -110,6 +111,12 @@ export function podRoutes({ db, presence, jobs, quotas, settings, pdns, cluster 
       return c.json({ pod: podView(pod) }, 202);
     });
   }
+
+  // Auto-heal acts on the pod again after giving up (an admin's decision: it may reset the VM).
+  app.post('/:id/actions/heal', requireAdmin(), manage, replayable, async (c) => {
+    const id = (await visiblePod(c)).id;
+    return c.json({ pod: podView(await requestHeal(deps, orderScope(c), id)) }, 202);
+  });
 
   return app;
 }

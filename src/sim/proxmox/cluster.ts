@@ -26,6 +26,10 @@ export interface SimVm {
   running: boolean;
   startedAt?: number;
   agentReadyAt?: number;
+  /** Paused (QMP `stop`): still `running` to Proxmox, `qmpstatus: paused`, no agent answers. */
+  paused?: boolean;
+  /** A fault: the guest agent stops answering (until a reboot or reset, or the fault is cleared). */
+  agentHung?: boolean;
 }
 
 export interface SimVolume {

@@ -10,6 +10,9 @@ import type { SimContext } from './router.ts';
  *   POST /_sim/lock-file     {"vmid": 105, "ms": 5000}
  *   POST /_sim/config-lock   {"vmid": 105, "lock": "backup"}      (null clears it)
  *   POST /_sim/node          {"node": "pve2", "online": false}
+ *   POST /_sim/vm-stop       {"vmid": 105}                        (stopped out of band)
+ *   POST /_sim/vm-pause      {"vmid": 105}                        (paused out of band)
+ *   POST /_sim/agent-hang    {"vmid": 105, "hung": true}          (the guest agent stops answering)
  *   POST /_sim/storage-content {"storage": "local-lvm", "content": ["iso", "backup"]}
  *   POST /_sim/task-outcome  {"type": "qmstart", "warnings": 2} | {"type": "qmclone", "fail": "..."}
  *   DELETE /_sim/faults      clears latency, error rules, offline nodes and storage content changes
@@ -30,6 +33,9 @@ export async function handleFaultApi(sim: SimContext, stats: SimStats, method: s
       case 'POST /_sim/lock-file': await faults.holdLockFile(Number(body.vmid), Number(body.ms)); return ok;
       case 'POST /_sim/config-lock': faults.setConfigLock(Number(body.vmid), body.lock ?? undefined); return ok;
       case 'POST /_sim/node': faults.setNodeOnline(String(body.node), Boolean(body.online)); return ok;
+      case 'POST /_sim/vm-stop': faults.stopVmOutOfBand(Number(body.vmid)); return ok;
+      case 'POST /_sim/vm-pause': faults.pauseVmOutOfBand(Number(body.vmid)); return ok;
+      case 'POST /_sim/agent-hang': faults.setAgentHung(Number(body.vmid), body.hung !== false); return ok;
       case 'POST /_sim/storage-content': faults.setStorageContent(String(body.storage), (body.content ?? []).map(String)); return ok;
       case 'POST /_sim/task-outcome': faults.forceTaskOutcome({ type: String(body.type), id: body.id, fail: body.fail, warnings: body.warnings }); return ok;
       case 'DELETE /_sim/faults': faults.clear(); return ok;

@@ -60,6 +60,33 @@ export class SimFaults {
     else vm.config.lock = reason;
   }
 
+  /** Stops a VM behind CloudPods' back, as `qm stop` on the node or a poweroff from inside the guest would. */
+  stopVmOutOfBand(vmid: number): void {
+    const vm = this.#requireVm(vmid);
+    vm.running = false;
+    vm.paused = false;
+    vm.startedAt = undefined;
+    vm.agentReadyAt = undefined;
+  }
+
+  /** Pauses a running VM behind CloudPods' back (`qm suspend`): Proxmox still lists it running. */
+  pauseVmOutOfBand(vmid: number): void {
+    const vm = this.#requireVm(vmid);
+    if (!vm.running) throw new Error(`VM ${vmid} is not running`);
+    vm.paused = true;
+  }
+
+  /** A guest agent that stops answering (hangs) or answers again; a reset of the VM brings it back. */
+  setAgentHung(vmid: number, hung: boolean): void {
+    this.#requireVm(vmid).agentHung = hung;
+  }
+
+  #requireVm(vmid: number) {
+    const vm = this.#cluster.vms.get(vmid);
+    if (!vm) throw new Error(`no VM ${vmid}`);
+    return vm;
+  }
+
   setNodeOnline(node: string, online: boolean): void {
     const found = this.#cluster.nodes.get(node);
     if (!found) throw new Error(`no node ${node}`);
@@ -82,6 +109,7 @@ export class SimFaults {
     this.#latency = [];
     this.#errors = [];
     for (const node of this.#cluster.nodes.values()) node.online = true;
+    for (const vm of this.#cluster.vms.values()) vm.agentHung = false;
     for (const [storage, content] of this.#configuredContent) this.#cluster.requireStorage(storage).content = content;
     this.#configuredContent.clear();
   }

@@ -18,7 +18,7 @@ export const qemuPowerRoutes: Route[] = [
     handle: (request) => {
       const vm = requestedVm(request);
       return {
-        ...vmSummary(request.sim, vm), qmpstatus: vm.running ? 'running' : 'stopped', ha: { managed: 0 },
+        ...vmSummary(request.sim, vm), qmpstatus: vm.running ? (vm.paused ? 'paused' : 'running') : 'stopped', ha: { managed: 0 },
         agent: agentEnabled(vm) ? 1 : 0, ...(vm.running ? { pid: 10_000 + vm.vmid } : {}),
       };
     },
@@ -56,6 +56,53 @@ export const qemuPowerRoutes: Route[] = [
     }, request.sim.durations.shutdownMs),
   },
   {
+    method: 'POST', path: '/nodes/{node}/qemu/{vmid}/status/reboot', privilege: 'VM.PowerMgmt',
+    params: { ...vmPath, timeout: int },
+    handle: (request) => powerTask(request, 'qmreboot', async (vm, sleep) => {
+      if (!vm.running) throw new TaskError(`VM ${vm.vmid} not running`);
+      // A clean reboot goes through the guest (the agent with agent=1): a guest that does not answer never reboots.
+      if (agentEnabled(vm) && !agentAnswers(vm)) {
+        await sleep(Math.min(Number(request.params.timeout ?? 600) * 1000, request.sim.durations.shutdownHangMs));
+        throw new TaskError('VM quit/powerdown failed - got timeout');
+      }
+      request.sim.cluster.applyPending(vm);
+      vm.startedAt = Date.now();
+      vm.agentReadyAt = agentEnabled(vm) ? Date.now() + request.sim.durations.agentStartMs : undefined;
+    }, request.sim.durations.shutdownMs),
+  },
+  {
+    method: 'POST', path: '/nodes/{node}/qemu/{vmid}/status/resume', privilege: 'VM.PowerMgmt',
+    params: { ...vmPath, skiplock: bool, nocheck: bool },
+    handle: (request) => powerTask(request, 'qmresume', async (vm) => {
+      if (!vm.running) throw new TaskError(`VM ${vm.vmid} not running`);
+      vm.paused = false;
+    }, 0),
+  },
+  {
+    method: 'POST', path: '/nodes/{node}/qemu/{vmid}/status/reset', privilege: 'VM.PowerMgmt',
+    params: { ...vmPath, skiplock: bool },
+    handle: (request) => powerTask(request, 'qmreset', async (vm) => {
+      if (!vm.running) throw new TaskError(`VM ${vm.vmid} not running`);
+      // A hard reset: the guest boots again, its agent with it.
+      vm.paused = false;
+      vm.agentHung = false;
+      vm.startedAt = Date.now();
+      vm.agentReadyAt = agentEnabled(vm) ? Date.now() + request.sim.durations.agentStartMs : undefined;
+    }, 0),
+  },
+  {
+    method: 'POST', path: '/nodes/{node}/qemu/{vmid}/agent/ping', params: vmPath,
+    handle: async (request) => {
+      const vm = requestedVm(request);
+      if (!agentEnabled(vm)) throw failure(noAgentConfigured);
+      if (!vm.running) throw failure(`VM ${vm.vmid} is not running`);
+      // A hung agent never answers: Proxmox gives up after its own timeout, the client usually sooner.
+      if (vm.agentHung) await new Promise((resolve) => setTimeout(resolve, request.sim.durations.shutdownHangMs));
+      if (!agentAnswers(vm)) throw failure(agentNotRunning);
+      return { result: {} };
+    },
+  },
+  {
     method: 'GET', path: '/nodes/{node}/qemu/{vmid}/agent/network-get-interfaces', params: vmPath,
     handle: (request) => {
       const vm = requestedVm(request);
@@ -79,6 +126,7 @@ function powerTask(request: RouteRequest, type: string, change: (vm: SimVm, slee
 
 function powerOff(vm: SimVm): void {
   vm.running = false;
+  vm.paused = false;
   vm.startedAt = undefined;
   vm.agentReadyAt = undefined;
 }
@@ -89,7 +137,7 @@ function agentEnabled(vm: SimVm): boolean {
 }
 
 function agentAnswers(vm: SimVm): boolean {
-  return vm.running && vm.agentReadyAt !== undefined && Date.now() >= vm.agentReadyAt;
+  return vm.running && !vm.paused && !vm.agentHung && vm.agentReadyAt !== undefined && Date.now() >= vm.agentReadyAt;
 }
 
 /** What qemu-guest-agent reports: loopback, then one interface per netN with its MAC and an address. */
