@@ -17,6 +17,7 @@ import { registerDnsController } from '../controllers/dns-record/register.ts';
 import { defineLifecycleEvents } from './hooks/fan-out.ts';
 import { defineHookDelivery } from './hooks/execute.ts';
 import { podKind } from './pods/kind.ts';
+import { tenantProbes } from './health/probe-runner.ts';
 import { hookDeliveriesRetentionTask } from './hooks/ledger.ts';
 import { idempotencyKeysRetentionTask } from './api/idempotency.ts';
 import { auditRetentionTask } from './observability/audit-retention.ts';
@@ -114,7 +115,7 @@ export async function startSystem({ config, logger, databaseUrl, events, proxmox
     registerVolumeController({ engine: jobs, db, logger: component('controller:volume'), registry: metrics.registry, proxmox },
       { taskPollMs: config.proxmox.taskPollIntervalMs });
     health = registerHealthController({ engine: jobs, db, logger: component('controller:health'), registry: metrics.registry,
-      proxmox, cluster: view, settings });
+      proxmox, cluster: view, settings, probes: tenantProbes(settings) });
   } else {
     logger.warn('no Proxmox VE configured (CLOUDPODS_PROXMOX_URL): pods are accepted but not provisioned');
   }

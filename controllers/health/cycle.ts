@@ -33,7 +33,7 @@ export async function checkFleet(deps: CycleDeps, signal: AbortSignal): Promise<
   const pods: FleetPod[] = await deps.db.selectFrom('cloud_pods as p')
     .innerJoin('cloud_pod_templates as t', 't.id', 'p.template_id')
     .select(['p.id', 'p.generation', 'p.conditions', 'p.task_upid', 'p.deletion_requested_at', 'p.power_state', 'p.vmid',
-      'p.node', 'p.ip_addresses', 'p.health_status', 'p.health_reason', 'p.health_message', 'p.health_failures',
+      'p.node', 'p.ip_addresses', 'p.health_check', 'p.health_status', 'p.health_reason', 'p.health_message', 'p.health_failures',
       'p.tenant_id', 'p.heal_given_up_at', 't.proxmox_template_vmid as template_vmid'])
     .execute() as FleetPod[];
   const checked = pods.filter((pod) => notCheckedBecause(pod) === null);

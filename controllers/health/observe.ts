@@ -1,3 +1,4 @@
+import type { HealthCheck } from '../../src/health/probe-spec.ts';
 import type { ProxmoxClient } from '../../src/proxmox/client.ts';
 import { KeyedLimiter } from '../../src/proxmox/limiter.ts';
 import type { ClusterResource } from '../../src/proxmox/types.ts';
@@ -10,6 +11,8 @@ export interface ProbeTarget {
   vmid: number;
   node: string;
   ip_addresses: string[];
+  /** The tenant's probe (src/health/probe-spec.ts), null when the pod has none. */
+  health_check: HealthCheck | null;
 }
 
 /** Runs a pod's own probe: null when the pod has none (or none is due); never throws for a failing probe. */
