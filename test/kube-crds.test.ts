@@ -30,7 +30,7 @@ test('every kind: group, namespaced, status subresource, category cloudpods, Rea
     assert.ok(type.columns.some((c) => c.name === 'Ready') && type.columns.some((c) => c.name === 'Age'));
   }
   const pod = loadCrds(crds).find((t) => t.kind === 'CloudPod')!;
-  assert.equal(pod.columns.map((c) => c.name), ['Phase', 'Ready', 'IP', 'Node', 'VMID', 'Age']);
+  assert.equal(pod.columns.map((c) => c.name), ['Phase', 'Ready', 'Healthy', 'IP', 'Node', 'VMID', 'Age']);
 });
 
 test('every example is a manifest of one of our kinds', () => {

@@ -5,6 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { podsPath, startKubePlatform, type KubePlatform } from './support/kube.ts';
 import { reportFailure } from './support/report.ts';
+import { waitFor } from './support/wait.ts';
 
 /** Acceptance with the real kubectl against the fake apiserver and the whole platform on the simulator. */
 const test = suite('kubectl');
@@ -38,18 +39,23 @@ test('a session as the README has it: apply the examples and wait for Ready, get
   assert.equal(header!.split(/\s+/), ['NAME', 'PHASE', 'READY', 'POD', 'SIZE', 'SLOT', 'AGE']);
   assert.equal(row!.split(/\s+/).slice(0, 6), ['web-1-data', 'attached', 'True', 'web-1', '20', 'scsi1']);
 
-  // kubectl get cloudpods shows Phase, Ready, IP, Node, VMID and Age.
+  // Once the health controller has looked at the pod, its Healthy condition reaches the CloudPod too.
+  await k.platform.app.system.health!.checkFleet();
+  await waitFor('the CloudPod\'s Healthy condition', async () => (await k.call('GET', podsPath(k.namespace, 'web-1'))).body,
+    (r) => r.status?.conditions?.some((c: any) => c.type === 'Healthy' && c.status === 'True'));
+
+  // kubectl get cloudpods shows Phase, Ready, Healthy, IP, Node, VMID and Age.
   const output = await kubectl('get', 'cloudpods');
   // The category lists each kind as its own table: the CloudPod's first, then the volume's.
   const [pods, volumes] = output.trim().split('\n\n');
   assert.match(volumes ?? '', /cloudpodvolume\.cloudpods\.mpanel\.io\/web-1-data\s+attached\s+True/);
   const [podHeader, podRow] = pods!.trim().split('\n');
-  assert.equal(podHeader!.split(/\s+/), ['NAME', 'PHASE', 'READY', 'IP', 'NODE', 'VMID', 'AGE']);
+  assert.equal(podHeader!.split(/\s+/), ['NAME', 'PHASE', 'READY', 'HEALTHY', 'IP', 'NODE', 'VMID', 'AGE']);
   const cells = podRow!.split(/\s+/);
   // `cloudpods` is also the category of all four kinds, so kubectl names rows with their kind.
-  assert.equal(cells.slice(0, 3), ['cloudpod.cloudpods.mpanel.io/web-1', 'active', 'True']);
-  assert.match(cells[3]!, /^192\.0\.2\.\d+$/);
-  const vmid = Number(cells[5]);
+  assert.equal(cells.slice(0, 4), ['cloudpod.cloudpods.mpanel.io/web-1', 'active', 'True', 'True']);
+  assert.match(cells[4]!, /^192\.0\.2\.\d+$/);
+  const vmid = Number(cells[6]);
   assert.ok(k.platform.sim.sim.cluster.vms.get(vmid)?.running, `VM ${vmid} runs`);
   assert.match(await kubectl('get', 'cvm', 'web-1', '-o', 'jsonpath={.status.phase}'), /^active$/, 'short name');
   const single = (await kubectl('get', 'cloudpod')).trim().split('\n');

@@ -19,7 +19,7 @@ const ready = { type: 'Ready', status: 'True' as const, reason: 'Active', messag
   lastTransitionTime: '2026-01-01T00:00:00.000Z', observedGeneration: 4 };
 const pod = (fields: Partial<Pod> = {}): Pod => ({ id: 'p1', cpu_cores: 2, memory_mb: 2048, disk_gb: 10, power_state: 'running',
   status: 'active', generation: 4, observed_generation: 4, conditions: [ready], vmid: 1001, node: 'pve1',
-  ip_addresses: ['192.0.2.5'], ...fields } as Pod);
+  ip_addresses: ['192.0.2.5'], health_status: null, ...fields } as Pod);
 const resource = (generation: number, previous?: number) => ({ metadata: { generation }, spec,
   ...(previous ? { status: { observedGeneration: previous } } : {}) });
 
@@ -83,6 +83,10 @@ test('statusOf: the resource generation is observed only when the row converged 
   const status = statusOf(pod(), resource(1));
   assert.equal([status.phase, status.vmid, status.node, status.ipAddresses, status.podId], ['active', 1001, 'pve1', ['192.0.2.5'], 'p1']);
   assert.is('vmid' in statusOf(pod({ vmid: null }), resource(1)), false, 'absent, not null');
+  const unhealthy = statusOf(pod({ health_status: 'False', health_reason: 'VMStopped', health_message: 'VM 1001 is stopped',
+    health_changed_at: new Date('2026-01-01T00:00:00Z') }), resource(3));
+  assert.equal(unhealthy.conditions!.map((c) => [c.type, c.status, c.reason]), [['Ready', 'True', 'Active'],
+    ['Healthy', 'False', 'VMStopped']], 'the health controller\'s record shows as the Healthy condition');
 });
 
 /** A PostgreSQL error as node-postgres throws it. */

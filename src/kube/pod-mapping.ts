@@ -1,3 +1,4 @@
+import { withHealthy } from '../pods/view.ts';
 import { nameIsAsAsked } from '../dns/names.ts';
 import { shownPhase } from '../front-door.ts';
 import { healthCheckSchema, sameProbe } from '../health/probe-spec.ts';
@@ -91,7 +92,8 @@ export function statusOf(pod: Pod,
   const converged = pod.observed_generation >= pod.generation && Object.keys(changeOf(pod, resource.spec)).length === 0;
   const status: CloudPodStatus = {
     phase: shownPhase(pod),
-    ...observedConditions(converged, pod.conditions, resource),
+    // The Healthy condition too, from the health controller's record, as the REST view shows it.
+    ...observedConditions(converged, withHealthy(pod), resource),
     podId: pod.id,
     ipAddresses: pod.ip_addresses,
   };

@@ -43,7 +43,7 @@ export function podView(pod: Pod) {
  * The pod controller's conditions and, once the health controller has a record, `Healthy` from its columns (it
  * writes them apart, so neither controller's status write can undo the other's).
  */
-function withHealthy(pod: Pod): Condition[] {
+export function withHealthy(pod: Pod): Condition[] {
   if (pod.health_status === null) return pod.conditions;
   return [...pod.conditions.filter((c) => c.type !== 'Healthy'), {
     type: 'Healthy', status: pod.health_status, reason: pod.health_reason ?? '', message: pod.health_message ?? '',

@@ -78,6 +78,7 @@ export const cloudPod: KindDefinition = {
     podId: string('Id of the pod in the CloudPods API.'),
   }),
   columns: [phaseColumn, readyColumn,
+    { name: 'Healthy', type: 'string', jsonPath: '.status.conditions[?(@.type=="Healthy")].status' },
     { name: 'IP', type: 'string', jsonPath: '.status.ipAddresses[0]' },
     { name: 'Node', type: 'string', jsonPath: '.status.node' },
     { name: 'VMID', type: 'integer', jsonPath: '.status.vmid' },
