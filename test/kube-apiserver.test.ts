@@ -235,7 +235,7 @@ test('discovery for kubectl: /api, /apis, the group version with short names, ca
   assert.ok((await call('GET', '/api/v1')).body.resources.some((r: any) => r.name === 'namespaces'));
   const table = await fetch(`${api.url}${base}`, { headers: { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' } });
   const body = await table.json() as any;
-  assert.equal(body.columnDefinitions.map((c: any) => c.name), ['Name', 'Phase', 'Ready', 'IP', 'Node', 'VMID', 'Age']);
+  assert.equal(body.columnDefinitions.map((c: any) => c.name), ['Name', 'Phase', 'Ready', 'Healthy', 'IP', 'Node', 'VMID', 'Age']);
 });
 
 test.run();
