@@ -74,8 +74,9 @@ export async function checkFleet(deps: CycleDeps, signal: AbortSignal): Promise<
     if (recordChanged(pod, record)) writes.push({ ...record, id: pod.id, generation: pod.generation, checked: false });
   }
   await writeRecords(deps.db, writes);
+  const byId = new Map(pods.map((pod) => [pod.id, pod]));
   const failing: FailingPod[] = writes.filter((w) => w.checked && w.status === 'False').map((w) => {
-    const pod = pods.find((p) => p.id === w.id)!;
+    const pod = byId.get(w.id)!;
     return { id: w.id, tenant_id: pod.tenant_id, generation: w.generation, reason: w.reason, message: w.message,
       failures: w.failures, heal_given_up_at: pod.heal_given_up_at };
   });
